@@ -1,0 +1,107 @@
+// roundtrip's error codes, the error classes callers test for, and the mapping from any
+// error_code (system, Asio, Beast, OpenSSL) to exactly one class.
+#pragma once
+
+#include <roundtrip/detail/config.hpp>
+
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+
+namespace roundtrip {
+
+/// An `error` is a failure roundtrip itself detects. Its category is named "roundtrip"; messages are
+/// short, lowercase and never contain request data (header values, URLs), so they are safe to log.
+enum class error {
+    /// The URL does not parse as an absolute URI with a host.
+    invalid_url = 1,
+    /// The URL's scheme is not one roundtrip speaks (only `http` for now).
+    unsupported_scheme,
+    /// The URL's port is not a number from 1 to 65535.
+    invalid_port,
+    /// The method is empty or is not an RFC 9110 token (for example it holds a space, CR, LF or NUL).
+    invalid_method,
+    /// A header name is empty or is not an RFC 9110 token.
+    invalid_header_name,
+    /// A header value holds CR, LF, NUL or another control character.
+    invalid_header_value,
+    /// A setting is unusable: a zero-sized limit, an unreadable file, a client used after `close()`.
+    invalid_config,
+    /// Name resolution found no address for the host.
+    host_not_found,
+    /// Name resolution failed for another reason (the resolver's own error is not kept).
+    dns_failed,
+    /// Name resolution and connecting together took longer than `timeouts::connect`.
+    connect_timeout,
+    /// No response byte arrived within `timeouts::response_header` after the request was written.
+    response_header_timeout,
+    /// A read of the response made no progress for `timeouts::read_inactivity`.
+    read_timeout,
+    /// A write of the request made no progress for `timeouts::write_inactivity`.
+    write_timeout,
+    /// The call's deadline passed before a response was obtained.
+    deadline_exceeded,
+    /// The server closed the connection before the response was complete.
+    unexpected_eof,
+    /// The server's response does not follow HTTP/1.1 framing.
+    protocol_error,
+    /// The response head exceeded the header size limit.
+    header_too_large,
+    /// The response body exceeded the body size limit.
+    body_too_large,
+    /// The call was cancelled through its cancellation slot or by `client::close()`.
+    canceled,
+    /// A coroutine middleware let an exception other than `system_error` escape.
+    middleware_threw,
+};
+
+/// A `condition` is a class of errors that callers test for: `ec == condition::timeout` holds for
+/// every timeout, whichever layer reported it. `classify` maps each error_code to exactly one class.
+/// The enumerators' names are the error class names the CLI prints.
+enum class condition {
+    timeout = 1,
+    connection_refused,
+    connection_reset,
+    connect_failed,
+    eof,
+    dns_failure,
+    tls_verify_failed,
+    hostname_mismatch,
+    tls_handshake_failed,
+    protocol_error,
+    header_too_large,
+    body_too_large,
+    invalid_url,
+    invalid_header,
+    invalid_method,
+    invalid_config,
+    canceled,
+    other,
+};
+
+/// Returns the category of `error`, named "roundtrip".
+const boost::system::error_category& error_category() noexcept;
+
+/// Returns the category of `condition`, named "roundtrip.condition".
+const boost::system::error_category& condition_category() noexcept;
+
+/// Returns `e` as an error_code in roundtrip's category.
+error_code make_error_code(error e) noexcept;
+
+/// Returns `c` as an error_condition that compares equal to every error_code of that class.
+boost::system::error_condition make_error_condition(condition c) noexcept;
+
+/// Returns the one class `ec` belongs to; `condition::other` for anything unknown.
+/// A default-constructed (success) error_code has no class: calling this with one is a caller bug.
+condition classify(const error_code& ec) noexcept;
+
+/// Returns the class's name, as the CLI prints it: "timeout", "connection_refused", ...
+std::string_view to_string(condition c) noexcept;
+
+} // namespace roundtrip
+
+template <>
+struct boost::system::is_error_code_enum<roundtrip::error> : std::true_type {};
+
+template <>
+struct boost::system::is_error_condition_enum<roundtrip::condition> : std::true_type {};

@@ -1,0 +1,221 @@
+// Lifecycle events of calls, attempts and connections, and the observers that receive them.
+//
+// An event is a small value recording one moment: `dns_start`, `got_conn{reused, was_idle, idle_time}`,
+// `conn_closed{reason}`. Observers receive events. When nobody observes, events cost nothing: the
+// transport checks for observers before it builds an event, so nothing is built, allocated, formatted
+// or called.
+//
+// Who receives what
+//   - An observer registered on the client (`client_options::observers`, or returned by a middleware's
+//     `client_observer()`) receives every event of every call, and the connection-scoped events that
+//     no call owns (an idle connection closed by the pool: call id 0, attempt 0).
+//   - An observer a middleware adds to a request with `request::observe` receives the events of every
+//     attempt made beneath that middleware's call to `next`, including the transport's own transparent
+//     retries; it never sees the events of an attempt another middleware started on a copy made
+//     before the observer was added. Several observers of one attempt each receive every event, in
+//     chain order: client observers first, then scoped observers outermost first.
+//
+// The contract for observers
+//   - Events arrive on the client's strand, one at a time: never concurrently for one client.
+//   - Observers are fast and never block, throw (`on_event` is noexcept) or call back into the client.
+//     Copy what you need: string views and spans in an event are valid only during the call.
+//   - Every `*_start` is followed by its `*_done` for the same call and attempt, also on failure and
+//     cancellation: dns_start/dns_done, connect_start/connect_done (one pair per address tried),
+//     tls_handshake_start/tls_handshake_done, wait_for_conn_start/wait_for_conn_done,
+//     call_start/call_done.
+//   - On a reused connection there are no dns_*, connect_* or tls_* events: got_conn follows get_conn
+//     with `reused = true`. An IP-literal host has no dns_* events.
+//   - The order within an attempt is: get_conn, [wait_for_conn_start, wait_for_conn_done],
+//     [dns_start, dns_done], [connect_start, connect_done]..., [tls_handshake_start, tls_handshake_done],
+//     got_conn, wrote_headers, wrote_request, got_first_response_byte, [got_1xx]..., response_headers,
+//     response_body_done, then put_idle_conn or conn_not_pooled followed by conn_closed. An attempt
+//     that fails stops where it failed; its connection, if it had one, still reports
+//     conn_not_pooled{broken or protocol_error} and conn_closed.
+//   - A retry (by the transport or by a middleware) repeats the sequence with the next attempt number.
+//   - Events that may arrive after the call completed: conn_closed for a connection that was pooled
+//     (idle timeout, peer close, client close); events of a connection whose dial the call abandoned.
+//     While response bodies are buffered, every other event of an attempt precedes the call's
+//     completion.
+#pragma once
+
+#include <roundtrip/detail/config.hpp>
+#include <roundtrip/header_fields.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <variant>
+
+namespace roundtrip {
+
+/// An `endpoint` is a TCP address and port.
+using endpoint = asio::ip::tcp::endpoint;
+
+/// Why a connection was not returned to the pool after its response.
+enum class not_pooled_reason {
+    connection_close,    ///< `Connection: close`, HTTP/1.0 without keep-alive, or a read-until-close body.
+    body_not_drained,    ///< The response body was not read to its end.
+    pool_full,           ///< The idle limits (total or per host) are reached.
+    keep_alive_disabled, ///< The transport does not keep connections alive.
+    max_lifetime,        ///< The connection is older than the pool's maximum lifetime.
+    broken,              ///< An I/O error, timeout or cancellation left the connection unusable.
+    protocol_error,      ///< The server broke HTTP/1.1 framing; the bytes that follow cannot be trusted.
+};
+
+/// Why a connection was closed.
+enum class close_reason {
+    not_pooled,       ///< Closed after its response; a conn_not_pooled event said why.
+    idle_timeout,     ///< Idle for longer than the pool's idle timeout.
+    max_lifetime,     ///< Older than the pool's maximum lifetime while idle.
+    peer_closed_idle, ///< The server closed it while it was idle.
+    stray_bytes_idle, ///< The server sent bytes while it was idle; they cannot be a response.
+    close_idle,       ///< `close_idle()` was called.
+    client_closed,    ///< The client was closed.
+    error,            ///< A dial or an exchange failed on it.
+};
+
+/// `call_start` fires when `client::async_send` starts a call, before the first middleware runs.
+struct call_start {
+    std::string_view method;
+    std::string_view url; ///< As given: may hold credentials; redact before recording it.
+};
+/// `call_done` fires when the call completes, after the last middleware returned.
+struct call_done {
+    error_code error;     ///< Success iff the call obtained a response.
+    unsigned status = 0;  ///< The response's status, 0 when there is none.
+};
+/// `get_conn` fires when an attempt asks the transport for a connection.
+struct get_conn {
+    std::string_view host;
+    std::uint16_t port = 0;
+};
+/// `wait_for_conn_start` fires when an attempt waits because its host is at its connection limit.
+struct wait_for_conn_start {};
+/// `wait_for_conn_done` ends the wait, with an error when the wait was cancelled or timed out.
+struct wait_for_conn_done {
+    error_code error;
+};
+/// `dns_start` fires when name resolution starts; never for an IP-literal host.
+struct dns_start {
+    std::string_view host;
+};
+/// `dns_done` ends name resolution with the addresses found or an error.
+struct dns_done {
+    std::span<const endpoint> addresses;
+    error_code error;
+};
+/// `connect_start` fires for each address a dial tries, in order.
+struct connect_start {
+    endpoint remote;
+};
+/// `connect_done` ends the connect to one address: success, its failure, or canceled when
+/// another address won the race.
+struct connect_done {
+    endpoint remote;
+    error_code error;
+};
+/// `tls_handshake_start` fires before a TLS handshake on a new connection.
+struct tls_handshake_start {};
+/// `tls_handshake_done` ends the handshake.
+struct tls_handshake_done {
+    error_code error;
+};
+/// `got_conn` fires when an attempt has a connection to write its request on.
+struct got_conn {
+    bool reused = false;             ///< The connection served an earlier request.
+    bool was_idle = false;           ///< It was taken from the idle pool.
+    clock::duration idle_time{};     ///< How long it was idle, when `was_idle`.
+    endpoint local;
+    endpoint remote;
+};
+/// `wrote_headers` fires when the request head has been handed to the socket.
+struct wrote_headers {};
+/// `wrote_request` fires when the whole request was written, or its write failed.
+struct wrote_request {
+    std::uint64_t bytes = 0; ///< Bytes written, head and body.
+    error_code error;
+};
+/// `got_first_response_byte` fires when the first byte of the response arrives.
+struct got_first_response_byte {};
+/// `got_1xx` fires for each interim (1xx) response; the final response follows.
+struct got_1xx {
+    unsigned status = 0;
+};
+/// `response_headers` fires when the final response head has been read.
+struct response_headers {
+    unsigned status = 0;
+};
+/// `response_body_done` fires when the response body has been read to its end, or its read failed.
+struct response_body_done {
+    std::uint64_t bytes = 0;
+    error_code error;
+};
+/// `put_idle_conn` fires when the connection returns to the idle pool.
+struct put_idle_conn {};
+/// `conn_not_pooled` fires when the connection is not returned to the pool; conn_closed follows.
+struct conn_not_pooled {
+    not_pooled_reason reason;
+};
+/// `conn_closed` fires when a connection is closed.
+struct conn_closed {
+    close_reason reason;
+    std::uint64_t requests_served = 0;
+    clock::duration lifetime{};
+};
+
+/// The payload of an event: exactly one of the event types above.
+using event_data = std::variant<
+    call_start, call_done, get_conn, wait_for_conn_start, wait_for_conn_done, dns_start, dns_done,
+    connect_start, connect_done, tls_handshake_start, tls_handshake_done, got_conn, wrote_headers,
+    wrote_request, got_first_response_byte, got_1xx, response_headers, response_body_done,
+    put_idle_conn, conn_not_pooled, conn_closed>;
+
+/// An `event` is one moment of a call, an attempt or a connection, with where and when it happened.
+struct event {
+    std::uint64_t call = 0;      ///< The call's id, from 1; 0 for a connection event no call owns.
+    std::uint32_t attempt = 0;   ///< The attempt's number within its call, from 1; 0 outside attempts.
+    std::uint64_t conn = 0;      ///< The connection's id, from 1; 0 while the attempt has none.
+    clock::time_point at;        ///< When it happened.
+    event_data data;
+};
+
+/// Returns the name of the event's type as written above: "dns_start", "got_conn", ...
+std::string_view name(const event& e) noexcept;
+/// Returns the enumerator's name: "connection_close", "pool_full", ...
+std::string_view to_string(not_pooled_reason r) noexcept;
+/// Returns the enumerator's name: "idle_timeout", "peer_closed_idle", ...
+std::string_view to_string(close_reason r) noexcept;
+
+/// An `attempt_id` names one attempt of one call.
+struct attempt_id {
+    std::uint64_t call = 0;
+    std::uint32_t attempt = 0;
+};
+
+/// An `observer` receives lifecycle events. Derive from it and override `on_event`; override
+/// `on_attempt_headers` too when you need to set headers on every attempt, and say so when you add it
+/// (`request::observe(obs, observer_hooks::events_and_headers)`), so that observers without it cost
+/// nothing at write time. See the contract at the top of this header.
+class observer {
+public:
+    virtual ~observer() = default;
+
+    /// Receives one event. Must not block, throw, or call into the client.
+    virtual void on_event(const event& e) noexcept = 0;
+
+    /// Runs just before each attempt's request head is written, on a copy of the request's headers
+    /// owned by that attempt, so each attempt (a transparent retry too) can carry its own values, as
+    /// W3C `traceparent` needs. Values set here are validated like the request's own.
+    virtual void on_attempt_headers(attempt_id attempt, header_fields& headers) noexcept;
+};
+
+/// Which of an observer's hooks a request calls.
+enum class observer_hooks {
+    events,             ///< `on_event` only.
+    events_and_headers, ///< `on_event` and `on_attempt_headers`.
+};
+
+} // namespace roundtrip

@@ -1,0 +1,73 @@
+// The request a call sends, with the per-request settings and the observers of its attempts.
+#pragma once
+
+#include <roundtrip/detail/config.hpp>
+#include <roundtrip/events.hpp>
+#include <roundtrip/header_fields.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace roundtrip {
+
+namespace detail {
+struct call_state;
+struct observer_node;
+struct request_access;
+} // namespace detail
+
+/// A `request` is one HTTP request: method, absolute URL, headers and a buffered body, plus the
+/// settings that belong to this request alone. Middleware receive it by value and may change it.
+///
+/// Nothing is checked when a request is built: the transport validates the method, URL and headers
+/// before any connection is made and fails the attempt with `error::invalid_url`, `invalid_method`,
+/// `invalid_header_name` or `invalid_header_value`.
+///
+/// The transport adds `Host` and, when there is a body or the method expects one, `Content-Length`.
+/// A request is a value: copies share the observers added before the copy, and the call they
+/// belong to. It is not safe to use one request object from two threads at once.
+class request {
+public:
+    /// The method, e.g. "GET"; any RFC 9110 token. Default "GET".
+    std::string method = "GET";
+    /// The absolute URL, e.g. "http://example.com:8080/path?q=1". User info in it is never sent.
+    std::string url;
+    /// Header fields, sent in order after `Host`.
+    header_fields headers;
+    /// The body, sent as is with a `Content-Length`. Empty means none.
+    std::string body;
+    /// How long the whole call may take; 0 means the client's default (`client_options::timeout`).
+    /// Read by the client when the call starts; afterwards, read `deadline()`.
+    clock::duration timeout{};
+
+    request() = default;
+    /// Builds a request with a method and a URL.
+    request(std::string_view method, std::string_view url);
+
+    /// Returns when the call must be finished: set by the client when the call starts from
+    /// `timeout` or the client's default; `clock::time_point::max()` means no deadline.
+    /// Middleware that wait (a retry's backoff) must not wait past it; the transport enforces it.
+    clock::time_point deadline() const noexcept { return deadline_; }
+
+    /// Sets the deadline directly; for middleware that shorten it, e.g. a per-attempt timeout.
+    void set_deadline(clock::time_point t) noexcept { deadline_ = t; }
+
+    /// Adds an observer of every attempt made with this request from now on, including the
+    /// transport's transparent retries. Observers added earlier (by outer middleware) receive each
+    /// event first. The request and its copies share ownership of `o` until their last attempt's
+    /// last event. Adding one allocates once; a request without observers allocates nothing for them.
+    void observe(std::shared_ptr<observer> o, observer_hooks hooks = observer_hooks::events);
+
+    /// The call this request belongs to, set by the client; 0 outside a client call.
+    std::uint64_t call_id() const noexcept;
+
+private:
+    friend struct detail::request_access;
+
+    clock::time_point deadline_ = clock::time_point::max();
+    std::shared_ptr<const detail::observer_node> observers_; // innermost first; shared by copies
+    std::shared_ptr<detail::call_state> call_;               // shared by copies; null outside a client
+};
+
+} // namespace roundtrip

@@ -1,0 +1,95 @@
+// The transport: the round tripper at the bottom of every chain, which dials connections with Beast
+// TCP streams and exchanges HTTP/1.1 messages on them, emitting the lifecycle events.
+#pragma once
+
+#include <roundtrip/detail/config.hpp>
+#include <roundtrip/events.hpp>
+#include <roundtrip/resolver.hpp>
+#include <roundtrip/round_tripper.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace roundtrip {
+
+/// `timeouts` bound each phase of an attempt. The call's deadline (`request::deadline()`) bounds
+/// them all. Every timeout fails the attempt with an error of class `condition::timeout`.
+struct timeouts {
+    /// Name resolution plus connecting, for one dial (all addresses tried). Default 10 s.
+    clock::duration connect = std::chrono::seconds(10);
+    /// From the request written to the first byte of the response (the server's think time).
+    /// Default 60 s.
+    clock::duration response_header = std::chrono::seconds(60);
+    /// Longest time a read of the response may make no progress. Default 30 s.
+    clock::duration read_inactivity = std::chrono::seconds(30);
+    /// Longest time a write of the request may make no progress. Default 30 s.
+    clock::duration write_inactivity = std::chrono::seconds(30);
+};
+
+/// `limits` bound the memory one response may take. Exceeding one fails the attempt with
+/// `error::header_too_large` or `error::body_too_large` and closes the connection.
+struct limits {
+    /// The response head: status line and all header fields. Default 64 KiB.
+    std::size_t max_header_bytes = 64 * 1024;
+    /// A buffered response body. Default 64 MiB.
+    std::size_t max_body_bytes = 64 * 1024 * 1024;
+};
+
+/// `dial_options` shape how new connections are made.
+struct dial_options {
+    /// Sets TCP_NODELAY on each connection, so a request is not held back by Nagle's algorithm.
+    bool tcp_no_delay = true;
+    /// How long a connect to one address may go unanswered before the next address is tried in
+    /// parallel (RFC 8305 "Happy Eyeballs"). Default 250 ms.
+    clock::duration fallback_delay = std::chrono::milliseconds(250);
+    /// Resolves host names; null means a `system_resolver` the transport makes.
+    std::shared_ptr<roundtrip::resolver> resolver;
+};
+
+/// `transport_options` groups the transport's settings by concern; each default is the one stated.
+struct transport_options {
+    struct timeouts timeouts;
+    struct limits limits;
+    struct dial_options dial;
+};
+
+namespace detail {
+class transport_impl;
+}
+
+/// A `transport` is the round tripper at the bottom of a chain. For each attempt it validates the
+/// request, dials a connection (resolving the host, trying its addresses), writes the request and
+/// reads the response, emitting each step as an event to the client's observers and to the request's
+/// own observers.
+///
+/// Connections serve one request and are closed (`conn_not_pooled{keep_alive_disabled}`); the pool
+/// keeps them alive behind this same interface.
+///
+/// Thread safety: `async_round_trip` and `close` may be called from any thread. All work runs on the
+/// executor given at construction, which must not run two handlers at once (a strand, or an
+/// io_context run by one thread); events are delivered there.
+class transport : public round_tripper {
+public:
+    /// Builds a transport whose work runs on `ex`. `observers` receive every event of every attempt.
+    transport(executor ex, transport_options options = {},
+              std::vector<std::shared_ptr<observer>> observers = {});
+    ~transport() override;
+
+    transport(const transport&) = delete;
+    transport& operator=(const transport&) = delete;
+
+    /// Ends every attempt in progress with `error::canceled` and fails later ones the same way.
+    /// Returns at once; the attempts complete on the executor.
+    void close();
+
+    /// Returns the executor the transport's work runs on.
+    executor get_executor() const noexcept;
+
+private:
+    void do_round_trip(request req, asio::any_completion_handler<signature> handler) override;
+    std::shared_ptr<detail::transport_impl> impl_;
+};
+
+} // namespace roundtrip

@@ -1,0 +1,191 @@
+// The client: one strand for all of its work, a chain over a transport, and the calls in flight
+// (so that close() can cancel them).
+#include "call_state.hpp"
+#include "chain.hpp"
+#include "completion.hpp"
+#include "error_from_exception.hpp"
+#include "event_sink.hpp"
+
+#include <roundtrip/client.hpp>
+#include <roundtrip/error.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/assert.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include <future>
+#include <thread>
+
+namespace roundtrip {
+namespace detail {
+
+// One call in flight. Only touched on the client's strand, except `signal`'s slot, which co_spawn
+// connects when the call starts.
+struct call_record
+    : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+    call_state state;
+    asio::cancellation_signal signal; // cancels the call's coroutine: the caller's slot and close()
+};
+
+class client_impl : public std::enable_shared_from_this<client_impl> {
+public:
+    client_impl(executor ex, client_options options)
+        : strand_(asio::make_strand(ex)), observers_(collect_observers(options)),
+          transport_(strand_, std::move(options.transport), observers_),
+          chain_(options.middleware, transport_, strand_), timeout_(options.timeout)
+    {
+    }
+
+    void start(request req, asio::any_completion_handler<void(result)> handler)
+    {
+        auto call = std::make_shared<call_record>();
+        auto user_slot = asio::get_associated_cancellation_slot(handler);
+        if (user_slot.is_connected())
+            user_slot.assign([call, strand = strand_](asio::cancellation_type type) {
+                asio::dispatch(strand, [call, type] { call->signal.emit(type); });
+            });
+        asio::co_spawn(strand_, run(shared_from_this(), call, std::move(req)),
+                       asio::bind_cancellation_slot(
+                           call->signal.slot(),
+                           [call, strand = strand_, h = std::move(handler)](std::exception_ptr e, result r) mutable {
+                               auto slot = asio::get_associated_cancellation_slot(h);
+                               if (slot.is_connected())
+                                   slot.clear();
+                               if (e)
+                                   r.error = error_from_exception(e);
+                               call->unlink();
+                               dispatch_completion(strand, std::move(h), std::move(r));
+                           }));
+    }
+
+    void close()
+    {
+        asio::dispatch(strand_, [self = shared_from_this()] {
+            self->closed_ = true;
+            // Emitting never completes a call inline, so the list stays intact while we walk it.
+            for (auto& c : self->calls_)
+                c.signal.emit(asio::cancellation_type::terminal);
+            self->transport_.close();
+        });
+    }
+
+    client_strand strand_;
+
+private:
+    static observer_list collect_observers(const client_options& options)
+    {
+        observer_list all = options.observers;
+        for (auto& o : chain::client_observers(options.middleware))
+            all.push_back(std::move(o));
+        return all;
+    }
+
+    static asio::awaitable<result> run(std::shared_ptr<client_impl> self, std::shared_ptr<call_record> call,
+                                       request req)
+    {
+        result r;
+        if (self->closed_) {
+            r.error = error::canceled;
+            co_return r;
+        }
+        self->calls_.push_back(*call);
+        call->state.id = ++self->last_call_id_;
+        const clock::duration timeout = req.timeout > clock::duration::zero() ? req.timeout : self->timeout_;
+        if (timeout > clock::duration::zero() && clock::now() + timeout < req.deadline())
+            req.set_deadline(clock::now() + timeout);
+        request_access::set_call(req, std::shared_ptr<call_state>(call, &call->state));
+
+        const event_sink sink(&self->observers_, nullptr, call->state.id, 0);
+        sink.emit(0, [&] { return call_start{req.method, req.url}; });
+        try {
+            r = co_await self->chain_.first()(std::move(req));
+        } catch (...) {
+            r = result{};
+            r.error = error_from_exception(std::current_exception());
+        }
+        sink.emit(0, [&] { return call_done{r.error, r.error ? 0u : r.response.status}; });
+        co_return r;
+    }
+
+    observer_list observers_;
+    transport transport_;
+    chain chain_;
+    clock::duration timeout_;
+    // Only touched on the strand:
+    std::uint64_t last_call_id_ = 0;
+    bool closed_ = false;
+    boost::intrusive::list<call_record, boost::intrusive::constant_time_size<false>> calls_;
+};
+
+// The thread and io_context of a client built without an executor.
+struct owned_context {
+    asio::io_context io{1};
+    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+    std::thread thread{[this] { io.run(); }};
+};
+
+} // namespace detail
+
+client::client(client_options options)
+    : owned_(std::make_unique<detail::owned_context>()),
+      impl_(std::make_shared<detail::client_impl>(owned_->io.get_executor(), std::move(options)))
+{
+}
+
+client::client(executor ex, client_options options)
+    : impl_(std::make_shared<detail::client_impl>(std::move(ex), std::move(options)))
+{
+}
+
+client::~client()
+{
+    impl_->close();
+    if (owned_) {
+        // Calls complete with `canceled` on the owned thread; then nothing is left to run.
+        impl_.reset();
+        owned_->work.reset();
+        owned_->thread.join();
+    }
+}
+
+void client::do_round_trip(request req, asio::any_completion_handler<signature> handler)
+{
+    impl_->start(std::move(req), std::move(handler));
+}
+
+result client::round_trip(request req)
+{
+    BOOST_ASSERT_MSG(!impl_->strand_.running_in_this_thread(),
+                     "roundtrip::client: a blocking send on the client's own strand would wait for itself");
+    std::promise<result> done;
+    auto outcome = done.get_future();
+    async_round_trip(std::move(req), [&done](result r) { done.set_value(std::move(r)); });
+    return outcome.get();
+}
+
+response client::send(request req, error_code& ec)
+{
+    result r = round_trip(std::move(req));
+    ec = r.error;
+    return std::move(r.response);
+}
+
+response client::send(request req)
+{
+    error_code ec;
+    response resp = send(std::move(req), ec);
+    if (ec)
+        throw boost::system::system_error(ec, "roundtrip::client::send");
+    return resp;
+}
+
+void client::close() { impl_->close(); }
+
+executor client::get_executor() const noexcept { return impl_->strand_; }
+
+} // namespace roundtrip

@@ -1,0 +1,43 @@
+// A connection: one Beast TCP stream with its read buffer and its history. It serves one exchange at
+// a time; the pool keeps it between exchanges.
+#pragma once
+
+#include <roundtrip/detail/config.hpp>
+#include <roundtrip/events.hpp>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace roundtrip::detail {
+
+struct connection {
+    connection(boost::beast::tcp_stream s, std::uint64_t conn_id)
+        : stream(std::move(s)), id(conn_id), created(clock::now())
+    {
+        error_code ignored;
+        local = stream.socket().local_endpoint(ignored);
+        remote = stream.socket().remote_endpoint(ignored);
+    }
+
+    // Closes the socket, sending FIN; pending operations complete with operation_aborted.
+    void close() noexcept
+    {
+        error_code ignored;
+        stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+        stream.socket().close(ignored);
+    }
+
+    boost::beast::tcp_stream stream;
+    boost::beast::flat_buffer buffer; // bytes read and not yet parsed
+    std::string head;                 // the request head being written; reused across requests
+    std::uint64_t id;
+    clock::time_point created;
+    std::uint64_t requests_served = 0;
+    endpoint local;
+    endpoint remote;
+};
+
+} // namespace roundtrip::detail

@@ -1,0 +1,177 @@
+// Dialing with RFC 8305 fallback: one candidate stream per address started, the first to connect wins.
+#include "dialer.hpp"
+
+#include "target.hpp"
+
+#include <roundtrip/error.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+
+namespace roundtrip::detail {
+
+dial::dial(executor strand, const dial_options& options, resolver& names, event_sink sink, const target& t,
+           std::uint64_t conn_id, clock::duration connect_timeout, clock::time_point call_deadline)
+    : strand_(strand), options_(options), resolver_(names), sink_(std::move(sink)), host_(t.host),
+      host_is_ip_(t.host_is_ip), ip_(t.ip), port_(t.port), conn_id_(conn_id),
+      dial_deadline_(std::min(clock::now() + connect_timeout, call_deadline)), call_deadline_(call_deadline),
+      expiry_(strand), fallback_(strand)
+{
+}
+
+void dial::start(handler_type handler)
+{
+    handler_ = std::move(handler);
+    expiry_.expires_at(dial_deadline_);
+    expiry_.async_wait([self = shared_from_this()](error_code ec) { self->on_expired(ec); });
+
+    if (host_is_ip_) {
+        addresses_.emplace_back(ip_, port_);
+        // Not from inside start(): the first connect's events and completion come from the strand.
+        asio::post(strand_, [self = shared_from_this()] { self->connect_next(); });
+        return;
+    }
+    sink_.emit(conn_id_, [&] { return dns_start{host_}; });
+    resolving_ = true;
+    resolver_.async_resolve(host_, port_,
+                            asio::bind_cancellation_slot(
+                                resolve_cancel_.slot(),
+                                asio::bind_executor(strand_, [self = shared_from_this()](
+                                                                 error_code ec, std::vector<endpoint> found) {
+                                    self->on_resolved(ec, std::move(found));
+                                })));
+}
+
+void dial::cancel()
+{
+    if (done_ || stop_ != stop::none)
+        return;
+    stop_ = stop::canceled;
+    abort_all();
+}
+
+void dial::on_expired(error_code ec)
+{
+    if (ec || done_ || stop_ != stop::none)
+        return; // the timer was cancelled: the dial ended first
+    stop_ = stop::expired;
+    abort_all();
+}
+
+// Ends what is in progress; each operation then completes with an error that `outcome` maps.
+void dial::abort_all()
+{
+    if (resolving_)
+        resolve_cancel_.emit(asio::cancellation_type::terminal);
+    fallback_.cancel();
+    for (auto& s : racing_)
+        if (s)
+            s->cancel();
+}
+
+error_code dial::outcome(error_code ec) const
+{
+    switch (stop_) {
+    case stop::canceled: return error::canceled;
+    case stop::expired: return clock::now() >= call_deadline_ ? error::deadline_exceeded : error::connect_timeout;
+    case stop::none: break;
+    }
+    if (ec == boost::beast::error::timeout)
+        return clock::now() >= call_deadline_ ? error::deadline_exceeded : error::connect_timeout;
+    return ec;
+}
+
+void dial::on_resolved(error_code ec, std::vector<endpoint> found)
+{
+    resolving_ = false;
+    if (stop_ != stop::none || ec)
+        ec = outcome(ec ? ec : error_code(error::canceled));
+    sink_.emit(conn_id_, [&] { return dns_done{found, ec}; });
+    if (ec)
+        return finish(ec, nullptr);
+    addresses_ = std::move(found);
+    connect_next();
+}
+
+void dial::connect_next()
+{
+    if (done_ || stop_ != stop::none) {
+        if (in_flight_ == 0)
+            finish(outcome({}), nullptr);
+        return;
+    }
+    const std::size_t index = racing_.size();
+    const endpoint remote = addresses_[index];
+    auto& stream = racing_.emplace_back(std::make_unique<boost::beast::tcp_stream>(strand_));
+    stream->expires_at(dial_deadline_);
+    ++in_flight_;
+    sink_.emit(conn_id_, [&] { return connect_start{remote}; });
+    stream->async_connect(remote, [self = shared_from_this(), index](error_code ec) {
+        self->on_connected(index, ec);
+    });
+    if (racing_.size() < addresses_.size()) {
+        fallback_.expires_after(options_.fallback_delay);
+        fallback_.async_wait([self = shared_from_this()](error_code ec) {
+            if (!ec && !self->done_ && self->winner_ == SIZE_MAX && self->stop_ == stop::none)
+                self->connect_next();
+        });
+    }
+}
+
+void dial::on_connected(std::size_t index, error_code ec)
+{
+    --in_flight_;
+    if (!ec && winner_ != SIZE_MAX)
+        ec = error::canceled; // another address won the race
+    else if (ec && winner_ != SIZE_MAX)
+        ec = error::canceled;
+    else if (ec || stop_ != stop::none)
+        ec = outcome(ec ? ec : error_code(error::canceled));
+    sink_.emit(conn_id_, [&] { return connect_done{addresses_[index], ec}; });
+
+    if (!ec) {
+        winner_ = index;
+        fallback_.cancel();
+        for (std::size_t i = 0; i < racing_.size(); ++i)
+            if (i != index && racing_[i])
+                racing_[i]->cancel();
+    } else {
+        racing_[index].reset();
+        if (!first_error_ && winner_ == SIZE_MAX)
+            first_error_ = ec;
+    }
+
+    // Losers report their connect_done before the dial completes, so every connect_start is paired
+    // before got_conn.
+    if (winner_ == SIZE_MAX && stop_ == stop::none && racing_.size() < addresses_.size()) {
+        if (ec) {
+            fallback_.cancel();
+            connect_next(); // a failed address hands over at once, without waiting for the fallback delay
+        }
+        return;
+    }
+    if (in_flight_ > 0)
+        return;
+    if (winner_ != SIZE_MAX) {
+        auto& stream = racing_[winner_];
+        error_code ignored;
+        stream->socket().set_option(asio::ip::tcp::no_delay(options_.tcp_no_delay), ignored);
+        stream->expires_never();
+        return finish({}, std::make_unique<connection>(std::move(*stream), conn_id_));
+    }
+    finish(stop_ != stop::none ? outcome({}) : first_error_, nullptr);
+}
+
+void dial::finish(error_code ec, std::unique_ptr<connection> conn)
+{
+    if (done_)
+        return;
+    done_ = true;
+    expiry_.cancel();
+    fallback_.cancel();
+    racing_.clear();
+    std::move(handler_)(ec, std::move(conn));
+}
+
+} // namespace roundtrip::detail

@@ -1,0 +1,74 @@
+// The dialer makes one new connection: it resolves the host (unless it is an IP literal), then
+// connects to its addresses in order, starting the next one when the current one has not answered
+// within the fallback delay (RFC 8305), and keeps the first that succeeds.
+#pragma once
+
+#include "connection.hpp"
+#include "event_sink.hpp"
+
+#include <roundtrip/resolver.hpp>
+#include <roundtrip/transport.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace roundtrip::detail {
+
+struct target;
+
+class dial : public std::enable_shared_from_this<dial> {
+public:
+    using handler_type = asio::any_completion_handler<void(error_code, std::unique_ptr<connection>)>;
+
+    // `call_deadline` decides whether a timeout is the call's (deadline_exceeded) or the dial's own
+    // (connect_timeout). Everything runs on `strand`.
+    dial(executor strand, const dial_options& options, resolver& names, event_sink sink, const target& t,
+         std::uint64_t conn_id, clock::duration connect_timeout, clock::time_point call_deadline);
+
+    // Starts the dial; `handler` runs once, on the strand, never inside this function.
+    void start(handler_type handler);
+
+    // Ends the dial with error::canceled. Only on the strand.
+    void cancel();
+
+private:
+    void on_resolved(error_code ec, std::vector<endpoint> found);
+    void connect_next();
+    void on_connected(std::size_t index, error_code ec);
+    void on_expired(error_code ec);
+    void abort_all();
+    error_code outcome(error_code ec) const;
+    void finish(error_code ec, std::unique_ptr<connection> conn);
+
+    executor strand_;
+    const dial_options& options_;
+    resolver& resolver_;
+    event_sink sink_;
+    std::string host_;
+    bool host_is_ip_;
+    asio::ip::address ip_;
+    std::uint16_t port_;
+    std::uint64_t conn_id_;
+    clock::time_point dial_deadline_;
+    clock::time_point call_deadline_;
+    handler_type handler_;
+
+    // All of these are only touched on the strand.
+    asio::steady_timer expiry_;   // the dial's deadline
+    asio::steady_timer fallback_; // when to start the next address
+    asio::cancellation_signal resolve_cancel_;
+    bool resolving_ = false;
+    std::vector<endpoint> addresses_;
+    std::vector<std::unique_ptr<boost::beast::tcp_stream>> racing_; // one per address started
+    std::size_t in_flight_ = 0;
+    std::size_t winner_ = SIZE_MAX;
+    error_code first_error_;
+    enum class stop { none, expired, canceled } stop_ = stop::none;
+    bool done_ = false;
+};
+
+} // namespace roundtrip::detail

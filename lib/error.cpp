@@ -1,0 +1,200 @@
+// roundtrip's error category, its condition category, and the classification of foreign errors.
+#include <roundtrip/error.hpp>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+namespace roundtrip {
+namespace {
+
+class error_category_impl final : public boost::system::error_category {
+public:
+    const char* name() const noexcept override { return "roundtrip"; }
+
+    std::string message(int ev) const override
+    {
+        switch (static_cast<error>(ev)) {
+        case error::invalid_url: return "invalid url";
+        case error::unsupported_scheme: return "unsupported url scheme";
+        case error::invalid_port: return "invalid port";
+        case error::invalid_method: return "invalid method";
+        case error::invalid_header_name: return "invalid header name";
+        case error::invalid_header_value: return "invalid header value";
+        case error::invalid_config: return "invalid configuration";
+        case error::host_not_found: return "host not found";
+        case error::dns_failed: return "name resolution failed";
+        case error::connect_timeout: return "connect timed out";
+        case error::response_header_timeout: return "timed out waiting for the response";
+        case error::read_timeout: return "read timed out";
+        case error::write_timeout: return "write timed out";
+        case error::deadline_exceeded: return "deadline exceeded";
+        case error::unexpected_eof: return "connection closed before the response was complete";
+        case error::protocol_error: return "malformed response";
+        case error::header_too_large: return "response header too large";
+        case error::body_too_large: return "response body too large";
+        case error::canceled: return "canceled";
+        case error::middleware_threw: return "a middleware threw an exception";
+        }
+        return "unknown roundtrip error";
+    }
+
+    boost::system::error_condition default_error_condition(int ev) const noexcept override
+    {
+        return make_error_condition(classify(error_code(ev, *this)));
+    }
+};
+
+class condition_category_impl final : public boost::system::error_category {
+public:
+    const char* name() const noexcept override { return "roundtrip.condition"; }
+
+    std::string message(int ev) const override { return std::string(to_string(static_cast<condition>(ev))); }
+
+    bool equivalent(const error_code& ec, int cv) const noexcept override
+    {
+        return ec && classify(ec) == static_cast<condition>(cv);
+    }
+};
+
+condition classify_own(error e) noexcept
+{
+    switch (e) {
+    case error::invalid_url:
+    case error::unsupported_scheme:
+    case error::invalid_port: return condition::invalid_url;
+    case error::invalid_method: return condition::invalid_method;
+    case error::invalid_header_name:
+    case error::invalid_header_value: return condition::invalid_header;
+    case error::invalid_config: return condition::invalid_config;
+    case error::host_not_found:
+    case error::dns_failed: return condition::dns_failure;
+    case error::connect_timeout:
+    case error::response_header_timeout:
+    case error::read_timeout:
+    case error::write_timeout:
+    case error::deadline_exceeded: return condition::timeout;
+    case error::unexpected_eof: return condition::eof;
+    case error::protocol_error: return condition::protocol_error;
+    case error::header_too_large: return condition::header_too_large;
+    case error::body_too_large: return condition::body_too_large;
+    case error::canceled: return condition::canceled;
+    case error::middleware_threw: return condition::other;
+    }
+    return condition::other;
+}
+
+condition classify_system(int ev) noexcept
+{
+    namespace e = boost::asio::error;
+    switch (ev) {
+    case e::connection_refused: return condition::connection_refused;
+    case e::connection_reset:
+    case e::connection_aborted:
+    case e::broken_pipe: return condition::connection_reset;
+    case e::timed_out: return condition::timeout;
+    case e::operation_aborted: return condition::canceled;
+    case e::network_down:
+    case e::network_reset:
+    case e::network_unreachable:
+    case e::host_unreachable:
+    case e::not_connected:
+    case EADDRNOTAVAIL: return condition::connect_failed;
+    default: return condition::other;
+    }
+}
+
+condition classify_beast_http(boost::beast::http::error e) noexcept
+{
+    using boost::beast::http::error;
+    switch (e) {
+    case error::end_of_stream:
+    case error::partial_message: return condition::eof;
+    case error::header_limit: return condition::header_too_large;
+    case error::body_limit: return condition::body_too_large;
+    case error::buffer_overflow: return condition::header_too_large;
+    default: return condition::protocol_error;
+    }
+}
+
+condition classify_ssl(const error_code& ec) noexcept
+{
+    if (ec == boost::asio::ssl::error::stream_truncated)
+        return condition::eof;
+    if (ERR_GET_LIB(static_cast<unsigned long>(ec.value())) == ERR_LIB_SSL
+        && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED)
+        return condition::tls_verify_failed;
+    return condition::tls_handshake_failed;
+}
+
+} // namespace
+
+const boost::system::error_category& error_category() noexcept
+{
+    static const error_category_impl instance;
+    return instance;
+}
+
+const boost::system::error_category& condition_category() noexcept
+{
+    static const condition_category_impl instance;
+    return instance;
+}
+
+error_code make_error_code(error e) noexcept { return {static_cast<int>(e), error_category()}; }
+
+boost::system::error_condition make_error_condition(condition c) noexcept
+{
+    return {static_cast<int>(c), condition_category()};
+}
+
+condition classify(const error_code& ec) noexcept
+{
+    const auto& cat = ec.category();
+    if (cat == error_category())
+        return classify_own(static_cast<error>(ec.value()));
+    if (cat == boost::system::system_category() || cat == boost::system::generic_category())
+        return classify_system(ec.value());
+    if (cat == boost::asio::error::get_netdb_category() || cat == boost::asio::error::get_addrinfo_category())
+        return condition::dns_failure;
+    if (cat == boost::asio::error::get_misc_category())
+        return ec == boost::asio::error::eof ? condition::eof : condition::other;
+    if (cat == boost::beast::http::make_error_code(boost::beast::http::error::end_of_stream).category())
+        return classify_beast_http(static_cast<boost::beast::http::error>(ec.value()));
+    if (ec == boost::beast::error::timeout)
+        return condition::timeout;
+    if (cat == boost::asio::error::get_ssl_category() || cat == boost::asio::ssl::error::get_stream_category())
+        return classify_ssl(ec);
+    return condition::other;
+}
+
+std::string_view to_string(condition c) noexcept
+{
+    switch (c) {
+    case condition::timeout: return "timeout";
+    case condition::connection_refused: return "connection_refused";
+    case condition::connection_reset: return "connection_reset";
+    case condition::connect_failed: return "connect_failed";
+    case condition::eof: return "eof";
+    case condition::dns_failure: return "dns_failure";
+    case condition::tls_verify_failed: return "tls_verify_failed";
+    case condition::hostname_mismatch: return "hostname_mismatch";
+    case condition::tls_handshake_failed: return "tls_handshake_failed";
+    case condition::protocol_error: return "protocol_error";
+    case condition::header_too_large: return "header_too_large";
+    case condition::body_too_large: return "body_too_large";
+    case condition::invalid_url: return "invalid_url";
+    case condition::invalid_header: return "invalid_header";
+    case condition::invalid_method: return "invalid_method";
+    case condition::invalid_config: return "invalid_config";
+    case condition::canceled: return "canceled";
+    case condition::other: return "other";
+    }
+    return "other";
+}
+
+} // namespace roundtrip

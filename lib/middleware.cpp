@@ -1,0 +1,69 @@
+// The chain of layers and `next`: a coroutine layer is called directly by the layer above it (no
+// spawn, no type erasure); a middleware object or the transport is reached through
+// any_completion_handler.
+#include "chain.hpp"
+#include "error_from_exception.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace roundtrip {
+namespace detail {
+
+chain::chain(const std::vector<layer>& layers, round_tripper& bottom, executor strand)
+{
+    links.reserve(layers.size() + 1);
+    for (const auto& l : layers)
+        links.push_back(chain_link{l.fn_, l.object_, nullptr, strand});
+    links.push_back(chain_link{{}, nullptr, &bottom, strand});
+}
+
+observer_list chain::client_observers(const std::vector<layer>& layers)
+{
+    observer_list out;
+    for (const auto& l : layers) {
+        if (l.client_observer_)
+            out.push_back(l.client_observer_);
+        if (l.object_)
+            if (auto o = l.object_->client_observer())
+                out.push_back(std::move(o));
+    }
+    return out;
+}
+
+void start_next(const chain_link* link, request req, asio::any_completion_handler<void(result)> handler)
+{
+    if (link->bottom)
+        return chain::call_bottom(*link->bottom, std::move(req), std::move(handler));
+    if (link->object)
+        return link->object->handle(std::move(req), chain::next_at(link + 1), std::move(handler));
+
+    // A coroutine layer beneath a callback-style caller: run it as a coroutine of its own, whose
+    // cancellation is the caller's.
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    auto ex = asio::get_associated_executor(handler, link->strand);
+    asio::co_spawn(link->strand, link->fn(std::move(req), chain::next_at(link + 1)),
+                   asio::bind_cancellation_slot(slot, asio::bind_executor(
+                       ex, [h = std::move(handler)](std::exception_ptr e, result r) mutable {
+                           if (e)
+                               r.error = error_from_exception(e);
+                           std::move(h)(std::move(r));
+                       })));
+}
+
+} // namespace detail
+
+asio::awaitable<result> next::operator()(request req) const
+{
+    if (link_->fn)
+        return link_->fn(std::move(req), next(link_ + 1));
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(
+        [link = link_](auto handler, request r) {
+            detail::start_next(link, std::move(r), asio::any_completion_handler<void(result)>(std::move(handler)));
+        },
+        asio::use_awaitable, std::move(req));
+}
+
+} // namespace roundtrip

@@ -1,0 +1,148 @@
+// The system resolver (getaddrinfo on a thread pool of its own, abandoned on cancellation) and the
+// static resolver.
+#include "completion.hpp"
+
+#include <roundtrip/error.hpp>
+#include <roundtrip/resolver.hpp>
+
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/any_completion_executor.hpp>
+#include <boost/asio/execution/blocking.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+
+namespace roundtrip {
+namespace {
+
+// RFC 8305, section 4: alternate address families, starting with the family getaddrinfo put first.
+std::vector<endpoint> interleave_families(std::vector<endpoint> in)
+{
+    if (in.empty())
+        return in;
+    bool first_v6 = in.front().address().is_v6();
+    std::vector<endpoint> first, second, out;
+    for (auto& e : in)
+        (e.address().is_v6() == first_v6 ? first : second).push_back(e);
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < std::max(first.size(), second.size()); ++i) {
+        if (i < first.size())
+            out.push_back(first[i]);
+        if (i < second.size())
+            out.push_back(second[i]);
+    }
+    return out;
+}
+
+std::pair<error_code, std::vector<endpoint>> lookup(const std::string& host, std::uint16_t port)
+{
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    addrinfo* list = nullptr;
+    int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &list);
+    if (rc != 0) {
+        bool no_such_name = rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY;
+        return {no_such_name ? error::host_not_found : error::dns_failed, {}};
+    }
+    std::vector<endpoint> out;
+    for (addrinfo* ai = list; ai; ai = ai->ai_next) {
+        endpoint e;
+        if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6) {
+            std::memcpy(e.data(), ai->ai_addr, ai->ai_addrlen);
+            e.port(port);
+            if (std::find(out.begin(), out.end(), e) == out.end())
+                out.push_back(e);
+        }
+    }
+    ::freeaddrinfo(list);
+    if (out.empty())
+        return {error::host_not_found, {}};
+    return {{}, interleave_families(std::move(out))};
+}
+
+// One lookup: completed once, by the lookup thread or by cancellation, whichever comes first.
+struct pending_lookup : std::enable_shared_from_this<pending_lookup> {
+    using handler_type = asio::any_completion_handler<resolver::signature>;
+
+    explicit pending_lookup(handler_type h)
+        : handler(std::move(h)),
+          work(asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked,
+                            asio::execution::blocking.never))
+    {
+    }
+
+    // Hands the outcome to the handler's executor, unless the lookup was already completed.
+    void finish(error_code ec, std::vector<endpoint> found)
+    {
+        if (done.exchange(true))
+            return;
+        // The work guard travels with the completion, so an abandoned lookup that is still running
+        // does not keep the caller's context alive.
+        auto ex = std::move(work);
+        ex.execute([self = shared_from_this(), ec, found = std::move(found), ex]() mutable {
+            auto slot = asio::get_associated_cancellation_slot(self->handler);
+            if (slot.is_connected())
+                slot.clear();
+            std::move(self->handler)(ec, std::move(found));
+        });
+    }
+
+    std::atomic<bool> done{false};
+    handler_type handler;
+    asio::any_completion_executor work; // keeps the caller's context running while the lookup is out
+};
+
+} // namespace
+
+struct system_resolver::impl {
+    explicit impl(std::size_t threads) : pool(std::max<std::size_t>(threads, 1)) {}
+    asio::thread_pool pool;
+};
+
+system_resolver::system_resolver(std::size_t threads) : impl_(std::make_unique<impl>(threads)) {}
+
+system_resolver::~system_resolver() { impl_->pool.join(); }
+
+void system_resolver::do_resolve(std::string host, std::uint16_t port,
+                                 asio::any_completion_handler<signature> handler)
+{
+    auto op = std::make_shared<pending_lookup>(std::move(handler));
+    auto slot = asio::get_associated_cancellation_slot(op->handler);
+    if (slot.is_connected())
+        slot.assign([op](asio::cancellation_type) { op->finish(error::canceled, {}); });
+    asio::post(impl_->pool, [op, host = std::move(host), port] {
+        if (op->done.load())
+            return; // abandoned before it started
+        auto [ec, found] = lookup(host, port);
+        op->finish(ec, std::move(found));
+    });
+}
+
+static_resolver::static_resolver(std::map<std::string, std::vector<asio::ip::address>, std::less<>> table)
+    : table_(std::move(table))
+{
+}
+
+void static_resolver::do_resolve(std::string host, std::uint16_t port,
+                                 asio::any_completion_handler<signature> handler)
+{
+    auto it = table_.find(host);
+    if (it == table_.end() || it->second.empty())
+        return detail::post_completion(std::move(handler), error_code(error::host_not_found),
+                                       std::vector<endpoint>{});
+    std::vector<endpoint> found;
+    for (const auto& a : it->second)
+        found.emplace_back(a, port);
+    detail::post_completion(std::move(handler), error_code{}, std::move(found));
+}
+
+} // namespace roundtrip

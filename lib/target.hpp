@@ -1,0 +1,38 @@
+// Where a request goes and what it says on the request line: parsed once per attempt from the
+// request's URL, after every syntax check a request must pass before a connection is made.
+#pragma once
+
+#include <roundtrip/detail/config.hpp>
+#include <roundtrip/request.hpp>
+
+#include <boost/asio/ip/address.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace roundtrip::detail {
+
+struct target {
+    std::string host;             // the name to resolve, or the IP literal without brackets
+    bool host_is_ip = false;      // an IP literal: no name resolution
+    asio::ip::address ip;         // when host_is_ip
+    std::uint16_t port = 0;
+    std::string_view host_header; // host[:port] as the URL spells it; points into the request's url
+    std::string_view path;        // origin-form request target; points into the url or owned_path
+    std::string owned_path;       // only when the URL's target lacks its leading "/"
+
+    target() = default;
+    target(const target&) = delete; // `path` may point into `owned_path`
+    target& operator=(const target&) = delete;
+};
+
+// Checks the method, URL and header fields of `req` and fills `out`. Returns one of
+// error::invalid_method, invalid_url, unsupported_scheme, invalid_port, invalid_header_name,
+// invalid_header_value. `out` refers into `req.url`, which must outlive it.
+error_code parse_target(const request& req, target& out);
+
+// Checks header fields only; for headers set by attempt hooks.
+error_code check_fields(const header_fields& fields);
+
+} // namespace roundtrip::detail
