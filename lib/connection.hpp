@@ -9,13 +9,16 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace roundtrip::detail {
 
 struct connection {
-    connection(boost::beast::tcp_stream s, std::uint64_t conn_id)
-        : stream(std::move(s)), id(conn_id), created(clock::now())
+    // Takes the stream by pointer: Beast 1.81 moves a basic_stream by moving its state into a new
+    // object, which breaks operations still running on the old one (the dial's connect, here).
+    connection(std::unique_ptr<boost::beast::tcp_stream> s, std::uint64_t conn_id)
+        : stream(*s), owned_stream(std::move(s)), id(conn_id), created(clock::now())
     {
         error_code ignored;
         local = stream.socket().local_endpoint(ignored);
@@ -30,7 +33,8 @@ struct connection {
         stream.socket().close(ignored);
     }
 
-    boost::beast::tcp_stream stream;
+    boost::beast::tcp_stream& stream;
+    std::unique_ptr<boost::beast::tcp_stream> owned_stream;
     boost::beast::flat_buffer buffer; // bytes read and not yet parsed
     std::string head;                 // the request head being written; reused across requests
     std::uint64_t id;

@@ -22,7 +22,7 @@ dial::dial(executor strand, const dial_options& options, resolver& names, event_
 
 void dial::start(handler_type handler)
 {
-    handler_ = std::move(handler);
+    handler_.emplace(std::move(handler));
     expiry_.expires_at(dial_deadline_);
     expiry_.async_wait([self = shared_from_this()](error_code ec) { self->on_expired(ec); });
 
@@ -37,9 +37,11 @@ void dial::start(handler_type handler)
     resolver_.async_resolve(host_, port_,
                             asio::bind_cancellation_slot(
                                 resolve_cancel_.slot(),
-                                asio::bind_executor(strand_, [self = shared_from_this()](
+                                // Weak: an abandoned lookup must not keep the dial (and its timers) alive.
+                                asio::bind_executor(strand_, [weak = weak_from_this()](
                                                                  error_code ec, std::vector<endpoint> found) {
-                                    self->on_resolved(ec, std::move(found));
+                                    if (auto self = weak.lock())
+                                        self->on_resolved(ec, std::move(found));
                                 })));
 }
 
@@ -59,11 +61,18 @@ void dial::on_expired(error_code ec)
     abort_all();
 }
 
-// Ends what is in progress; each operation then completes with an error that `outcome` maps.
+// Ends what is in progress; each connect then completes with an error that `outcome` maps. A lookup
+// is abandoned at once, whether or not the resolver honours cancellation: its answer is ignored.
 void dial::abort_all()
 {
-    if (resolving_)
+    if (resolving_) {
+        resolving_ = false;
         resolve_cancel_.emit(asio::cancellation_type::terminal);
+        const error_code ec = outcome({});
+        sink_.emit(conn_id_, [&] { return dns_done{{}, ec}; });
+        asio::post(strand_, [self = shared_from_this(), ec] { self->finish(ec, nullptr); });
+        return;
+    }
     fallback_.cancel();
     for (auto& s : racing_)
         if (s)
@@ -84,9 +93,11 @@ error_code dial::outcome(error_code ec) const
 
 void dial::on_resolved(error_code ec, std::vector<endpoint> found)
 {
+    if (!resolving_)
+        return; // abandoned: abort_all() already reported and finished
     resolving_ = false;
-    if (stop_ != stop::none || ec)
-        ec = outcome(ec ? ec : error_code(error::canceled));
+    if (ec)
+        ec = outcome(ec);
     sink_.emit(conn_id_, [&] { return dns_done{found, ec}; });
     if (ec)
         return finish(ec, nullptr);
@@ -158,7 +169,7 @@ void dial::on_connected(std::size_t index, error_code ec)
         error_code ignored;
         stream->socket().set_option(asio::ip::tcp::no_delay(options_.tcp_no_delay), ignored);
         stream->expires_never();
-        return finish({}, std::make_unique<connection>(std::move(*stream), conn_id_));
+        return finish({}, std::make_unique<connection>(std::move(stream), conn_id_));
     }
     finish(stop_ != stop::none ? outcome({}) : first_error_, nullptr);
 }
@@ -171,7 +182,9 @@ void dial::finish(error_code ec, std::unique_ptr<connection> conn)
     expiry_.cancel();
     fallback_.cancel();
     racing_.clear();
-    std::move(handler_)(ec, std::move(conn));
+    handler_type handler(std::move(*handler_));
+    handler_.reset();
+    std::move(handler)(ec, std::move(conn));
 }
 
 } // namespace roundtrip::detail

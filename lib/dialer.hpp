@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace roundtrip::detail {
@@ -55,7 +56,9 @@ private:
     std::uint64_t conn_id_;
     clock::time_point dial_deadline_;
     clock::time_point call_deadline_;
-    handler_type handler_;
+    // Boost 1.81's any_completion_handler move-assignment recurses without end, so the handler is
+    // only ever move-constructed: emplaced here, moved out once in finish().
+    std::optional<handler_type> handler_;
 
     // All of these are only touched on the strand.
     asio::steady_timer expiry_;   // the dial's deadline

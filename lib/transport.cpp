@@ -150,9 +150,12 @@ private:
         const std::uint64_t conn_id = ++last_conn_id_;
         a.dialing = std::make_shared<dial>(strand_, options_.dial, *resolver_, sink, t, conn_id,
                                            options_.timeouts.connect, req.deadline());
+        // Named, not written inside the co_await: GCC 12 destroys a capturing lambda temporary in a
+        // co_await operand twice (see docs/architecture.md, "Compiler traps").
+        auto start_dial = [d = a.dialing](auto handler) { d->start(std::move(handler)); };
         auto [ec, conn] = co_await asio::async_initiate<decltype(use_tuple),
-                                                        void(error_code, std::unique_ptr<connection>)>(
-            [d = a.dialing](auto handler) { d->start(std::move(handler)); }, use_tuple);
+                                                        void(error_code, std::unique_ptr<connection>)>(start_dial,
+                                                                                                      use_tuple);
         a.dialing.reset();
         if (ec) {
             r.error = ec;

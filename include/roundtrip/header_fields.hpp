@@ -7,8 +7,9 @@
 
 namespace roundtrip {
 
-/// A `header_fields` is an ordered, case-insensitive list of header fields (Beast's `http::fields`).
-/// Repeated names keep their order.
+/// A `header_fields` is a case-insensitive list of header fields (Beast's `http::fields`). Fields of one
+/// name stay together, in the order they were inserted; that order is the one that carries meaning
+/// (RFC 9110, section 5.3).
 using header_fields = boost::beast::http::fields;
 
 /// Returns whether `s` is an RFC 9110 token: a valid method or header name.

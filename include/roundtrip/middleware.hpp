@@ -10,6 +10,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <concepts>
 #include <functional>
 #include <memory>
 
@@ -92,7 +93,10 @@ public:
     }
 
     /// A middleware object; its `client_observer()` is asked for when the chain is built.
-    layer(std::shared_ptr<middleware> object) : object_(std::move(object)) {}
+    template <std::derived_from<middleware> M>
+    layer(std::shared_ptr<M> object) : object_(std::move(object))
+    {
+    }
 
 private:
     friend struct detail::chain;

@@ -33,7 +33,8 @@ public:
     std::string method = "GET";
     /// The absolute URL, e.g. "http://example.com:8080/path?q=1". User info in it is never sent.
     std::string url;
-    /// Header fields, sent in order after `Host`.
+    /// Header fields, sent after `Host` (a `Host` field here replaces the URL's authority).
+    /// `Content-Length`, `Transfer-Encoding` and `Connection` are the transport's to set.
     header_fields headers;
     /// The body, sent as is with a `Content-Length`. Empty means none.
     std::string body;

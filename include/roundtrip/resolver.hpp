@@ -31,7 +31,8 @@ public:
     /// Completes with `error::host_not_found` when the name has no address, `error::dns_failed` for
     /// other failures. Per-operation cancellation (terminal, partial, total) completes the operation
     /// at once with `error::canceled`, abandoning the lookup: a slow lookup never holds up its caller.
-    /// The handler never runs inside this function.
+    /// The handler never runs inside this function; it runs on its associated executor (without one,
+    /// on whichever thread finished the lookup: bind one).
     template <asio::completion_token_for<signature> Token>
     auto async_resolve(std::string_view host, std::uint16_t port, Token&& token)
     {
@@ -43,6 +44,8 @@ public:
     }
 
 private:
+    /// Implementations invoke or destroy every handler before the execution context of the
+    /// handler's executor is destroyed (a handler holds that executor).
     virtual void do_resolve(std::string host, std::uint16_t port,
                             asio::any_completion_handler<signature> handler) = 0;
 };

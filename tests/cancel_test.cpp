@@ -1,0 +1,147 @@
+// Cancellation: through the handler's cancellation slot, by close(), and by destroying the client,
+// in each phase of an attempt and in a middleware's own wait.
+#include "recorder.hpp"
+#include "silent_resolver.hpp"
+#include "test_server.hpp"
+
+#include <roundtrip/client.hpp>
+#include <roundtrip/error.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <doctest/doctest.h>
+
+#include <future>
+
+using namespace roundtrip;
+using namespace std::chrono_literals;
+
+namespace {
+
+test::handler stall()
+{
+    return [](const test::server_request&, test::exchange& ex) { ex.stall(); };
+}
+
+// Sends on an io_context run by this thread and cancels through the slot after `after`.
+std::pair<error_code, std::shared_ptr<test::recorder>> cancel_after(client_options options, request req,
+                                                                   std::chrono::milliseconds after)
+{
+    asio::io_context io;
+    auto events = std::make_shared<test::recorder>();
+    options.observers.push_back(events);
+    client c(io.get_executor(), std::move(options));
+    asio::cancellation_signal cancel;
+    error_code ec;
+    int completions = 0;
+    c.async_send(std::move(req), asio::bind_cancellation_slot(cancel.slot(), [&](error_code e, response) {
+                     ec = e;
+                     ++completions;
+                 }));
+    asio::steady_timer timer(io, after);
+    timer.async_wait([&](error_code) { cancel.emit(asio::cancellation_type::terminal); });
+    io.run_for(10s);
+    CHECK(completions == 1);
+    return {ec, events};
+}
+
+} // namespace
+
+TEST_CASE("cancelling through the slot while waiting for the response ends the call with canceled")
+{
+    test::test_server server(stall());
+    auto [ec, events] = cancel_after({}, request("GET", server.url()), 100ms);
+    CHECK(ec == error::canceled);
+    CHECK(ec == condition::canceled);
+    CHECK(events->names().ends_with("wrote_request conn_not_pooled conn_closed call_done"));
+    CHECK(events->first<conn_not_pooled>()->reason == not_pooled_reason::broken);
+}
+
+TEST_CASE("cancelling during a lookup that never answers ends the call at once, dns events paired")
+{
+    client_options options;
+    options.transport.dial.resolver = std::make_shared<test::silent_resolver>();
+    auto [ec, events] = cancel_after(std::move(options), request("GET", "http://slow.test/"), 50ms);
+    CHECK(ec == error::canceled);
+    CHECK(events->names() == "call_start get_conn dns_start dns_done call_done");
+    CHECK(events->first<dns_done>()->error == error::canceled);
+}
+
+TEST_CASE("cancelling reaches a middleware's own wait")
+{
+    layer slow = [](request req, next next) -> asio::awaitable<result> {
+        asio::steady_timer wait(co_await asio::this_coro::executor, 10s);
+        co_await wait.async_wait(asio::use_awaitable); // throws operation_aborted when cancelled
+        co_return co_await next(std::move(req));
+    };
+    auto [ec, events] = cancel_after(client_options{.middleware = {slow}}, request("GET", "http://127.0.0.1:1/"), 50ms);
+    CHECK(ec == error::canceled);
+    CHECK(events->names() == "call_start call_done");
+}
+
+TEST_CASE("close() ends every call in flight with canceled and fails later calls at once")
+{
+    test::test_server server(stall());
+    client c;
+    auto first = c.async_send(request("GET", server.url()), asio::use_future);
+    auto second = c.async_send(request("GET", server.url()), asio::use_future);
+    // Wait until both requests reached the server, so both calls are in the exchange.
+    for (int i = 0; i < 500 && server.requests() < 2; ++i)
+        std::this_thread::sleep_for(10ms);
+    REQUIRE(server.requests() == 2);
+    c.close();
+    REQUIRE(first.wait_for(5s) == std::future_status::ready);
+    REQUIRE(second.wait_for(5s) == std::future_status::ready);
+    auto code_of = [](auto& f) {
+        try {
+            f.get();
+        } catch (const boost::system::system_error& e) {
+            return e.code();
+        }
+        return error_code();
+    };
+    CHECK(code_of(first) == error::canceled);
+    CHECK(code_of(second) == error::canceled);
+    result later = c.round_trip(request("GET", server.url()));
+    CHECK(later.error == error::canceled);
+    CHECK(server.connections() == 2);
+}
+
+TEST_CASE("close() also ends a call waiting in a middleware")
+{
+    layer slow = [](request req, next next) -> asio::awaitable<result> {
+        asio::steady_timer wait(co_await asio::this_coro::executor, 10s);
+        co_await wait.async_wait(asio::use_awaitable);
+        co_return co_await next(std::move(req));
+    };
+    client c(client_options{.middleware = {slow}});
+    auto pending = c.async_send(request("GET", "http://127.0.0.1:1/"), asio::use_future);
+    std::this_thread::sleep_for(50ms);
+    c.close();
+    REQUIRE(pending.wait_for(5s) == std::future_status::ready);
+    CHECK_THROWS_AS(pending.get(), boost::system::system_error);
+}
+
+TEST_CASE("destroying a client with a call in flight completes that call with canceled")
+{
+    test::test_server server(stall());
+    std::future<response> pending;
+    {
+        client c;
+        pending = c.async_send(request("GET", server.url()), asio::use_future);
+        for (int i = 0; i < 500 && server.requests() < 1; ++i)
+            std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE(pending.wait_for(5s) == std::future_status::ready);
+    try {
+        pending.get();
+        FAIL("expected canceled");
+    } catch (const boost::system::system_error& e) {
+        CHECK(e.code() == error::canceled);
+    }
+}

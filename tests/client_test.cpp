@@ -1,0 +1,210 @@
+// The client's API: every completion token, the blocking calls, handler executors, and many threads
+// sending at once.
+#include "recorder.hpp"
+#include "test_server.hpp"
+
+#include <roundtrip/client.hpp>
+#include <roundtrip/error.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+using namespace roundtrip;
+using namespace std::chrono_literals;
+
+TEST_CASE("async_send takes a callback, and never calls it inside async_send")
+{
+    test::test_server server;
+    asio::io_context io;
+    client c(io.get_executor());
+    bool done = false;
+    unsigned status = 0;
+    c.async_send(request("GET", server.url()), [&](error_code ec, response resp) {
+        CHECK_FALSE(ec);
+        status = resp.status;
+        done = true;
+    });
+    CHECK_FALSE(done);
+    io.run_for(10s);
+    CHECK(done);
+    CHECK(status == 200);
+}
+
+TEST_CASE("async_send works with use_awaitable, and async_round_trip yields the attempt report")
+{
+    test::test_server server;
+    asio::io_context io;
+    client c(io.get_executor());
+    unsigned status = 0;
+    result full;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            response resp = co_await c.async_send(request("GET", server.url()), asio::use_awaitable);
+            status = resp.status;
+            full = co_await c.async_round_trip(request("GET", server.url()), asio::use_awaitable);
+        },
+        asio::detached);
+    io.run_for(10s);
+    CHECK(status == 200);
+    CHECK(full.response.status == 200);
+    CHECK(full.attempt.attempts == 1);
+    CHECK(full.attempt.progress == request_progress::response_started);
+    CHECK(full.attempt.conn >= 1);
+    CHECK_FALSE(full.attempt.reused);
+}
+
+TEST_CASE("async_send with use_awaitable throws system_error on failure; as_tuple does not")
+{
+    std::uint16_t port;
+    {
+        test::test_server gone;
+        port = gone.port();
+    }
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
+    asio::io_context io;
+    client c(io.get_executor());
+    error_code thrown, tupled;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            try {
+                co_await c.async_send(request("GET", url), asio::use_awaitable);
+            } catch (const boost::system::system_error& e) {
+                thrown = e.code();
+            }
+            auto [ec, resp] = co_await c.async_send(request("GET", url), asio::as_tuple(asio::use_awaitable));
+            tupled = ec;
+        },
+        asio::detached);
+    io.run_for(10s);
+    CHECK(thrown == condition::connection_refused);
+    CHECK(tupled == condition::connection_refused);
+}
+
+TEST_CASE("async_send works with use_future and deferred")
+{
+    test::test_server server;
+    client c;
+    auto fut = c.async_send(request("GET", server.url()), asio::use_future);
+    REQUIRE(fut.wait_for(10s) == std::future_status::ready);
+    CHECK(fut.get().status == 200);
+
+    auto op = c.async_send(request("GET", server.url()), asio::deferred);
+    std::promise<unsigned> got;
+    std::move(op)([&](error_code, response resp) { got.set_value(resp.status); });
+    auto status = got.get_future();
+    REQUIRE(status.wait_for(10s) == std::future_status::ready);
+    CHECK(status.get() == 200);
+}
+
+TEST_CASE("a handler runs on its associated executor")
+{
+    test::test_server server;
+    asio::io_context io;
+    client c(io.get_executor());
+    auto mine = asio::make_strand(io);
+    bool on_mine = false;
+    c.async_send(request("GET", server.url()),
+                 asio::bind_executor(mine, [&](error_code, response) { on_mine = mine.running_in_this_thread(); }));
+    io.run_for(10s);
+    CHECK(on_mine);
+}
+
+TEST_CASE("the blocking send returns the response, or throws system_error; send(req, ec) does not throw")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(404, "missing"); });
+    client c;
+    response resp = c.send(request("GET", server.url()));
+    CHECK(resp.status == 404); // a 404 is a response, not an error
+    CHECK(resp.body == "missing");
+
+    std::uint16_t port;
+    {
+        test::test_server gone;
+        port = gone.port();
+    }
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
+    try {
+        c.send(request("GET", url));
+        FAIL("expected system_error");
+    } catch (const boost::system::system_error& e) {
+        CHECK(e.code() == condition::connection_refused);
+    }
+    error_code ec;
+    c.send(request("GET", url), ec);
+    CHECK(ec == condition::connection_refused);
+    c.send(request("GET", "http://bad url/"), ec);
+    CHECK(ec == condition::invalid_url);
+}
+
+TEST_CASE("four threads sending at once through one client all get their responses")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) { ex.reply(200, req.target); });
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    constexpr int threads = 4, each = 25;
+    std::atomic<int> ok{0}, wrong{0};
+    std::vector<std::thread> senders;
+    for (int t = 0; t < threads; ++t)
+        senders.emplace_back([&, t] {
+            for (int i = 0; i < each; ++i) {
+                const std::string path = "/" + std::to_string(t) + "/" + std::to_string(i);
+                error_code ec;
+                response resp = c.send(request("GET", server.url(path)), ec);
+                (!ec && resp.body == path ? ok : wrong)++;
+            }
+        });
+    for (auto& s : senders)
+        s.join();
+    CHECK(ok == threads * each);
+    CHECK(wrong == 0);
+    CHECK(server.requests() == threads * each);
+    std::set<std::uint64_t> calls;
+    for (const auto& r : events->events())
+        calls.insert(r.e.call);
+    CHECK(calls.size() == threads * each);
+}
+
+TEST_CASE("a client on a two-thread io_context serves four threads' async sends")
+{
+    test::test_server server;
+    asio::io_context io(2);
+    auto work = asio::make_work_guard(io);
+    std::vector<std::thread> runners;
+    for (int i = 0; i < 2; ++i)
+        runners.emplace_back([&] { io.run(); });
+    {
+        client c(io.get_executor());
+        std::atomic<int> ok{0};
+        std::vector<std::thread> senders;
+        for (int t = 0; t < 4; ++t)
+            senders.emplace_back([&] {
+                std::vector<std::future<response>> pending;
+                for (int i = 0; i < 10; ++i)
+                    pending.push_back(c.async_send(request("GET", server.url()), asio::use_future));
+                for (auto& p : pending)
+                    if (p.wait_for(20s) == std::future_status::ready && p.get().status == 200)
+                        ++ok;
+            });
+        for (auto& s : senders)
+            s.join();
+        CHECK(ok == 40);
+    }
+    work.reset();
+    for (auto& r : runners)
+        r.join();
+}

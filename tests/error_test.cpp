@@ -1,0 +1,92 @@
+// roundtrip's error category and the mapping of every error source to exactly one class.
+#include <roundtrip/error.hpp>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <doctest/doctest.h>
+
+using namespace roundtrip;
+namespace aerr = boost::asio::error;
+namespace http = boost::beast::http;
+
+TEST_CASE("roundtrip errors live in the \"roundtrip\" category with short lowercase messages")
+{
+    error_code ec = error::invalid_header_value;
+    CHECK(std::string(ec.category().name()) == "roundtrip");
+    CHECK(ec.message() == "invalid header value");
+    for (int e = 1; e <= static_cast<int>(error::middleware_threw); ++e) {
+        auto msg = error_code(static_cast<error>(e)).message();
+        CHECK(!msg.empty());
+        CHECK(msg.find("unknown") == std::string::npos);
+        for (char c : msg)
+            CHECK_FALSE(std::isupper(static_cast<unsigned char>(c)));
+    }
+}
+
+TEST_CASE("every roundtrip error belongs to the class its documentation names")
+{
+    CHECK(classify(error::invalid_url) == condition::invalid_url);
+    CHECK(classify(error::unsupported_scheme) == condition::invalid_url);
+    CHECK(classify(error::invalid_port) == condition::invalid_url);
+    CHECK(classify(error::invalid_method) == condition::invalid_method);
+    CHECK(classify(error::invalid_header_name) == condition::invalid_header);
+    CHECK(classify(error::invalid_header_value) == condition::invalid_header);
+    CHECK(classify(error::invalid_config) == condition::invalid_config);
+    CHECK(classify(error::host_not_found) == condition::dns_failure);
+    CHECK(classify(error::dns_failed) == condition::dns_failure);
+    for (auto e : {error::connect_timeout, error::response_header_timeout, error::read_timeout,
+                   error::write_timeout, error::deadline_exceeded})
+        CHECK(classify(e) == condition::timeout);
+    CHECK(classify(error::unexpected_eof) == condition::eof);
+    CHECK(classify(error::protocol_error) == condition::protocol_error);
+    CHECK(classify(error::header_too_large) == condition::header_too_large);
+    CHECK(classify(error::body_too_large) == condition::body_too_large);
+    CHECK(classify(error::canceled) == condition::canceled);
+    CHECK(classify(error::middleware_threw) == condition::other);
+}
+
+TEST_CASE("system, Asio, Beast and OpenSSL errors map to one class each")
+{
+    CHECK(classify(aerr::connection_refused) == condition::connection_refused);
+    CHECK(classify(aerr::connection_reset) == condition::connection_reset);
+    CHECK(classify(aerr::broken_pipe) == condition::connection_reset);
+    CHECK(classify(aerr::timed_out) == condition::timeout);
+    CHECK(classify(aerr::operation_aborted) == condition::canceled);
+    CHECK(classify(aerr::network_unreachable) == condition::connect_failed);
+    CHECK(classify(aerr::host_unreachable) == condition::connect_failed);
+    CHECK(classify(aerr::host_not_found) == condition::dns_failure);
+    CHECK(classify(aerr::host_not_found_try_again) == condition::dns_failure);
+    CHECK(classify(aerr::eof) == condition::eof);
+    CHECK(classify(boost::beast::error::timeout) == condition::timeout);
+    CHECK(classify(http::error::end_of_stream) == condition::eof);
+    CHECK(classify(http::error::partial_message) == condition::eof);
+    CHECK(classify(http::error::header_limit) == condition::header_too_large);
+    CHECK(classify(http::error::body_limit) == condition::body_too_large);
+    CHECK(classify(http::error::bad_chunk) == condition::protocol_error);
+    CHECK(classify(boost::asio::ssl::error::stream_truncated) == condition::eof);
+    CHECK(classify(error_code(12345, boost::asio::error::get_ssl_category())) == condition::tls_handshake_failed);
+    CHECK(classify(error_code(EPERM, boost::system::generic_category())) == condition::other);
+}
+
+TEST_CASE("an error_code compares equal to its class")
+{
+    CHECK(error_code(error::read_timeout) == condition::timeout);
+    CHECK(error_code(aerr::timed_out) == condition::timeout);
+    CHECK(error_code(boost::beast::error::timeout) == condition::timeout);
+    CHECK(error_code(aerr::connection_refused) == condition::connection_refused);
+    CHECK(error_code(aerr::connection_refused) != condition::timeout);
+    CHECK_FALSE(error_code() == condition::other);
+}
+
+TEST_CASE("class names are the ones the CLI prints")
+{
+    CHECK(to_string(condition::timeout) == "timeout");
+    CHECK(to_string(condition::connect_failed) == "connect_failed");
+    CHECK(to_string(condition::tls_verify_failed) == "tls_verify_failed");
+    CHECK(to_string(condition::hostname_mismatch) == "hostname_mismatch");
+    CHECK(to_string(condition::other) == "other");
+    CHECK(make_error_condition(condition::eof).message() == "eof");
+}

@@ -1,0 +1,171 @@
+// The event model: the order and pairing of one request's events, their fields, and that nobody
+// listening costs no observer calls.
+#include "recorder.hpp"
+#include "test_server.hpp"
+
+#include <roundtrip/client.hpp>
+#include <roundtrip/error.hpp>
+
+#include <doctest/doctest.h>
+
+#include <set>
+
+using namespace roundtrip;
+
+TEST_CASE("one request on a new connection emits every event, in order, each start paired")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(200, "hello"); });
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    request req("POST", server.url("/submit"));
+    req.body = "12345";
+    CHECK(c.send(req).status == 200);
+
+    CHECK(events->names()
+          == "call_start get_conn connect_start connect_done got_conn wrote_headers wrote_request "
+             "got_first_response_byte response_headers response_body_done conn_not_pooled conn_closed call_done");
+
+    auto all = events->events();
+    const auto call = all.front().e.call;
+    CHECK(call >= 1);
+    clock::time_point last{};
+    for (const auto& r : all) {
+        CAPTURE(r.name);
+        CHECK(r.e.call == call);
+        CHECK(r.e.at >= last);
+        last = r.e.at;
+        bool per_call = r.name == "call_start" || r.name == "call_done";
+        CHECK(r.e.attempt == (per_call ? 0u : 1u));
+        bool before_conn = per_call || r.name == "get_conn";
+        if (before_conn)
+            CHECK(r.e.conn == 0);
+        else
+            CHECK(r.e.conn >= 1);
+    }
+
+    const auto* got = events->first<got_conn>();
+    REQUIRE(got);
+    CHECK_FALSE(got->reused);
+    CHECK_FALSE(got->was_idle);
+    CHECK(got->idle_time == clock::duration::zero());
+    CHECK(got->remote.port() == server.port());
+    CHECK(got->local.address().is_loopback());
+    CHECK(got->local.port() != 0);
+
+    const auto* wrote = events->first<wrote_request>();
+    REQUIRE(wrote);
+    CHECK_FALSE(wrote->error);
+    CHECK(wrote->bytes > 5);
+
+    CHECK(events->first<response_headers>()->status == 200);
+    CHECK(events->first<response_body_done>()->bytes == 5);
+    CHECK(events->first<conn_not_pooled>()->reason == not_pooled_reason::keep_alive_disabled);
+    const auto* closed = events->first<conn_closed>();
+    CHECK(closed->reason == close_reason::not_pooled);
+    CHECK(closed->requests_served == 1);
+    CHECK(closed->lifetime > clock::duration::zero());
+    CHECK(events->first<call_done>()->status == 200);
+    CHECK_FALSE(events->first<call_done>()->error);
+}
+
+TEST_CASE("interim 1xx responses are reported by got_1xx and skipped")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.write_raw("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n");
+        ex.reply(204);
+    });
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    CHECK(c.send(request("GET", server.url())).status == 204);
+    CHECK(events->names().find("got_first_response_byte got_1xx got_1xx response_headers") != std::string::npos);
+    std::vector<unsigned> interim;
+    for (const auto& r : events->events())
+        if (auto p = std::get_if<got_1xx>(&r.e.data))
+            interim.push_back(p->status);
+    CHECK(interim == std::vector<unsigned>{100, 103});
+}
+
+TEST_CASE("a failed attempt stops where it failed and still closes its connection")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort");
+        ex.close();
+    });
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    result r = c.round_trip(request("GET", server.url()));
+    CHECK(r.error == error::unexpected_eof);
+    CHECK(r.error == condition::eof);
+    CHECK(r.attempt.progress == request_progress::response_started);
+    CHECK(events->names().ends_with("response_headers response_body_done conn_not_pooled conn_closed call_done"));
+    CHECK(events->first<response_body_done>()->error == error::unexpected_eof);
+    CHECK(events->first<conn_not_pooled>()->reason == not_pooled_reason::broken);
+    CHECK(events->first<call_done>()->error == error::unexpected_eof);
+}
+
+TEST_CASE("a malformed response is a protocol error and its connection is not pooled")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n");
+        ex.close();
+    });
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    result r = c.round_trip(request("GET", server.url()));
+    CHECK(r.error == error::protocol_error);
+    CHECK(events->first<conn_not_pooled>()->reason == not_pooled_reason::protocol_error);
+}
+
+TEST_CASE("a refused connection reports connect_done with the error, and no connection events")
+{
+    std::uint16_t port;
+    {
+        test::test_server gone;
+        port = gone.port();
+    }
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    result r = c.round_trip(request("GET", "http://127.0.0.1:" + std::to_string(port) + "/"));
+    CHECK(r.error == condition::connection_refused);
+    CHECK(r.attempt.progress == request_progress::not_sent);
+    CHECK(r.attempt.conn == 0);
+    CHECK(events->names() == "call_start get_conn connect_start connect_done call_done");
+    CHECK(events->first<connect_done>()->error == condition::connection_refused);
+}
+
+TEST_CASE("calls get distinct ids, and event names are the documented ones")
+{
+    test::test_server server;
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    c.send(request("GET", server.url()));
+    c.send(request("GET", server.url()));
+    std::set<std::uint64_t> calls, conns;
+    for (const auto& r : events->events()) {
+        calls.insert(r.e.call);
+        if (r.e.conn)
+            conns.insert(r.e.conn);
+    }
+    CHECK(calls.size() == 2);
+    CHECK(conns.size() == 2);
+    CHECK(to_string(not_pooled_reason::body_not_drained) == "body_not_drained");
+    CHECK(to_string(close_reason::peer_closed_idle) == "peer_closed_idle");
+}
+
+TEST_CASE("a client with no observers makes no observer calls, and an observer added later only sees its own")
+{
+    test::test_server server;
+    auto counted = std::make_shared<test::recorder>();
+    client quiet;
+    CHECK(quiet.send(request("GET", server.url())).status == 200);
+    layer observe_second = [counted, n = 0](request req, next next) mutable -> asio::awaitable<result> {
+        if (++n == 2)
+            req.observe(counted);
+        co_return co_await next(std::move(req));
+    };
+    client c(client_options{.middleware = {observe_second}});
+    c.send(request("GET", server.url()));
+    CHECK(counted->names().empty());
+    c.send(request("GET", server.url()));
+    CHECK_FALSE(counted->names().empty());
+}

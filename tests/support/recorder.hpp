@@ -1,0 +1,60 @@
+// An observer that records the events it receives, for tests to assert order and pairing.
+#pragma once
+
+#include <roundtrip/events.hpp>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace roundtrip::test {
+
+// A recorded event: its name, ids and payload. The payload's string views and spans point into
+// memory that is gone after delivery: tests read only its scalar fields.
+struct recorded {
+    std::string name;
+    event e;
+};
+
+class recorder : public observer {
+public:
+    void on_event(const event& e) noexcept override
+    {
+        std::lock_guard lock(mutex_);
+        log_.push_back({std::string(roundtrip::name(e)), e});
+    }
+
+    std::vector<recorded> events() const
+    {
+        std::lock_guard lock(mutex_);
+        return log_;
+    }
+
+    // The names of the events of `attempt` (0: all), space-separated.
+    std::string names(std::uint32_t attempt = 0) const
+    {
+        std::lock_guard lock(mutex_);
+        std::string out;
+        for (const auto& r : log_)
+            if (attempt == 0 || r.e.attempt == attempt)
+                out += (out.empty() ? "" : " ") + r.name;
+        return out;
+    }
+
+    // The first event of type T, or null.
+    template <class T>
+    const T* first() const
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& r : log_)
+            if (auto p = std::get_if<T>(&r.e.data))
+                return p;
+        return nullptr;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<recorded> log_;
+};
+
+} // namespace roundtrip::test

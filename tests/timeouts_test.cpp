@@ -1,0 +1,148 @@
+// Each timeout: connect (name resolution included), response header, read and write inactivity, and
+// the call's deadline. Bounds are short so the tests are quick; no test asserts how long anything took.
+#include "recorder.hpp"
+#include "silent_peer.hpp"
+#include "silent_resolver.hpp"
+#include "test_server.hpp"
+
+#include <roundtrip/client.hpp>
+#include <roundtrip/error.hpp>
+
+#include <doctest/doctest.h>
+
+using namespace roundtrip;
+using namespace std::chrono_literals;
+
+namespace {
+
+client_options with_timeouts(std::shared_ptr<test::recorder> events, auto&& edit)
+{
+    client_options options;
+    if (events)
+        options.observers.push_back(std::move(events));
+    edit(options.transport.timeouts);
+    return options;
+}
+
+} // namespace
+
+TEST_CASE("a connect that gets no answer fails with connect_timeout")
+{
+    test::full_listener peer;
+    auto events = std::make_shared<test::recorder>();
+    client c(with_timeouts(events, [](timeouts& t) { t.connect = 200ms; }));
+    result r = c.round_trip(request("GET", "http://127.0.0.1:" + std::to_string(peer.port()) + "/"));
+    CHECK(r.error == error::connect_timeout);
+    CHECK(r.error == condition::timeout);
+    CHECK(r.attempt.progress == request_progress::not_sent);
+    CHECK(events->names() == "call_start get_conn connect_start connect_done call_done");
+}
+
+TEST_CASE("a lookup that never answers is bounded by the connect timeout, and dns events pair")
+{
+    auto events = std::make_shared<test::recorder>();
+    auto options = with_timeouts(events, [](timeouts& t) { t.connect = 150ms; });
+    auto names = std::make_shared<test::silent_resolver>();
+    options.transport.dial.resolver = names;
+    const std::weak_ptr<test::silent_resolver> watch = names;
+    names.reset(); // the client owns it: it must not outlive the client's context with our handler
+    client c(std::move(options));
+    result r = c.round_trip(request("GET", "http://slow.test/"));
+    CHECK(r.error == error::connect_timeout);
+    CHECK(events->names() == "call_start get_conn dns_start dns_done call_done");
+    CHECK(events->first<dns_done>()->error == error::connect_timeout);
+    CHECK(watch.lock()->lookups() == 1);
+}
+
+TEST_CASE("a server that does not answer in time fails with response_header_timeout")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.sleep(5s);
+        ex.reply(200);
+    });
+    auto events = std::make_shared<test::recorder>();
+    client c(with_timeouts(events, [](timeouts& t) { t.response_header = 150ms; }));
+    result r = c.round_trip(request("GET", server.url()));
+    CHECK(r.error == error::response_header_timeout);
+    CHECK(r.error == condition::timeout);
+    CHECK(r.attempt.progress == request_progress::possibly_processed);
+    CHECK(events->names().ends_with("wrote_request conn_not_pooled conn_closed call_done"));
+    CHECK(events->first<conn_not_pooled>()->reason == not_pooled_reason::broken);
+}
+
+TEST_CASE("a body that stops arriving fails with read_timeout")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+        ex.stall();
+    });
+    client c(with_timeouts(nullptr, [](timeouts& t) { t.read_inactivity = 150ms; }));
+    result r = c.round_trip(request("GET", server.url()));
+    CHECK(r.error == error::read_timeout);
+    CHECK(r.attempt.progress == request_progress::response_started);
+}
+
+TEST_CASE("a server that stops reading fails a large upload with write_timeout")
+{
+    test::deaf_listener peer;
+    auto events = std::make_shared<test::recorder>();
+    client c(with_timeouts(events, [](timeouts& t) { t.write_inactivity = 200ms; }));
+    request req("PUT", "http://127.0.0.1:" + std::to_string(peer.port()) + "/upload");
+    req.body.assign(64 * 1024 * 1024, 'x');
+    result r = c.round_trip(std::move(req));
+    CHECK(r.error == error::write_timeout);
+    CHECK(r.attempt.progress == request_progress::possibly_processed);
+    const auto* wrote = events->first<wrote_request>();
+    REQUIRE(wrote);
+    CHECK(wrote->error == error::write_timeout);
+    CHECK(wrote->bytes > 0);
+    CHECK(wrote->bytes < 64u * 1024 * 1024);
+}
+
+TEST_CASE("the call's deadline ends a slow call with deadline_exceeded, per request or by default")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.sleep(5s);
+        ex.reply(200);
+    });
+    SUBCASE("per request")
+    {
+        client c;
+        request req("GET", server.url());
+        req.timeout = 150ms;
+        result r = c.round_trip(std::move(req));
+        CHECK(r.error == error::deadline_exceeded);
+        CHECK(r.error == condition::timeout);
+    }
+    SUBCASE("client default")
+    {
+        client c(client_options{.timeout = 150ms});
+        CHECK(c.round_trip(request("GET", server.url())).error == error::deadline_exceeded);
+    }
+    SUBCASE("during a lookup that never answers")
+    {
+        client_options options{.timeout = 150ms};
+        options.transport.dial.resolver = std::make_shared<test::silent_resolver>();
+        client c(std::move(options));
+        CHECK(c.round_trip(request("GET", "http://slow.test/")).error == error::deadline_exceeded);
+    }
+}
+
+TEST_CASE("middleware read the deadline the client set")
+{
+    test::test_server server;
+    clock::time_point seen{};
+    layer read_deadline = [&](request req, next next) -> asio::awaitable<result> {
+        seen = req.deadline();
+        co_return co_await next(std::move(req));
+    };
+    client c(client_options{.middleware = {read_deadline}, .timeout = 30s});
+    auto before = clock::now();
+    c.send(request("GET", server.url()));
+    CHECK(seen > before);
+    CHECK(seen <= clock::now() + 30s);
+
+    client unbounded(client_options{.middleware = {read_deadline}});
+    unbounded.send(request("GET", server.url()));
+    CHECK(seen == clock::time_point::max());
+}
