@@ -1,7 +1,10 @@
 // Event names, and the delivery of events to observers in chain order.
 #include "event_sink.hpp"
 
+#include <roundtrip/error.hpp>
+
 #include <array>
+#include <chrono>
 
 namespace roundtrip {
 
@@ -45,6 +48,79 @@ std::string_view to_string(close_reason r) noexcept
     case close_reason::error: return "error";
     }
     return "unknown";
+}
+
+namespace {
+
+// Appends "127.0.0.1:80" or "[::1]:80".
+void append_endpoint(std::string& out, const endpoint& e)
+{
+    const bool v6 = e.address().is_v6();
+    out.append(v6 ? "[" : "").append(e.address().to_string()).append(v6 ? "]:" : ":");
+    out.append(std::to_string(e.port()));
+}
+
+// Appends the fields of each event type; overloads chosen by std::visit in describe().
+struct field_writer {
+    std::string& out;
+
+    void key(std::string_view k) { out.append(" ").append(k).append("="); }
+    void text(std::string_view k, std::string_view v) { key(k), out.append(v); }
+    void number(std::string_view k, std::uint64_t v) { key(k), out.append(std::to_string(v)); }
+    void flag(std::string_view k, bool v) { text(k, v ? "true" : "false"); }
+    void micros(std::string_view k, clock::duration d)
+    {
+        number(k, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()));
+    }
+    void failure(const error_code& ec) { text("error", ec ? to_string(classify(ec)) : "none"); }
+    void address(std::string_view k, const endpoint& e) { key(k), append_endpoint(out, e); }
+
+    void operator()(const call_start& e) { text("method", e.method); }
+    void operator()(const call_done& e) { number("status", e.status), failure(e.error); }
+    void operator()(const get_conn& e) { text("host", e.host), number("port", e.port); }
+    void operator()(const wait_for_conn_start&) {}
+    void operator()(const wait_for_conn_done& e) { failure(e.error); }
+    void operator()(const dns_start& e) { text("host", e.host); }
+    void operator()(const dns_done& e)
+    {
+        key("addresses");
+        out.append("[");
+        for (std::size_t i = 0; i < e.addresses.size(); ++i)
+            append_endpoint(i ? out.append(",") : out, e.addresses[i]);
+        out.append("]");
+        failure(e.error);
+    }
+    void operator()(const connect_start& e) { address("remote", e.remote); }
+    void operator()(const connect_done& e) { address("remote", e.remote), failure(e.error); }
+    void operator()(const tls_handshake_start&) {}
+    void operator()(const tls_handshake_done& e) { failure(e.error); }
+    void operator()(const got_conn& e)
+    {
+        flag("reused", e.reused), flag("was_idle", e.was_idle), micros("idle_us", e.idle_time);
+        address("local", e.local), address("remote", e.remote);
+    }
+    void operator()(const wrote_headers&) {}
+    void operator()(const wrote_request& e) { number("bytes", e.bytes), failure(e.error); }
+    void operator()(const got_first_response_byte&) {}
+    void operator()(const got_1xx& e) { number("status", e.status); }
+    void operator()(const response_headers& e) { number("status", e.status); }
+    void operator()(const response_body_done& e) { number("bytes", e.bytes), failure(e.error); }
+    void operator()(const put_idle_conn&) {}
+    void operator()(const conn_not_pooled& e) { text("reason", to_string(e.reason)); }
+    void operator()(const conn_closed& e)
+    {
+        text("reason", to_string(e.reason)), number("requests_served", e.requests_served);
+        micros("lifetime_us", e.lifetime);
+    }
+};
+
+} // namespace
+
+std::string describe(const event& e)
+{
+    std::string out(name(e));
+    std::visit(field_writer{out}, e.data);
+    return out;
 }
 
 namespace detail {

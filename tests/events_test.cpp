@@ -169,3 +169,23 @@ TEST_CASE("a client with no observers makes no observer calls, and an observer a
     c.send(request("GET", server.url()));
     CHECK_FALSE(counted->names().empty());
 }
+
+TEST_CASE("describe() writes an event as one line of key=value fields, errors as their class")
+{
+    event e{7, 1, 3, clock::now(),
+            got_conn{true, true, std::chrono::milliseconds(12),
+                     endpoint(asio::ip::make_address("127.0.0.1"), 50000),
+                     endpoint(asio::ip::make_address("::1"), 8080)}};
+    CHECK(describe(e)
+          == "got_conn reused=true was_idle=true idle_us=12000 local=127.0.0.1:50000 remote=[::1]:8080");
+    const endpoint found[] = {endpoint(asio::ip::make_address("::1"), 80),
+                              endpoint(asio::ip::make_address("127.0.0.1"), 80)};
+    e.data = dns_done{found, {}};
+    CHECK(describe(e) == "dns_done addresses=[[::1]:80,127.0.0.1:80] error=none");
+    e.data = wrote_request{10, make_error_code(error::write_timeout)};
+    CHECK(describe(e) == "wrote_request bytes=10 error=timeout");
+    e.data = conn_not_pooled{not_pooled_reason::keep_alive_disabled};
+    CHECK(describe(e) == "conn_not_pooled reason=keep_alive_disabled");
+    e.data = wrote_headers{};
+    CHECK(describe(e) == "wrote_headers");
+}

@@ -46,6 +46,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <variant>
 
@@ -184,6 +185,11 @@ struct event {
 
 /// Returns the name of the event's type as written above: "dns_start", "got_conn", ...
 std::string_view name(const event& e) noexcept;
+/// Returns the event as one line for people: its name, then its fields as `key=value`, e.g.
+/// `got_conn reused=false was_idle=false idle_us=0 local=127.0.0.1:51000 remote=127.0.0.1:8080`.
+/// Error fields are the error class (`error=timeout`), never a message that could carry request
+/// data. Builds a string: call it only when the line will be shown.
+std::string describe(const event& e);
 /// Returns the enumerator's name: "connection_close", "pool_full", ...
 std::string_view to_string(not_pooled_reason r) noexcept;
 /// Returns the enumerator's name: "idle_timeout", "peer_closed_idle", ...
