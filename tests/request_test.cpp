@@ -171,3 +171,17 @@ TEST_CASE("a URL without a path is sent as \"/\", and user info is never sent")
     CHECK(c.send(request("GET", "http://127.0.0.1:" + std::to_string(server.port()) + "?q=1")).status == 200);
     CHECK(target == "/?q=1");
 }
+
+TEST_CASE("an IPv6 literal URL reaches a server on ::1 with a bracketed Host")
+{
+    std::string host;
+    test::test_server server(
+        [&](const test::server_request& req, test::exchange& ex) {
+            host = std::string(req.headers["Host"]);
+            ex.reply(200);
+        },
+        "::1");
+    client c;
+    CHECK(c.send(request("GET", server.url("/v6"))).status == 200);
+    CHECK(host == "[::1]:" + std::to_string(server.port()));
+}

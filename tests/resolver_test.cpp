@@ -2,6 +2,7 @@
 // resolver answers from its table. And the transport's use of them: DNS events, IP literals, and
 // RFC 8305 fallback from an address that refuses to one that answers.
 #include "recorder.hpp"
+#include "silent_peer.hpp"
 #include "test_server.hpp"
 
 #include <roundtrip/client.hpp>
@@ -144,4 +145,33 @@ TEST_CASE("an address that refuses hands over to the next one at once (RFC 8305)
     REQUIRE(connects.size() == 2);
     CHECK(connects[0] == condition::connection_refused);
     CHECK_FALSE(connects[1]);
+}
+
+TEST_CASE("an address that does not answer hands over to the next one after the fallback delay")
+{
+    test::full_listener silent; // 127.0.0.1: SYNs are dropped, the connect just waits
+    test::test_server server(test::reply_ok(), "127.0.0.2", silent.port());
+    auto events = std::make_shared<test::recorder>();
+    client_options options{.observers = {events}};
+    options.transport.dial.fallback_delay = std::chrono::milliseconds(50);
+    options.transport.dial.resolver =
+        std::make_shared<static_resolver>(std::map<std::string, std::vector<asio::ip::address>, std::less<>>{
+            {"race.test", {asio::ip::make_address("127.0.0.1"), asio::ip::make_address("127.0.0.2")}}});
+    client c(std::move(options));
+    result r = c.round_trip(request("GET", "http://race.test:" + std::to_string(silent.port()) + "/"));
+    REQUIRE_FALSE(r.error);
+    CHECK(r.response.status == 200);
+    // Both connects started; the silent one lost and reports canceled before got_conn.
+    CHECK(events->names().starts_with(
+        "call_start get_conn dns_start dns_done connect_start connect_start connect_done connect_done got_conn"));
+    std::vector<std::pair<std::string, error_code>> connects;
+    for (const auto& rec : events->events())
+        if (auto d = std::get_if<connect_done>(&rec.e.data))
+            connects.emplace_back(d->remote.address().to_string(), d->error);
+    REQUIRE(connects.size() == 2);
+    CHECK(connects[0].first == "127.0.0.2");
+    CHECK_FALSE(connects[0].second);
+    CHECK(connects[1].first == "127.0.0.1");
+    CHECK(connects[1].second == error::canceled);
+    CHECK(events->first<got_conn>()->remote.address().to_string() == "127.0.0.2");
 }

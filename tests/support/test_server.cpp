@@ -29,9 +29,9 @@ handler reply_ok()
 struct test_server::impl {
     struct conn;
 
-    impl(handler h, bool ipv6) : handle(std::move(h)), acceptor(io)
+    impl(handler h, std::string_view address, std::uint16_t port) : handle(std::move(h)), acceptor(io)
     {
-        tcp::endpoint at(ipv6 ? asio::ip::make_address("::1") : asio::ip::make_address("127.0.0.1"), 0);
+        tcp::endpoint at(asio::ip::make_address(address), port);
         acceptor.open(at.protocol());
         acceptor.set_option(tcp::acceptor::reuse_address(true));
         acceptor.bind(at);
@@ -186,7 +186,10 @@ void test_server::impl::stop()
         c->thread.join();
 }
 
-test_server::test_server(handler h, bool ipv6) : impl_(std::make_unique<impl>(std::move(h), ipv6)) {}
+test_server::test_server(handler h, std::string_view address, std::uint16_t port)
+    : impl_(std::make_unique<impl>(std::move(h), address, port))
+{
+}
 
 test_server::~test_server() { stop(); }
 
@@ -194,7 +197,8 @@ std::uint16_t test_server::port() const noexcept { return impl_->local.port(); }
 
 std::string test_server::url(std::string_view path) const
 {
-    std::string host = impl_->local.address().is_v6() ? "[::1]" : "127.0.0.1";
+    const auto& a = impl_->local.address();
+    std::string host = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
     return "http://" + host + ":" + std::to_string(port()) + std::string(path);
 }
 

@@ -1,4 +1,4 @@
-// A scriptable HTTP/1.1 server on 127.0.0.1:0 (or [::1]:0) for tests. Each connection runs on a thread
+// A scriptable HTTP/1.1 server on a loopback address (127.0.0.1:0 by default) for tests. Each connection runs on a thread
 // of its own and calls the test's handler for each request; the handler scripts the reply: delay,
 // close, reset, stall, raw bytes, or an ordinary response. Blocking code on purpose: a handler reads
 // like the misbehaviour it stages.
@@ -57,13 +57,14 @@ handler reply_ok();
 
 class test_server {
 public:
-    explicit test_server(handler h = reply_ok(), bool ipv6 = false);
+    // Listens on `address` ("127.0.0.1", "::1", "127.0.0.2", ...) and `port` (0: a free one).
+    explicit test_server(handler h = reply_ok(), std::string_view address = "127.0.0.1", std::uint16_t port = 0);
     ~test_server();
     test_server(const test_server&) = delete;
     test_server& operator=(const test_server&) = delete;
 
     std::uint16_t port() const noexcept;
-    // "http://127.0.0.1:PORT" + path (or "http://[::1]:PORT" + path).
+    // "http://ADDRESS:PORT" + path, with an IPv6 address in brackets.
     std::string url(std::string_view path = "/") const;
     // Requests read so far, over all connections.
     std::size_t requests() const noexcept;
