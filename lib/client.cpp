@@ -76,6 +76,9 @@ public:
 
     client_strand strand_;
 
+    // The transport beneath the chain.
+    roundtrip::transport& bottom() noexcept { return transport_; }
+
 private:
     static observer_list collect_observers(const client_options& options)
     {
@@ -113,7 +116,7 @@ private:
     }
 
     observer_list observers_;
-    transport transport_;
+    roundtrip::transport transport_;
     chain chain_;
     clock::duration timeout_;
     // Only touched on the strand:
@@ -185,6 +188,10 @@ response client::send(request req)
 }
 
 void client::close() { impl_->close(); }
+
+void client::close_idle() { impl_->bottom().close_idle(); }
+
+pool_stats client::stats() const { return impl_->bottom().stats(); }
 
 executor client::get_executor() const noexcept { return impl_->strand_; }
 

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <boost/asio/associated_executor.hpp>
-#include <boost/asio/execution/blocking.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/system_executor.hpp>
 #include <boost/asio/execution/execute.hpp>
 #include <boost/asio/prefer.hpp>
 
@@ -21,12 +23,19 @@ auto bind_args(Handler handler, Args&&... args)
 }
 
 // For completions that start from the initiating function: never runs the handler inside it.
+// any_completion_executor (the executor of an any_completion_handler) cannot be required to be
+// non-blocking in Boost 1.81 (a preference for it is silently ignored and a strand runs the handler
+// inline), so the completion hops through the system executor, keeping the handler's context busy
+// meanwhile, and then runs on the handler's own executor.
 template <class Handler, class... Args>
 void post_completion(Handler handler, Args&&... args)
 {
     auto ex = boost::asio::prefer(boost::asio::get_associated_executor(handler),
-                                  boost::asio::execution::blocking.never);
-    ex.execute(bind_args(std::move(handler), std::forward<Args>(args)...));
+                                  boost::asio::execution::outstanding_work.tracked);
+    boost::asio::post(boost::asio::system_executor(),
+                      [ex, f = bind_args(std::move(handler), std::forward<Args>(args)...)]() mutable {
+                          ex.execute(std::move(f));
+                      });
 }
 
 // For completions from another handler: runs inline when already on the handler's executor.

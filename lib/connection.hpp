@@ -8,8 +8,12 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace roundtrip::detail {
@@ -23,6 +27,21 @@ struct connection {
         error_code ignored;
         local = stream.socket().local_endpoint(ignored);
         remote = stream.socket().remote_endpoint(ignored);
+    }
+
+    // Whether an idle connection is still usable: a peek that finds bytes (which cannot be a response
+    // to anything) or the server's FIN says no, and why. One non-blocking syscall.
+    std::optional<close_reason> idle_fault() noexcept
+    {
+        char byte;
+        const auto n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n > 0)
+            return close_reason::stray_bytes_idle;
+        if (n == 0)
+            return close_reason::peer_closed_idle;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return std::nullopt;
+        return close_reason::error;
     }
 
     // Closes the socket, sending FIN; pending operations complete with operation_aborted.
@@ -42,6 +61,9 @@ struct connection {
     std::uint64_t requests_served = 0;
     endpoint local;
     endpoint remote;
+    std::string key;             // the pool key: "http://host:port"
+    void* idle_handle = nullptr; // while idle: the pool's handle for it
+    std::uint64_t idle_epoch = 0; // bumped when it enters or leaves the idle pool: older watchers are stale
 };
 
 } // namespace roundtrip::detail

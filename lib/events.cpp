@@ -45,6 +45,7 @@ std::string_view to_string(close_reason r) noexcept
     case close_reason::stray_bytes_idle: return "stray_bytes_idle";
     case close_reason::close_idle: return "close_idle";
     case close_reason::client_closed: return "client_closed";
+    case close_reason::evicted: return "evicted";
     case close_reason::error: return "error";
     }
     return "unknown";

@@ -16,6 +16,15 @@ void request::observe(std::shared_ptr<observer> o, observer_hooks hooks)
 
 std::uint64_t request::call_id() const noexcept { return call_ ? call_->id : 0; }
 
+bool is_replayable(const request& req) noexcept
+{
+    constexpr std::string_view idempotent[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
+    for (auto m : idempotent)
+        if (req.method == m)
+            return true;
+    return req.headers.count("Idempotency-Key") > 0;
+}
+
 bool is_token(std::string_view s) noexcept
 {
     // tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"

@@ -7,7 +7,6 @@
 
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/any_completion_executor.hpp>
-#include <boost/asio/execution/blocking.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -75,8 +74,7 @@ struct pending_lookup : std::enable_shared_from_this<pending_lookup> {
 
     explicit pending_lookup(handler_type h)
         : handler(std::move(h)),
-          work(asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked,
-                            asio::execution::blocking.never))
+          work(asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked))
     {
     }
 

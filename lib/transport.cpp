@@ -6,6 +6,7 @@
 #include "connection.hpp"
 #include "dialer.hpp"
 #include "event_sink.hpp"
+#include "pool.hpp"
 #include "target.hpp"
 
 #include <roundtrip/error.hpp>
@@ -13,6 +14,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
@@ -23,7 +26,10 @@
 
 #include <array>
 #include <charconv>
+#include <functional>
+#include <mutex>
 #include <optional>
+#include <set>
 
 namespace roundtrip {
 namespace detail {
@@ -62,31 +68,75 @@ error_code from_parser(error_code ec)
 
 } // namespace
 
+using conn_ptr = std::shared_ptr<connection>;
+using conn_pool = pool<conn_ptr>;
+
+// What acquire() yields: a connection and how it was found.
+struct conn_lease {
+    conn_ptr conn;
+    bool was_idle = false;
+    clock::duration idle_time{};
+};
+
+// An attempt that found no idle connection: it waits in the pool's FIFO, maybe with a dial of its own,
+// and takes whichever comes first (late binding). Completed once: by a connection, its dial's error,
+// its deadline, or cancellation. Only touched on the strand.
+struct conn_wait : conn_pool::waiter, std::enable_shared_from_this<conn_wait> {
+    using handler_type = asio::any_completion_handler<void(error_code, conn_lease)>;
+
+    conn_wait(executor strand, event_sink s, const target& t, std::string k, clock::time_point deadline,
+              bool fresh)
+        : sink(std::move(s)), where(t), deadline(deadline), timer(strand)
+    {
+        key = std::move(k);
+        wants_new = fresh;
+    }
+
+    template <class Token>
+    auto async_wait(Token&& token)
+    {
+        return asio::async_initiate<Token, void(error_code, conn_lease)>(
+            [this](auto handler) {
+                // Boost 1.81's any_completion_handler must not be move-assigned: emplace only.
+                this->handler.emplace(std::move(handler));
+                if (deadline != clock::time_point::max()) {
+                    timer.expires_at(deadline);
+                    timer.async_wait([self = shared_from_this()](error_code ec) {
+                        if (!ec)
+                            self->expired();
+                    });
+                }
+            },
+            token);
+    }
+
+    event_sink sink;
+    const target& where;          // the attempt's target, alive while the attempt waits
+    clock::time_point deadline;
+    asio::steady_timer timer;
+    std::optional<handler_type> handler;
+    bool waits_for_slot = false;  // at max_conns_per_host: wait_for_conn_start was emitted
+    bool done = false;
+    std::function<void()> expired; // set by the transport: the deadline passed while waiting
+};
+
 // One attempt in progress: what `close()` and the caller's cancellation act on.
 // Only touched on the transport's strand.
 struct attempt_record : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
     explicit attempt_record(request r) : req(std::move(r)) {}
 
-    void cancel()
-    {
-        canceled = true;
-        if (dialing)
-            dialing->cancel();
-        if (conn)
-            conn->stream.cancel();
-    }
-
     request req;
     bool canceled = false;
-    std::shared_ptr<dial> dialing; // while dialing
-    connection* conn = nullptr;    // while exchanging
+    std::shared_ptr<conn_wait> waiting; // while waiting for a connection
+    connection* conn = nullptr;         // while exchanging
 };
 
 class transport_impl : public std::enable_shared_from_this<transport_impl> {
 public:
     transport_impl(executor strand, transport_options options, observer_list observers)
         : strand_(strand), options_(std::move(options)), observers_(std::move(observers)),
-          resolver_(options_.dial.resolver ? options_.dial.resolver : std::make_shared<system_resolver>())
+          resolver_(options_.dial.resolver ? options_.dial.resolver : std::make_shared<system_resolver>()),
+          pool_(options_.pool), sweep_(strand)
     {
     }
 
@@ -95,8 +145,8 @@ public:
         auto record = std::make_shared<attempt_record>(std::move(req));
         auto slot = asio::get_associated_cancellation_slot(handler);
         if (slot.is_connected())
-            slot.assign([record, strand = strand_](asio::cancellation_type) {
-                asio::dispatch(strand, [record] { record->cancel(); });
+            slot.assign([record, self = shared_from_this()](asio::cancellation_type) {
+                asio::dispatch(self->strand_, [record, self] { self->cancel(*record); });
             });
         asio::co_spawn(strand_, run(shared_from_this(), record),
                        [strand = strand_, h = std::move(handler)](std::exception_ptr e, result r) mutable {
@@ -113,10 +163,25 @@ public:
     {
         asio::dispatch(strand_, [self = shared_from_this()] {
             self->closed_ = true;
-            // cancel() never completes anything inline, so the list stays intact while we walk it.
+            // Neither cancel() nor dial::cancel() completes anything inline, so the lists stay intact.
             for (auto& a : self->attempts_)
-                a.cancel();
+                self->cancel(a);
+            for (auto& d : self->dials_)
+                d->cancel();
+            self->close_all_idle(close_reason::client_closed);
+            self->sweep_.cancel();
         });
+    }
+
+    void close_idle()
+    {
+        asio::dispatch(strand_, [self = shared_from_this()] { self->close_all_idle(close_reason::close_idle); });
+    }
+
+    pool_stats stats() const
+    {
+        std::lock_guard lock(pool_mutex_);
+        return pool_.stats();
     }
 
     executor strand_;
@@ -124,73 +189,343 @@ public:
 private:
     static asio::awaitable<result> run(std::shared_ptr<transport_impl> self, std::shared_ptr<attempt_record> a)
     {
-        co_return co_await self->attempt(*a);
+        co_return co_await self->round_trip(*a);
     }
 
-    asio::awaitable<result> attempt(attempt_record& a)
+    // Ends one attempt's wait or exchange with error::canceled.
+    void cancel(attempt_record& a)
+    {
+        a.canceled = true;
+        if (a.waiting)
+            finish_wait(*a.waiting, error::canceled, {});
+        if (a.conn)
+            a.conn->stream.cancel();
+    }
+
+    // The attempts of one round trip: the first, and transparent retries on another connection when a
+    // reused one failed before any response byte and resending is safe.
+    asio::awaitable<result> round_trip(attempt_record& a)
     {
         attempts_.push_back(a);
-        result r;
         const request& req = a.req;
         const auto& call = request_access::call(req);
-        r.attempt.attempts = call ? ++call->attempts : 1;
-        const event_sink sink(&observers_, request_access::observers(req), call ? call->id : 0, r.attempt.attempts);
+        std::uint32_t local_attempts = 0;
 
         target t;
         if (auto ec = parse_target(req, t)) {
+            result r;
             r.error = ec;
             co_return r;
         }
-        if (closed_ || a.canceled) {
-            r.error = error::canceled;
-            co_return r;
-        }
+        std::string key = "http://" + std::string(t.host_header);
 
-        sink.emit(0, [&] { return get_conn{t.host, t.port}; });
-        const std::uint64_t conn_id = ++last_conn_id_;
-        a.dialing = std::make_shared<dial>(strand_, options_.dial, *resolver_, sink, t, conn_id,
-                                           options_.timeouts.connect, req.deadline());
-        // Named, not written inside the co_await: GCC 12 destroys a capturing lambda temporary in a
-        // co_await operand twice (see docs/architecture.md, "Compiler traps").
-        auto start_dial = [d = a.dialing](auto handler) { d->start(std::move(handler)); };
-        auto [ec, conn] = co_await asio::async_initiate<decltype(use_tuple),
-                                                        void(error_code, std::unique_ptr<connection>)>(start_dial,
-                                                                                                      use_tuple);
-        a.dialing.reset();
-        if (ec) {
-            r.error = ec;
-            co_return r;
+        for (int transparent_retries = 0;; ++transparent_retries) {
+            result r;
+            r.attempt.attempts = call ? ++call->attempts : ++local_attempts;
+            const event_sink sink(&observers_, request_access::observers(req), call ? call->id : 0,
+                                  r.attempt.attempts);
+            bool reused = co_await attempt(a, t, key, sink, r);
+            const bool stale_connection = r.error == condition::eof || r.error == condition::connection_reset;
+            const bool safe = r.attempt.progress == request_progress::not_sent
+                              || (r.attempt.progress == request_progress::possibly_processed && is_replayable(req));
+            if (!(reused && stale_connection && safe) || a.canceled || closed_
+                || transparent_retries >= max_transparent_retries || clock::now() >= req.deadline())
+                co_return r;
         }
-
-        a.conn = conn.get();
-        r.attempt.conn = conn_id;
-        if (a.canceled) {
-            r.error = error::canceled;
-        } else {
-            sink.emit(conn_id, [&] { return got_conn{false, false, {}, conn->local, conn->remote}; });
-            r.error = co_await exchange(*conn, a, t, sink, r);
-        }
-        a.conn = nullptr;
-
-        const auto reason = !r.error ? not_pooled_reason::keep_alive_disabled
-                            : r.error == error::protocol_error ? not_pooled_reason::protocol_error
-                                                               : not_pooled_reason::broken;
-        sink.emit(conn_id, [&] { return conn_not_pooled{reason}; });
-        conn->close();
-        sink.emit(conn_id, [&] {
-            return conn_closed{close_reason::not_pooled, conn->requests_served, clock::now() - conn->created};
-        });
-        co_return r;
     }
 
-    // Writes the request and reads the response into `r`; returns the error that ends the attempt.
-    asio::awaitable<error_code> exchange(connection& c, attempt_record& a, const target& t, const event_sink& sink,
-                                         result& r)
+    // One attempt: get a connection, exchange, give the connection back. Returns whether the
+    // connection had served a request before this one.
+    asio::awaitable<bool> attempt(attempt_record& a, const target& t, const std::string& key,
+                                  const event_sink& sink, result& r)
+    {
+        if (closed_ || a.canceled) {
+            r.error = error::canceled;
+            co_return false;
+        }
+        sink.emit(0, [&] { return get_conn{t.host, t.port}; });
+        auto [ec, lease] = co_await acquire(a, t, key, sink);
+        if (ec) {
+            r.error = ec;
+            co_return false;
+        }
+        connection& c = *lease.conn;
+        const bool reused = c.requests_served > 0;
+        r.attempt.conn = c.id;
+        r.attempt.reused = reused;
+        sink.emit(c.id, [&] { return got_conn{reused, lease.was_idle, lease.idle_time, c.local, c.remote}; });
+
+        std::optional<not_pooled_reason> keep_alive_refused;
+        a.conn = &c;
+        r.error = a.canceled ? error_code(error::canceled) : co_await exchange(c, a, t, sink, r, keep_alive_refused);
+        a.conn = nullptr;
+
+        if (r.error)
+            keep_alive_refused = r.error == error::protocol_error ? not_pooled_reason::protocol_error
+                                                                   : not_pooled_reason::broken;
+        give_back(std::move(lease.conn), sink, keep_alive_refused);
+        co_return reused;
+    }
+
+    // An idle connection of `key`, most recently used first; else a new one, or one another attempt
+    // returns first, or (at the host's limit) the first to come back or be allowed.
+    asio::awaitable<std::tuple<error_code, conn_lease>> acquire(attempt_record& a, const target& t,
+                                                                 const std::string& key, const event_sink& sink)
     {
         const request& req = a.req;
-        if (auto ec = write_head(c.head, req, t, sink))
-            co_return ec;
+        while (!req.new_connection) {
+            std::vector<conn_pool::expired> stale;
+            std::optional<conn_pool::taken> idle;
+            {
+                std::lock_guard lock(pool_mutex_);
+                idle = pool_.take_idle(key, clock::now(), stale);
+            }
+            for (auto& s : stale)
+                close_unused(std::move(s.conn), s.reason);
+            if (!idle)
+                break;
+            conn_ptr c = std::move(idle->conn);
+            c->idle_handle = nullptr;
+            ++c->idle_epoch;
+            // The watcher may not have run yet for bytes or a FIN that arrived just now: look directly.
+            if (auto fault = c->idle_fault()) {
+                close_unused(std::move(c), *fault);
+                continue;
+            }
+            co_return std::tuple{error_code{}, conn_lease{std::move(c), true, clock::now() - idle->idle_since}};
+        }
 
+        auto w = std::make_shared<conn_wait>(strand_, sink, t, key, req.deadline(), req.new_connection);
+        w->expired = [self = shared_from_this(), raw = w.get()] {
+            self->finish_wait(*raw, clock::now() >= raw->deadline ? error::deadline_exceeded : error::canceled, {});
+        };
+        bool may_dial;
+        {
+            std::lock_guard lock(pool_mutex_);
+            may_dial = pool_.try_open(key);
+            w->has_dial = may_dial;
+            pool_.enqueue(*w);
+        }
+        if (may_dial) {
+            start_dial(w);
+        } else {
+            w->waits_for_slot = true;
+            sink.emit(0, [] { return wait_for_conn_start{}; });
+        }
+        a.waiting = w;
+        auto [ec, lease] = co_await w->async_wait(use_tuple);
+        a.waiting.reset();
+        w->expired = nullptr; // breaks the cycle through the captured pointer's owner
+        co_return std::tuple{ec, std::move(lease)};
+    }
+
+    // Completes a wait once, off the current call stack.
+    void finish_wait(conn_wait& w, error_code ec, conn_lease lease)
+    {
+        if (w.done)
+            return;
+        w.done = true;
+        {
+            std::lock_guard lock(pool_mutex_);
+            pool_.remove(w);
+        }
+        w.timer.cancel();
+        if (w.waits_for_slot)
+            w.sink.emit(0, [&] { return wait_for_conn_done{ec}; });
+        if (w.handler) {
+            conn_wait::handler_type h(std::move(*w.handler));
+            w.handler.reset();
+            asio::post(strand_, [h = std::move(h), ec, lease = std::move(lease)]() mutable {
+                std::move(h)(ec, std::move(lease));
+            });
+        }
+    }
+
+    // Dials a connection for `w`, counted already by the pool. If `w` gives up before the dial ends,
+    // the connection goes to the pool (or to whoever waits) all the same.
+    void start_dial(const std::shared_ptr<conn_wait>& w)
+    {
+        if (w->waits_for_slot) {
+            w->waits_for_slot = false; // the wait for a slot ends here; the dial's events follow
+            w->sink.emit(0, [] { return wait_for_conn_done{}; });
+        }
+        auto d = std::make_shared<dial>(strand_, options_.dial, *resolver_, w->sink, w->where, ++last_conn_id_,
+                                        options_.timeouts.connect, w->deadline);
+        dials_.insert(d);
+        d->start([self = shared_from_this(), d, weak = std::weak_ptr<conn_wait>(w),
+                  key = w->key](error_code ec, std::unique_ptr<connection> c) mutable {
+            self->dials_.erase(d);
+            self->dialed(weak.lock(), key, ec, std::move(c));
+        });
+    }
+
+    void dialed(std::shared_ptr<conn_wait> w, const std::string& key, error_code ec, std::unique_ptr<connection> c)
+    {
+        conn_pool::waiter* granted;
+        {
+            std::lock_guard lock(pool_mutex_);
+            granted = pool_.dial_done(key, !ec);
+        }
+        const bool waiting = w && !w->done;
+        if (ec) {
+            if (waiting)
+                finish_wait(*w, ec, {});
+            if (granted)
+                start_dial(static_cast<conn_wait*>(granted)->shared_from_this());
+            return;
+        }
+        conn_ptr conn(std::move(c));
+        conn->key = key;
+        if (waiting)
+            return finish_wait(*w, {}, conn_lease{std::move(conn)});
+        // Its requester took another connection or gave up: the new one serves whoever comes next.
+        give_back(std::move(conn), pool_sink(), std::nullopt);
+    }
+
+    // Returns a connection after its exchange: to a waiter, to the idle pool, or closed with why.
+    void give_back(conn_ptr c, const event_sink& sink, std::optional<not_pooled_reason> refused)
+    {
+        if (closed_ && !refused)
+            refused = not_pooled_reason::keep_alive_disabled; // a closed transport keeps nothing
+        if (refused)
+            return close_returned(std::move(c), sink, *refused);
+
+        conn_pool::put_result put;
+        {
+            std::lock_guard lock(pool_mutex_);
+            put = pool_.put(c->key, c, c->created, clock::now());
+        }
+        if (put.evicted)
+            close_unused(std::move(put.evicted->conn), close_reason::evicted);
+        switch (put.what) {
+        case conn_pool::put_result::outcome::handed:
+            sink.emit(c->id, [] { return put_idle_conn{}; });
+            finish_wait(*static_cast<conn_wait*>(put.to), {}, conn_lease{std::move(c)});
+            return;
+        case conn_pool::put_result::outcome::pooled:
+            sink.emit(c->id, [] { return put_idle_conn{}; });
+            c->idle_handle = put.handle;
+            ++c->idle_epoch;
+            c->buffer.clear();
+            c->buffer.shrink_to_fit(); // an idle connection holds no read buffer
+            watch(c);
+            schedule_sweep(clock::now() + options_.pool.idle_timeout, c->created + options_.pool.max_lifetime);
+            return;
+        case conn_pool::put_result::outcome::not_pooled:
+            return close_returned(std::move(c), sink, put.reason);
+        }
+    }
+
+    // Closes a connection that came back from an exchange and was not pooled.
+    void close_returned(conn_ptr c, const event_sink& sink, not_pooled_reason why)
+    {
+        sink.emit(c->id, [&] { return conn_not_pooled{why}; });
+        c->close();
+        sink.emit(c->id, [&] {
+            return conn_closed{close_reason::not_pooled, c->requests_served, clock::now() - c->created};
+        });
+        gone(c->key);
+    }
+
+    // Closes a connection the pool let go while no attempt held it; only client observers hear of it.
+    void close_unused(conn_ptr c, close_reason why)
+    {
+        c->close();
+        pool_sink().emit(c->id, [&] { return conn_closed{why, c->requests_served, clock::now() - c->created}; });
+        gone(c->key);
+    }
+
+    // A connection of `key` no longer exists: a waiter at the host's limit may dial now.
+    void gone(const std::string& key)
+    {
+        conn_pool::waiter* granted;
+        {
+            std::lock_guard lock(pool_mutex_);
+            granted = pool_.closed(key);
+        }
+        if (granted)
+            start_dial(static_cast<conn_wait*>(granted)->shared_from_this());
+    }
+
+    // Watches an idle connection: readable means the server closed it or sent bytes nobody asked for.
+    void watch(const conn_ptr& c)
+    {
+        c->stream.socket().async_wait(
+            asio::ip::tcp::socket::wait_read,
+            [self = shared_from_this(), weak = std::weak_ptr<connection>(c), epoch = c->idle_epoch](error_code ec) {
+                auto conn = weak.lock();
+                if (!conn || conn->idle_epoch != epoch || !conn->idle_handle || ec == asio::error::operation_aborted)
+                    return; // taken for a request, or closed, since
+                auto fault = ec ? std::optional(close_reason::error) : conn->idle_fault();
+                if (!fault)
+                    return self->watch(conn); // readable, yet nothing there: keep watching
+                {
+                    std::lock_guard lock(self->pool_mutex_);
+                    self->pool_.remove_idle(conn->idle_handle);
+                }
+                conn->idle_handle = nullptr;
+                ++conn->idle_epoch;
+                self->close_unused(std::move(conn), *fault);
+            });
+    }
+
+    // Arms the sweep for the earliest of the given expiries that applies, if sooner than the armed one.
+    void schedule_sweep(clock::time_point idle_expiry, clock::time_point lifetime_expiry)
+    {
+        clock::time_point at = clock::time_point::max();
+        if (options_.pool.idle_timeout > clock::duration::zero())
+            at = idle_expiry;
+        if (options_.pool.max_lifetime > clock::duration::zero())
+            at = std::min(at, lifetime_expiry);
+        if (at >= sweep_at_)
+            return;
+        sweep_at_ = at;
+        sweep_.expires_at(at);
+        sweep_.async_wait([self = shared_from_this()](error_code ec) {
+            if (!ec)
+                self->sweep();
+        });
+    }
+
+    void sweep()
+    {
+        sweep_at_ = clock::time_point::max();
+        std::vector<conn_pool::expired> out;
+        std::optional<clock::time_point> next;
+        {
+            std::lock_guard lock(pool_mutex_);
+            pool_.evict_expired(clock::now(), out);
+            next = pool_.next_expiry();
+        }
+        for (auto& e : out)
+            close_unused(std::move(e.conn), e.reason);
+        if (next)
+            schedule_sweep(*next, *next);
+    }
+
+    void close_all_idle(close_reason why)
+    {
+        std::vector<conn_pool::expired> out;
+        {
+            std::lock_guard lock(pool_mutex_);
+            pool_.drain(why, out);
+        }
+        for (auto& e : out)
+            close_unused(std::move(e.conn), e.reason);
+    }
+
+    // Events of connections no call owns go to the client's observers only.
+    event_sink pool_sink() const { return event_sink(&observers_, nullptr, 0, 0); }
+
+    // Writes the request and reads the response into `r`; returns the error that ends the attempt, and
+    // in `refused` why a successful exchange still leaves the connection unusable.
+    asio::awaitable<error_code> exchange(connection& c, attempt_record& a, const target& t, const event_sink& sink,
+                                         result& r, std::optional<not_pooled_reason>& refused)
+    {
+        const request& req = a.req;
+        const bool close_after = wants_close(req) || !pool_.keep_alive_enabled();
+        if (auto ec = write_head(c.head, req, t, sink, close_after))
+            co_return ec;
         c.stream.expires_at(bounded(options_.timeouts.write_inactivity, req.deadline()));
         const std::array<asio::const_buffer, 2> message{asio::buffer(c.head), asio::buffer(req.body)};
         auto [wec, written] = co_await asio::async_write(c.stream, message, use_tuple);
@@ -240,6 +575,10 @@ private:
         }
 
         auto& message_in = parser->get();
+        if (close_after || !message_in.keep_alive() || message_in.need_eof())
+            refused = not_pooled_reason::connection_close;
+        else if (c.buffer.size() > 0) // bytes after the response cannot be the next response
+            refused = not_pooled_reason::protocol_error;
         r.response.status = message_in.result_int();
         r.response.version = message_in.version();
         r.response.reason = std::string(message_in.reason());
@@ -263,7 +602,8 @@ private:
 
     // Serializes the request head: request line, Host, the request's fields (after the attempt
     // hooks), framing. Framing and Connection are the transport's: the request's own are dropped.
-    error_code write_head(std::string& out, const request& req, const target& t, const event_sink& sink)
+    error_code write_head(std::string& out, const request& req, const target& t, const event_sink& sink,
+                          bool close_after)
     {
         const header_fields* fields = &req.headers;
         header_fields stamped;
@@ -291,8 +631,18 @@ private:
             auto end = std::to_chars(digits.data(), digits.data() + digits.size(), req.body.size()).ptr;
             out.append("Content-Length: ").append(digits.data(), end).append("\r\n");
         }
-        out.append("Connection: close\r\n\r\n");
+        out.append(close_after ? "Connection: close\r\n\r\n" : "\r\n");
         return {};
+    }
+
+    // Whether the request itself asks to close the connection after its response.
+    static bool wants_close(const request& req)
+    {
+        auto [it, end] = req.headers.equal_range(http::field::connection);
+        for (; it != end; ++it)
+            if (boost::beast::iequals(it->value(), "close"))
+                return true;
+        return false;
     }
 
     // Turns an I/O error into what the attempt reports: cancellation wins, a timeout is the call's
@@ -312,13 +662,22 @@ private:
         return ec;
     }
 
+    // Transparent retries of one round trip, each after a reused connection failed: a bound against a
+    // pool full of connections the server closed at once.
+    static constexpr int max_transparent_retries = 8;
+
     transport_options options_;
     observer_list observers_;
     std::shared_ptr<resolver> resolver_;
+    mutable std::mutex pool_mutex_; // guards pool_: written on the strand, read by stats() anywhere
+    conn_pool pool_;
     // Only touched on the strand:
+    asio::steady_timer sweep_;      // closes idle connections as they expire
+    clock::time_point sweep_at_ = clock::time_point::max();
     std::uint64_t last_conn_id_ = 0;
     bool closed_ = false;
     boost::intrusive::list<attempt_record, boost::intrusive::constant_time_size<false>> attempts_;
+    std::set<std::shared_ptr<dial>> dials_; // in flight, for close()
 };
 
 } // namespace detail
@@ -331,6 +690,10 @@ transport::transport(executor ex, transport_options options, std::vector<std::sh
 transport::~transport() { impl_->close(); }
 
 void transport::close() { impl_->close(); }
+
+void transport::close_idle() { impl_->close_idle(); }
+
+pool_stats transport::stats() const { return impl_->stats(); }
 
 executor transport::get_executor() const noexcept { return impl_->strand_; }
 

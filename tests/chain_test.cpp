@@ -8,6 +8,9 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <thread>
+
 using namespace roundtrip;
 
 namespace {
@@ -150,8 +153,9 @@ TEST_CASE("a middleware calling next twice makes two attempts, numbered 1 and 2"
     CHECK(r.response.body == "2");
     CHECK(r.attempt.attempts == 2);
     CHECK(server.requests() == 2);
-    CHECK(events->names(1) == events->names(2));
-    CHECK(events->names(1).starts_with("get_conn connect_start"));
+    // The second attempt reuses the first one's connection.
+    CHECK(events->names(1).starts_with("get_conn connect_start connect_done got_conn"));
+    CHECK(events->names(2).starts_with("get_conn got_conn"));
 }
 
 namespace {
@@ -190,7 +194,7 @@ TEST_CASE("two middleware observing the same attempt each get every event, in ch
     client c(client_options{.middleware = {add(outer), add(inner)}});
     CHECK(c.send(request("GET", server.url())).status == 200);
     REQUIRE(log->size() % 2 == 0);
-    REQUIRE(log->size() == 2 * 11); // get_conn ... conn_closed: eleven events of one attempt
+    REQUIRE(log->size() == 2 * 10); // get_conn ... put_idle_conn: ten events of one attempt
     for (std::size_t i = 0; i < log->size(); i += 2) {
         CHECK((*log)[i].starts_with("outer:"));
         CHECK((*log)[i + 1].starts_with("inner:"));
@@ -198,7 +202,7 @@ TEST_CASE("two middleware observing the same attempt each get every event, in ch
     }
     // Scoped observers see attempts, not the call: call_start/call_done belong to client observers.
     CHECK(log->front() == "outer:get_conn");
-    CHECK(log->back() == "inner:conn_closed");
+    CHECK(log->back() == "inner:put_idle_conn");
 }
 
 TEST_CASE("an observer added by an inner middleware sees only the attempts beneath it")
@@ -290,5 +294,10 @@ TEST_CASE("a middleware object can observe the whole client, connection events i
     client c(client_options{.middleware = {w}});
     c.send(request("GET", server.url()));
     CHECK(w->events->names().starts_with("call_start get_conn"));
-    CHECK(w->events->names().ends_with("conn_closed call_done"));
+    CHECK(w->events->names().ends_with("put_idle_conn call_done"));
+    c.close_idle(); // a connection event no call owns
+    for (int i = 0; i < 200 && !w->events->names().ends_with("conn_closed"); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(w->events->names().ends_with("call_done conn_closed"));
+    CHECK(w->events->events().back().e.call == 0);
 }

@@ -137,7 +137,7 @@ TEST_CASE("an address that refuses hands over to the next one at once (RFC 8305)
     CHECK(events->names()
           == "call_start get_conn dns_start dns_done connect_start connect_done connect_start connect_done got_conn "
              "wrote_headers wrote_request got_first_response_byte response_headers response_body_done "
-             "conn_not_pooled conn_closed call_done");
+             "put_idle_conn call_done");
     std::vector<error_code> connects;
     for (const auto& rec : events->events())
         if (auto d = std::get_if<connect_done>(&rec.e.data))

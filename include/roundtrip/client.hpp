@@ -101,6 +101,12 @@ public:
     /// fail with `error::canceled`. Returns at once; the calls complete on their executors.
     void close();
 
+    /// Closes every idle connection of the client's pool (`conn_closed{close_idle}`). Returns at once.
+    void close_idle();
+
+    /// Returns a snapshot of the client's connection pool. Safe from any thread.
+    pool_stats stats() const;
+
     /// Returns the strand the client's work runs on.
     executor get_executor() const noexcept;
 

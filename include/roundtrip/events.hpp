@@ -75,7 +75,8 @@ enum class close_reason {
     stray_bytes_idle, ///< The server sent bytes while it was idle; they cannot be a response.
     close_idle,       ///< `close_idle()` was called.
     client_closed,    ///< The client was closed.
-    error,            ///< A dial or an exchange failed on it.
+    evicted,          ///< The idle pool was full (`max_idle`) and this was its longest-idle connection.
+    error,            ///< A read error (not a clean close) while it was idle.
 };
 
 /// `call_start` fires when `client::async_send` starts a call, before the first middleware runs.

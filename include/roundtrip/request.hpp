@@ -41,6 +41,9 @@ public:
     /// How long the whole call may take; 0 means the client's default (`client_options::timeout`).
     /// Read by the client when the call starts; afterwards, read `deadline()`.
     clock::duration timeout{};
+    /// Asks the transport for a new connection instead of an idle one, e.g. after a failure on a
+    /// reused connection. The new connection is pooled afterwards like any other.
+    bool new_connection = false;
 
     request() = default;
     /// Builds a request with a method and a URL.
@@ -70,5 +73,12 @@ private:
     std::shared_ptr<const detail::observer_node> observers_; // innermost first; shared by copies
     std::shared_ptr<detail::call_state> call_;               // shared by copies; null outside a client
 };
+
+/// Returns whether `req` may be sent again after it may have reached the server: its method is
+/// idempotent (RFC 9110, section 9.2.2: GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or it carries an
+/// `Idempotency-Key` header, and its body can be sent again (a buffered body always can). This is the
+/// library's one replayability rule: the transport's transparent retries and the retry middleware
+/// both ask it.
+bool is_replayable(const request& req) noexcept;
 
 } // namespace roundtrip

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace roundtrip {
@@ -48,11 +49,45 @@ struct dial_options {
     std::shared_ptr<roundtrip::resolver> resolver;
 };
 
+/// `pool_options` bound how many connections the transport keeps and for how long.
+struct pool_options {
+    /// Idle connections kept across all hosts; when full, the oldest idle one is closed to make room.
+    /// 0 keeps none: every connection closes after its response (`keep_alive_disabled`). Default 256.
+    std::size_t max_idle = 256;
+    /// Idle connections kept per host; a connection returned beyond it is closed (`pool_full`).
+    /// Default 32: a burst of concurrent requests to one host reuses its connections afterwards (Go's
+    /// default of 2 makes every burst above two reopen connections).
+    std::size_t max_idle_per_host = 32;
+    /// Connections per host, counting those being dialed; 0 means no limit. Attempts beyond it wait in
+    /// FIFO order for a connection to come back or to close, bounded by their call's deadline.
+    std::size_t max_conns_per_host = 0;
+    /// An idle connection is closed after this long unused (`idle_timeout`); 0 means never. Default 90 s.
+    clock::duration idle_timeout = std::chrono::seconds(90);
+    /// A connection older than this is not reused (`max_lifetime`); 0 means no limit. Default 0.
+    clock::duration max_lifetime{};
+};
+
+/// `pool_stats` is a snapshot of the transport's connections.
+struct pool_stats {
+    /// The counts of one host (scheme, host and port).
+    struct host {
+        std::string key;          ///< "http://example.com:80"
+        std::size_t open = 0;     ///< connections that exist or are being dialed: active + idle + dialing
+        std::size_t idle = 0;     ///< in the pool, ready for reuse
+        std::size_t active = 0;   ///< carrying an exchange
+        std::size_t dialing = 0;  ///< being dialed
+        std::size_t waiting = 0;  ///< attempts waiting for a connection
+    };
+    std::size_t open = 0, idle = 0, active = 0, dialing = 0, waiting = 0; ///< totals over hosts
+    std::vector<host> hosts;                                              ///< hosts with any count > 0
+};
+
 /// `transport_options` groups the transport's settings by concern; each default is the one stated.
 struct transport_options {
     struct timeouts timeouts;
     struct limits limits;
     struct dial_options dial;
+    struct pool_options pool;
 };
 
 namespace detail {
@@ -64,8 +99,12 @@ class transport_impl;
 /// reads the response, emitting each step as an event to the client's observers and to the request's
 /// own observers.
 ///
-/// Connections serve one request and are closed (`conn_not_pooled{keep_alive_disabled}`); the pool
-/// keeps them alive behind this same interface.
+/// Connections are kept alive in a pool keyed by scheme, host and port, and reused most recently used
+/// first; an attempt that finds none dials one, and takes whichever comes first: its own dial or a
+/// connection another attempt returns (late binding). Idle connections are watched: one the server
+/// closes, or sends unasked bytes on, is removed at once. An attempt that fails on a reused
+/// connection before any response byte is retried on another connection when that is safe: nothing
+/// was written, or the request is replayable (`is_replayable`).
 ///
 /// Thread safety: `async_round_trip` and `close` may be called from any thread. All work runs on the
 /// executor given at construction, which must not run two handlers at once (a strand, or an
@@ -83,6 +122,12 @@ public:
     /// Ends every attempt in progress with `error::canceled` and fails later ones the same way.
     /// Returns at once; the attempts complete on the executor.
     void close();
+
+    /// Closes every idle connection (`conn_closed{close_idle}`). Returns at once.
+    void close_idle();
+
+    /// Returns a snapshot of the pool's counts. Safe from any thread, the transport's own included.
+    pool_stats stats() const;
 
     /// Returns the executor the transport's work runs on.
     executor get_executor() const noexcept;

@@ -18,6 +18,9 @@ struct recorded {
 
 class recorder : public observer {
 public:
+    // A test's note of the names recorded at some moment, e.g. when the call completed.
+    std::string completed_at;
+
     void on_event(const event& e) noexcept override
     {
         std::lock_guard lock(mutex_);

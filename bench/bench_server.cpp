@@ -1,0 +1,225 @@
+// roundtrip-bench-server: the HTTP/1.1 server the load generators measure against. It listens on
+// 127.0.0.1, answers every request with 200 and a body of a fixed size, and keeps connections alive
+// for as long as the client wants:
+//
+//   roundtrip-bench-server --port P [--threads T] [--body-bytes B]
+//
+// With port 0 it picks a free port. Either way it prints `listening on 127.0.0.1:PORT` once it
+// accepts connections, and runs until SIGINT or SIGTERM.
+//
+// It must not be what a benchmark measures, so the per-request work is the least Beast allows: the
+// request is parsed, and the response is bytes serialized once at startup, written with one call.
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <charconv>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+constexpr const char* program = "roundtrip-bench-server";
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Benchmarks send GETs; a body is read and dropped, up to this size, so that a client sending one
+// does not break the connection.
+constexpr std::uint64_t max_request_body = 1024 * 1024;
+// The largest response body a client buffers by default (roundtrip's `limits::max_body_bytes`).
+constexpr std::uint64_t max_body_bytes = 64 * 1024 * 1024;
+constexpr std::uint64_t max_threads = 64;
+
+// A mistake on the command line: one line on stderr and exit status 2.
+struct usage_error {
+    std::string message;
+};
+
+struct settings {
+    std::uint16_t port = 0;
+    bool have_port = false;
+    unsigned threads = 1;
+    std::size_t body_bytes = 2;
+};
+
+std::uint64_t parse_number(std::string_view flag, std::string_view text, std::uint64_t min, std::uint64_t max)
+{
+    std::uint64_t v = 0;
+    const char* end = text.data() + text.size();
+    auto [stop, ec] = std::from_chars(text.data(), end, v);
+    if (ec != std::errc{} || stop != end || v < min || v > max)
+        throw usage_error{std::string(flag) + " takes a whole number from " + std::to_string(min) + " to " +
+                          std::to_string(max) + ", not '" + std::string(text) + "'"};
+    return v;
+}
+
+settings parse_command_line(int argc, char** argv)
+{
+    settings s;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view flag = argv[i];
+        auto value = [&]() -> std::string_view {
+            if (i + 1 >= argc)
+                throw usage_error{std::string(flag) + " needs a value"};
+            return argv[++i];
+        };
+        if (flag == "--port") {
+            s.port = static_cast<std::uint16_t>(parse_number(flag, value(), 0, 65535));
+            s.have_port = true;
+        } else if (flag == "--threads")
+            s.threads = static_cast<unsigned>(parse_number(flag, value(), 1, max_threads));
+        else if (flag == "--body-bytes")
+            s.body_bytes = static_cast<std::size_t>(parse_number(flag, value(), 0, max_body_bytes));
+        else
+            throw usage_error{"unknown option '" + std::string(flag) +
+                              "' (usage: roundtrip-bench-server --port P [--threads T] [--body-bytes B])"};
+    }
+    if (!s.have_port)
+        throw usage_error{"--port is required (0 picks a free one)"};
+    return s;
+}
+
+// The two answers, serialized once: one that keeps the connection open, one that closes it.
+struct canned_responses {
+    std::string keep_alive;
+    std::string closing;
+};
+
+std::string serialize(std::size_t body_bytes, bool keep_alive)
+{
+    http::response<http::string_body> res{http::status::ok, 11};
+    res.set(http::field::server, program);
+    res.set(http::field::content_type, "application/octet-stream");
+    res.body().assign(body_bytes, 'x');
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    std::ostringstream out;
+    out << res;
+    return std::move(out).str();
+}
+
+// Serves one connection: reads requests one at a time and answers each, until the client closes,
+// asks to close, or breaks the protocol. Several requests already in the buffer (pipelining) are
+// answered in order.
+asio::awaitable<void> serve(tcp::socket socket, const canned_responses& answers)
+{
+    boost::beast::flat_buffer buffer;
+    for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.body_limit(max_request_body);
+        auto [read_error, read_bytes] = co_await http::async_read(socket, buffer, parser, use_tuple);
+        if (read_error)
+            break; // the client closed, or sent something that is not HTTP: nothing to answer
+        // An HTTP/1.0 client gets `Connection: close`: keeping its connection would need a
+        // `Connection: keep-alive` answer that no benchmark client asks for.
+        const auto& req = parser.get();
+        const bool keep = req.keep_alive() && req.version() >= 11;
+        const std::string& answer = keep ? answers.keep_alive : answers.closing;
+        auto [write_error, written] = co_await asio::async_write(socket, asio::buffer(answer), use_tuple);
+        if (write_error || !keep)
+            break;
+    }
+    // Shutting down the send side first lets the client read to the end of a `Connection: close`
+    // answer instead of seeing a reset.
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.close(ignored);
+}
+
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const canned_responses& answers)
+{
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer pause(ex);
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+        if (ec == asio::error::operation_aborted)
+            co_return;
+        if (ec) {
+            // Out of descriptors, most likely: retrying at once would spin. Keep serving the
+            // connections we have and try again shortly.
+            std::fprintf(stderr, "%s: accept: %s\n", program, ec.message().c_str());
+            pause.expires_after(std::chrono::milliseconds(10));
+            co_await pause.async_wait(use_tuple);
+            continue;
+        }
+        // Responses are small and written in one call, so Nagle's algorithm would only add delay.
+        socket.set_option(tcp::no_delay(true), ec);
+        asio::co_spawn(ex, serve(std::move(socket), answers), asio::detached);
+    }
+}
+
+int run(const settings& s)
+{
+    const canned_responses answers{serialize(s.body_bytes, true), serialize(s.body_bytes, false)};
+
+    asio::io_context io{static_cast<int>(s.threads)};
+    tcp::acceptor acceptor(io);
+    const tcp::endpoint where(asio::ip::make_address_v4("127.0.0.1"), s.port);
+    acceptor.open(where.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(where);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+    std::printf("listening on 127.0.0.1:%u\n", static_cast<unsigned>(acceptor.local_endpoint().port()));
+    std::fflush(stdout); // a script waits for this line through a pipe or a file
+
+    // Stopping the io_context abandons the sessions in flight; their frames are destroyed with it.
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&io](error_code, int) { io.stop(); });
+
+    asio::co_spawn(io, accept_loop(acceptor, answers), [](std::exception_ptr e) {
+        if (e)
+            std::rethrow_exception(e);
+    });
+
+    std::vector<std::thread> helpers;
+    for (unsigned i = 1; i < s.threads; ++i)
+        helpers.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : helpers)
+        t.join();
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    settings s;
+    try {
+        s = parse_command_line(argc, argv);
+    } catch (const usage_error& e) {
+        std::fprintf(stderr, "%s: %s\n", program, e.message.c_str());
+        return 2;
+    }
+    try {
+        return run(s);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", program, e.what());
+        return 1;
+    }
+}
