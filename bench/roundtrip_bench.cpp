@@ -125,20 +125,6 @@ settings parse_command_line(int argc, char** argv)
     return s;
 }
 
-// Whether `request` has the field that asks the pool for a connection of the request's own. The
-// field is being added while this bench is written; testing for it keeps the bench compiling before
-// and after. It is a template because a requires-expression naming a missing member is an error
-// outside a template, not `false`.
-template <class Request>
-concept has_new_connection = requires(Request r) { r.new_connection = true; };
-
-template <class Request>
-void ask_new_connection(Request& req)
-{
-    if constexpr (has_new_connection<Request>)
-        req.new_connection = true;
-}
-
 // Counts the connections the client opens: got_conn on a connection that served no request before.
 // A client-wide observer, so it sees every attempt, a middleware's and the transport's retries too.
 class conn_counter : public roundtrip::observer {
@@ -211,8 +197,7 @@ asio::awaitable<void> worker(const target& t, phase& p)
     while (p.next_index < p.count) {
         const std::uint64_t i = p.next_index++;
         roundtrip::request req("GET", t.url);
-        if (t.new_conn)
-            ask_new_connection(req);
+        req.new_connection = t.new_conn;
         const auto sent = clock::now();
         [[maybe_unused]] auto [ec, response] =
             co_await t.client->async_send(std::move(req), asio::as_tuple(asio::use_awaitable));
@@ -296,10 +281,6 @@ asio::awaitable<figures> measure(const target& t, const settings& s, const conn_
 
 int run(const settings& s)
 {
-    if (s.new_conn && !has_new_connection<roundtrip::request>)
-        std::fprintf(stderr, "%s: note: --new-conn has no effect: request has no new_connection field\n",
-                     program);
-
     asio::io_context io{1}; // run by this thread alone
     auto conns = std::make_shared<conn_counter>();
     roundtrip::client_options options{.observers = {conns}};
