@@ -1,0 +1,449 @@
+// The pool, end to end against the loopback server: reuse and its order, idle watching, expiry,
+// connections that must not be pooled, limits and waiters, late binding, safe transparent retry,
+// and stats under load.
+#include "gated_resolver.hpp"
+#include "recorder.hpp"
+#include "test_server.hpp"
+#include "wait.hpp"
+
+#include <roundtrip/client.hpp>
+#include <roundtrip/error.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+using namespace roundtrip;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Replies with the client's port, so a test sees which connection carried a request.
+test::handler echo_port()
+{
+    return [](const test::server_request&, test::exchange& ex) { ex.reply(200, std::to_string(ex.client_port())); };
+}
+
+// The close reasons of the conn_closed events recorded so far.
+std::vector<close_reason> closes(const test::recorder& r)
+{
+    std::vector<close_reason> out;
+    for (const auto& e : r.events())
+        if (auto c = std::get_if<conn_closed>(&e.e.data))
+            out.push_back(c->reason);
+    return out;
+}
+
+bool closed_because(const test::recorder& r, close_reason why)
+{
+    auto all = closes(r);
+    return std::find(all.begin(), all.end(), why) != all.end();
+}
+
+std::vector<got_conn> got_conns(const test::recorder& r)
+{
+    std::vector<got_conn> out;
+    for (const auto& e : r.events())
+        if (auto g = std::get_if<got_conn>(&e.e.data))
+            out.push_back(*g);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("a second request reuses the idle connection: got_conn says reused, was_idle and for how long")
+{
+    test::test_server server(echo_port());
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    auto first = c.send(request("GET", server.url()));
+    std::this_thread::sleep_for(20ms);
+    auto second = c.send(request("GET", server.url()));
+    CHECK(first.body == second.body); // same client port: same connection
+    CHECK(server.connections() == 1);
+
+    auto calls = events->events();
+    std::string second_call;
+    for (const auto& r : calls)
+        if (r.e.call == 2)
+            second_call += (second_call.empty() ? "" : " ") + r.name;
+    CHECK(second_call
+          == "call_start get_conn got_conn wrote_headers wrote_request got_first_response_byte response_headers "
+             "response_body_done put_idle_conn call_done");
+    auto got = got_conns(*events);
+    REQUIRE(got.size() == 2);
+    CHECK_FALSE(got[0].reused);
+    CHECK(got[1].reused);
+    CHECK(got[1].was_idle);
+    CHECK(got[1].idle_time >= 20ms);
+    CHECK(got[1].local == got[0].local);
+}
+
+TEST_CASE("the most recently used idle connection is reused first")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+        if (req.target == "/slow")
+            ex.sleep(150ms);
+        ex.reply(200, std::to_string(ex.client_port()));
+    });
+    client c;
+    // Two at once need two connections; /slow's comes back last, so it is the most recently used.
+    auto fast = c.async_send(request("GET", server.url("/fast")), asio::use_future);
+    auto slow = c.async_send(request("GET", server.url("/slow")), asio::use_future);
+    const auto fast_port = fast.get().body, slow_port = slow.get().body;
+    REQUIRE(fast_port != slow_port);
+    CHECK(c.send(request("GET", server.url())).body == slow_port);
+    CHECK(c.send(request("GET", server.url())).body == slow_port);
+    CHECK(server.connections() == 2);
+}
+
+TEST_CASE("a connection the server closes while idle is removed at once and never handed out")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        // A keep-alive response, then the server changes its mind (as an idle timeout would).
+        ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        ex.close();
+    });
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    CHECK(c.send(request("GET", server.url())).status == 200);
+    REQUIRE(test::eventually([&] { return closed_because(*events, close_reason::peer_closed_idle); }));
+    CHECK(c.stats().idle == 0);
+    CHECK(c.send(request("GET", server.url())).status == 200);
+    auto got = got_conns(*events);
+    REQUIRE(got.size() == 2);
+    CHECK_FALSE(got[1].reused); // a new connection, not the dead one
+    CHECK(server.connections() == 2);
+}
+
+TEST_CASE("bytes pushed onto an idle connection close it; they never become the next response")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+        ex.reply(200, "real " + req.target);
+        if (ex.request_index() == 1) {
+            ex.sleep(30ms);
+            ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nforged");
+        }
+    });
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    CHECK(c.send(request("GET", server.url("/1"))).body == "real /1");
+    REQUIRE(test::eventually([&] { return closed_because(*events, close_reason::stray_bytes_idle); }));
+    CHECK(c.send(request("GET", server.url("/2"))).body == "real /2");
+}
+
+TEST_CASE("an idle connection is closed when the idle timeout passes")
+{
+    test::test_server server;
+    auto events = std::make_shared<test::recorder>();
+    client_options options{.observers = {events}};
+    options.transport.pool.idle_timeout = 100ms;
+    client c(std::move(options));
+    c.send(request("GET", server.url()));
+    CHECK(c.stats().idle == 1);
+    REQUIRE(test::eventually([&] { return closed_because(*events, close_reason::idle_timeout); }));
+    CHECK(c.stats().idle == 0);
+    CHECK(c.stats().open == 0);
+}
+
+TEST_CASE("a connection older than max_lifetime is not reused")
+{
+    test::test_server server(echo_port());
+    auto events = std::make_shared<test::recorder>();
+    client_options options{.observers = {events}};
+    options.transport.pool.max_lifetime = 100ms;
+    client c(std::move(options));
+    auto first = c.send(request("GET", server.url()));
+    std::this_thread::sleep_for(150ms);
+    auto second = c.send(request("GET", server.url()));
+    CHECK(first.body != second.body);
+    CHECK(closed_because(*events, close_reason::max_lifetime));
+}
+
+TEST_CASE("Connection: close, HTTP/1.0 and read-until-close responses are never pooled")
+{
+    struct scripted {
+        std::string response;
+    };
+    for (const auto& [response] : std::vector<scripted>{
+             {"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"},
+             {"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"},
+             {"HTTP/1.1 200 OK\r\n\r\nok"}, // no length: the body ends when the server closes
+         }) {
+        CAPTURE(response);
+        test::test_server server([&](const test::server_request&, test::exchange& ex) {
+            ex.write_raw(response);
+            ex.close();
+        });
+        auto events = std::make_shared<test::recorder>();
+        client c(client_options{.observers = {events}});
+        auto resp = c.send(request("GET", server.url()));
+        CHECK(resp.body == "ok");
+        const auto* why = events->first<conn_not_pooled>();
+        REQUIRE(why);
+        CHECK(why->reason == not_pooled_reason::connection_close);
+        CHECK(events->names().ends_with("response_body_done conn_not_pooled conn_closed call_done"));
+        CHECK(c.stats().open == 0);
+    }
+}
+
+TEST_CASE("a request that says Connection: close is sent so and not pooled")
+{
+    std::string seen;
+    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+        seen = std::string(req.headers["Connection"]);
+        ex.reply(200);
+    });
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    request req("GET", server.url());
+    req.headers.set("Connection", "close");
+    c.send(req);
+    CHECK(seen == "close");
+    CHECK(events->first<conn_not_pooled>()->reason == not_pooled_reason::connection_close);
+}
+
+TEST_CASE("close_idle() closes every idle connection")
+{
+    test::test_server server;
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    auto a = c.async_send(request("GET", server.url()), asio::use_future);
+    auto b = c.async_send(request("GET", server.url()), asio::use_future);
+    a.get(), b.get();
+    REQUIRE(c.stats().idle >= 1);
+    const auto idle = c.stats().idle;
+    c.close_idle();
+    REQUIRE(test::eventually([&] { return c.stats().idle == 0; }));
+    CHECK(closes(*events).size() == idle);
+    CHECK(closed_because(*events, close_reason::close_idle));
+}
+
+TEST_CASE("new_connection skips idle connections")
+{
+    test::test_server server(echo_port());
+    client c;
+    auto first = c.send(request("GET", server.url()));
+    request fresh("GET", server.url());
+    fresh.new_connection = true;
+    auto second = c.send(fresh);
+    CHECK(first.body != second.body);
+    CHECK(c.stats().idle == 2); // and the new connection is pooled afterwards
+}
+
+TEST_CASE("at max_conns_per_host, callers wait in FIFO order on the one connection")
+{
+    std::mutex m;
+    std::vector<std::string> arrival;
+    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+        {
+            std::lock_guard lock(m);
+            arrival.push_back(req.target);
+        }
+        ex.sleep(40ms);
+        ex.reply(200, std::to_string(ex.client_port()));
+    });
+    auto events = std::make_shared<test::recorder>();
+    client_options options{.observers = {events}};
+    options.transport.pool.max_conns_per_host = 1;
+    client c(std::move(options));
+    std::vector<std::future<response>> pending;
+    for (auto path : {"/1", "/2", "/3", "/4"}) {
+        pending.push_back(c.async_send(request("GET", server.url(path)), asio::use_future));
+        std::this_thread::sleep_for(5ms); // the order they are sent in
+    }
+    std::set<std::string> ports;
+    for (auto& p : pending)
+        ports.insert(p.get().body);
+    CHECK(ports.size() == 1);
+    CHECK(arrival == std::vector<std::string>{"/1", "/2", "/3", "/4"});
+    CHECK(server.connections() == 1);
+    std::size_t waits = 0, done = 0;
+    for (const auto& r : events->events()) {
+        waits += std::holds_alternative<wait_for_conn_start>(r.e.data);
+        if (auto d = std::get_if<wait_for_conn_done>(&r.e.data)) {
+            ++done;
+            CHECK_FALSE(d->error);
+        }
+    }
+    CHECK(waits == 3);
+    CHECK(done == 3);
+}
+
+TEST_CASE("a caller waiting at the host's limit gives up at its deadline, or when cancelled")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.sleep(400ms);
+        ex.reply(200);
+    });
+    auto events = std::make_shared<test::recorder>();
+    client_options options{.observers = {events}};
+    options.transport.pool.max_conns_per_host = 1;
+    client c(std::move(options));
+    auto holder = c.async_send(request("GET", server.url()), asio::use_future);
+    REQUIRE(test::eventually([&] { return server.requests() == 1; }));
+
+    request impatient("GET", server.url());
+    impatient.timeout = 50ms;
+    result r = c.round_trip(impatient);
+    CHECK(r.error == error::deadline_exceeded);
+    const auto* waited = events->first<wait_for_conn_done>();
+    REQUIRE(waited);
+    CHECK(waited->error == error::deadline_exceeded);
+
+    asio::cancellation_signal cancel;
+    std::promise<error_code> outcome;
+    c.async_send(request("GET", server.url()),
+                 asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, response) { outcome.set_value(ec); }));
+    std::this_thread::sleep_for(20ms);
+    asio::dispatch(c.get_executor(), [&] { cancel.emit(asio::cancellation_type::terminal); });
+    auto cancelled = outcome.get_future();
+    REQUIRE(cancelled.wait_for(5s) == std::future_status::ready);
+    CHECK(cancelled.get() == error::canceled);
+    CHECK(c.stats().waiting == 0);
+    CHECK(holder.get().status == 200);
+    CHECK(server.requests() == 1); // neither waiter reached the server
+}
+
+TEST_CASE("late binding: a waiter takes a connection returned before its own dial finishes")
+{
+    test::test_server server(echo_port());
+    auto names = std::make_shared<test::gated_resolver>();
+    auto events = std::make_shared<test::recorder>();
+    client_options options{.observers = {events}};
+    options.transport.dial.resolver = names;
+    client c(std::move(options));
+    const std::string url = "http://late.test:" + std::to_string(server.port()) + "/";
+
+    auto a = c.send(request("GET", url)); // dials (the first lookup answers at once), then goes idle
+    // Sent together: the second takes the idle connection, the third finds none and dials, and its
+    // lookup is held, so the second's connection comes back before the third's dial ends.
+    auto a2 = c.async_send(request("GET", url), asio::use_future);
+    auto b = c.async_send(request("GET", url), asio::use_future);
+    REQUIRE(test::eventually([&] { return names->held() == 1; })); // B's dial waits on its lookup
+    const auto b_port = b.get().body;                               // A's connection came back first
+    CHECK(b_port == a.body);
+    CHECK(a2.get().body == a.body);
+    names->release();
+    // B's own dial finishes after all and its connection goes to the pool.
+    REQUIRE(test::eventually([&] { return c.stats().idle == 2; }));
+    CHECK(c.stats().dialing == 0);
+}
+
+TEST_CASE("a GET that fails on a stale reused connection is retried on a new one; a POST is not resent")
+{
+    // The server answers the first request of each connection and closes the connection when a second
+    // request arrives on it, without answering: what a client sees when a server drops an idle
+    // connection just as a request goes out.
+    test::handler drop_second = [](const test::server_request&, test::exchange& ex) {
+        if (ex.request_index() >= 2)
+            return ex.reset();
+        ex.reply(200, std::to_string(ex.client_port()));
+    };
+
+    SUBCASE("GET")
+    {
+        test::test_server server(drop_second);
+        auto events = std::make_shared<test::recorder>();
+        client c(client_options{.observers = {events}});
+        c.send(request("GET", server.url()));
+        result r = c.round_trip(request("GET", server.url()));
+        REQUIRE_FALSE(r.error);
+        CHECK(r.attempt.attempts == 2);
+        CHECK_FALSE(r.attempt.reused);
+        CHECK(server.requests() == 3); // the request reached the server twice: it is idempotent
+        CHECK(events->names(1).find("got_conn") != std::string::npos);
+    }
+    SUBCASE("POST")
+    {
+        test::test_server server(drop_second);
+        client c;
+        request post("POST", server.url());
+        post.body = "charge the card";
+        c.send(post);
+        result r = c.round_trip(post);
+        CHECK((r.error == condition::connection_reset || r.error == condition::eof));
+        CHECK(r.attempt.attempts == 1);
+        CHECK(r.attempt.reused);
+        CHECK(r.attempt.progress == request_progress::possibly_processed);
+        CHECK(server.requests() == 2); // never sent twice
+    }
+    SUBCASE("POST with an Idempotency-Key")
+    {
+        test::test_server server(drop_second);
+        client c;
+        request post("POST", server.url());
+        post.headers.set("Idempotency-Key", "order-17");
+        c.send(post);
+        result r = c.round_trip(post);
+        CHECK_FALSE(r.error);
+        CHECK(r.attempt.attempts == 2);
+        CHECK(server.requests() == 3);
+    }
+}
+
+TEST_CASE("a failure on a freshly dialled connection is never retried transparently")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reset(); });
+    client c;
+    result r = c.round_trip(request("GET", server.url()));
+    CHECK(r.error);
+    CHECK(r.attempt.attempts == 1);
+    CHECK(server.requests() == 1);
+}
+
+TEST_CASE("is_replayable follows RFC 9110's idempotent methods, or an Idempotency-Key")
+{
+    for (auto m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+        CHECK(is_replayable(request(m, "http://h/")));
+    for (auto m : {"POST", "PATCH", "CONNECT", "get"})
+        CHECK_FALSE(is_replayable(request(m, "http://h/")));
+    request keyed("POST", "http://h/");
+    keyed.headers.set("Idempotency-Key", "k");
+    CHECK(is_replayable(keyed));
+}
+
+TEST_CASE("stats() stays consistent while four threads send")
+{
+    test::test_server server;
+    client c;
+    std::atomic<bool> sending{true};
+    std::atomic<int> ok{0}, inconsistent{0}, samples{0};
+    std::thread reader([&] {
+        while (sending) {
+            auto s = c.stats();
+            ++samples;
+            std::size_t open = 0;
+            for (const auto& h : s.hosts)
+                open += h.open;
+            if (s.open != s.idle + s.active + s.dialing || open != s.open || s.hosts.size() > 1)
+                ++inconsistent;
+        }
+    });
+    std::vector<std::thread> senders;
+    for (int t = 0; t < 4; ++t)
+        senders.emplace_back([&] {
+            for (int i = 0; i < 25; ++i)
+                if (c.send(request("GET", server.url())).status == 200)
+                    ++ok;
+        });
+    for (auto& s : senders)
+        s.join();
+    sending = false;
+    reader.join();
+    CHECK(ok == 100);
+    CHECK(inconsistent == 0);
+    CHECK(samples > 0);
+    auto s = c.stats();
+    CHECK(s.active == 0);
+    CHECK(s.idle >= 1);
+    CHECK(s.idle <= 4);
+    CHECK(server.connections() == s.idle);
+}
