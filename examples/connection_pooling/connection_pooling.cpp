@@ -1,73 +1,97 @@
-// The connection-pooling demo: what it costs to get a connection, seen through roundtrip's lifecycle
-// events, the way Go's net/http/httptrace shows it with GotConn.
+// The connection-pooling demo: what a connection costs and how the pool saves it, seen through
+// roundtrip's lifecycle events, the way Go's net/http/httptrace shows it with GotConn.
 //
-// It starts a local HTTP server, then sends three requests to it by name ("localhost"), printing every
-// event of every request. Each event is a moment in the request's life: the name lookup, the TCP
-// connect, getting the connection (`got_conn`, with `reused` and `idle_us`), writing the request,
-// the first response byte, and what became of the connection afterwards.
-//
-// Today each request resolves the name, connects, and closes its connection after one exchange
-// (`conn_not_pooled reason=keep_alive_disabled`). Keep-alive pooling arrives with the pool, and this
-// demo will then show the second and third requests reusing the first one's connection.
+// It starts a local HTTP server and sends requests to it by name ("localhost"), printing the events
+// that tell the story: the name lookup and the connect of a new connection; `got_conn` with `reused`,
+// `was_idle` and how long the connection sat idle; what became of the connection afterwards
+// (`put_idle_conn`, or `conn_not_pooled` with the reason); and `conn_closed` with its reason.
 
 #include "test_server.hpp" // the local server; tests use the same one
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/events.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace {
 
-// An observer that prints each event on one line, with its time since the demo started. The client
-// delivers events on its own thread, one at a time, so printing needs no lock here.
+using namespace std::chrono_literals;
+
+// An observer that prints the events of the story on one line each. The client delivers events on
+// its own thread, one at a time, so printing needs no lock here.
 class printer : public roundtrip::observer {
 public:
     void on_event(const roundtrip::event& e) noexcept override
     {
-        if (std::holds_alternative<roundtrip::got_conn>(e.data) && !std::get<roundtrip::got_conn>(e.data).reused)
-            ++connections_opened_;
-        const auto since_start =
-            std::chrono::duration_cast<std::chrono::microseconds>(e.at - started_).count() / 1000.0;
-        std::printf("  %8.3f ms  call %llu  %s\n", since_start, static_cast<unsigned long long>(e.call),
+        const auto n = roundtrip::name(e);
+        // Every event is there; these are the ones this story is about.
+        static constexpr std::string_view shown[] = {"dns_done", "connect_done", "got_conn", "put_idle_conn",
+                                                     "conn_not_pooled", "conn_closed"};
+        if (std::find(std::begin(shown), std::end(shown), n) == std::end(shown))
+            return;
+        const auto ms = std::chrono::duration_cast<std::chrono::microseconds>(e.at - started_).count() / 1000.0;
+        std::printf("  %8.1f ms  conn %llu  %s\n", ms, static_cast<unsigned long long>(e.conn),
                     roundtrip::describe(e).c_str());
     }
 
-    int connections_opened() const { return connections_opened_; }
-
 private:
     roundtrip::clock::time_point started_ = roundtrip::clock::now();
-    int connections_opened_ = 0;
 };
 
 } // namespace
 
 int main()
 {
-    // 1. A local server on 127.0.0.1 and a free port; it answers every request with "hello".
-    roundtrip::test::test_server server(
-        [](const roundtrip::test::server_request&, roundtrip::test::exchange& ex) { ex.reply(200, "hello"); });
-    const std::string url = "http://localhost:" + std::to_string(server.port()) + "/hello";
+    // 1. A local server on 127.0.0.1 and a free port. It answers "hello", except on /bye, where it
+    //    answers and then closes the connection, as a server going away does.
+    roundtrip::test::test_server server([](const roundtrip::test::server_request& req, roundtrip::test::exchange& ex) {
+        if (req.target == "/bye")
+            ex.close();
+        ex.reply(200, "hello");
+    });
+    const std::string base = "http://localhost:" + std::to_string(server.port());
 
-    // 2. A client that runs on a thread of its own, with the printer observing every event.
+    // 2. A client on a thread of its own, with the printer observing every event. Idle connections
+    //    are closed after 300 ms here, so the demo can show it (the default is 90 s).
     auto events = std::make_shared<printer>();
-    roundtrip::client client(roundtrip::client_options{.observers = {events}});
+    roundtrip::client_options options{.observers = {events}};
+    options.transport.pool.idle_timeout = 300ms;
+    roundtrip::client client(std::move(options));
 
-    // 3. Three requests, one after the other. `send` blocks until the response is read.
-    for (int i = 1; i <= 3; ++i) {
-        std::printf("request %d: GET %s\n", i, url.c_str());
+    auto get = [&](const char* title, const std::string& path) {
+        std::printf("%s\n  GET %s\n", title, path.c_str());
         roundtrip::error_code ec;
-        roundtrip::response resp = client.send(roundtrip::request("GET", url), ec);
+        roundtrip::response resp = client.send(roundtrip::request("GET", base + path), ec);
         if (ec) {
-            std::printf("request %d failed: %s\n", i, ec.message().c_str());
-            return 1;
+            std::printf("  failed: %s\n", ec.message().c_str());
+            std::exit(1);
         }
-        std::printf("request %d: %u %s\n\n", i, resp.status, resp.body.c_str());
-    }
+    };
 
-    std::printf("3 requests, %d connections opened: each request paid for the lookup and the connect.\n",
-                events->connections_opened());
+    // 3. The first request pays for everything: name lookup, connect. Then the connection is pooled.
+    get("1. A first request: look up the name, connect, then pool the connection", "/");
+    // 4. The next ones take it from the pool: reused, idle for as long as we paused.
+    std::this_thread::sleep_for(50ms);
+    get("\n2. After a 50 ms pause: the same connection, idle for 50 ms", "/");
+    get("\n3. At once: the same connection again", "/");
+    // 5. The server says it will close: the connection is not pooled, and the next request dials.
+    get("\n4. The server answers with Connection: close: not pooled, closed", "/bye");
+    get("\n5. So the next request dials a new connection", "/");
+    // 6. Nobody uses the connection for longer than the idle timeout: the pool closes it.
+    std::printf("\n6. Idle for longer than the idle timeout (300 ms): the pool closes it\n");
+    std::this_thread::sleep_for(400ms);
+    get("\n7. And the next request dials again", "/");
+
+    const auto stats = client.stats();
+    std::printf("\n%zu requests reached the server over %zu connections; %zu idle in the pool now.\n"
+                "(A response body left unread is the other way to lose a connection: that story comes with\n"
+                "streamed bodies.)\n",
+                server.requests(), server.connections(), stats.idle);
     return 0;
 }
