@@ -5,6 +5,7 @@
 #include "completion.hpp"
 #include "error_from_exception.hpp"
 #include "event_sink.hpp"
+#include "time.hpp"
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -99,8 +100,8 @@ private:
         self->calls_.push_back(*call);
         call->state.id = ++self->last_call_id_;
         const clock::duration timeout = req.timeout > clock::duration::zero() ? req.timeout : self->timeout_;
-        if (timeout > clock::duration::zero() && clock::now() + timeout < req.deadline())
-            req.set_deadline(clock::now() + timeout);
+        if (timeout > clock::duration::zero())
+            req.set_deadline(std::min(after(clock::now(), timeout), req.deadline()));
         request_access::set_call(req, std::shared_ptr<call_state>(call, &call->state));
 
         const event_sink sink(&self->observers_, nullptr, call->state.id, 0);
@@ -149,6 +150,8 @@ client::~client()
 {
     impl_->close();
     if (owned_) {
+        BOOST_ASSERT_MSG(owned_->thread.get_id() != std::this_thread::get_id(),
+                         "roundtrip::client destroyed from a handler on its own thread: it would join itself");
         // Calls complete with `canceled` on the owned thread; then nothing is left to run.
         impl_.reset();
         owned_->work.reset();

@@ -2,6 +2,7 @@
 #include "dialer.hpp"
 
 #include "target.hpp"
+#include "time.hpp"
 
 #include <roundtrip/error.hpp>
 
@@ -15,7 +16,7 @@ dial::dial(executor strand, const dial_options& options, resolver& names, event_
            std::uint64_t conn_id, clock::duration connect_timeout, clock::time_point call_deadline)
     : strand_(strand), options_(options), resolver_(names), sink_(std::move(sink)), host_(t.host),
       host_is_ip_(t.host_is_ip), ip_(t.ip), port_(t.port), conn_id_(conn_id),
-      dial_deadline_(std::min(clock::now() + connect_timeout, call_deadline)), call_deadline_(call_deadline),
+      dial_deadline_(std::min(after(clock::now(), connect_timeout), call_deadline)), call_deadline_(call_deadline),
       expiry_(strand), fallback_(strand)
 {
 }
@@ -36,9 +37,9 @@ void dial::start(handler_type handler)
     resolving_ = true;
     resolver_.async_resolve(host_, port_,
                             asio::bind_cancellation_slot(
-                                resolve_cancel_.slot(),
+                                resolve_cancel_->slot(),
                                 // Weak: an abandoned lookup must not keep the dial (and its timers) alive.
-                                asio::bind_executor(strand_, [weak = weak_from_this()](
+                                asio::bind_executor(strand_, [weak = weak_from_this(), keep = resolve_cancel_](
                                                                  error_code ec, std::vector<endpoint> found) {
                                     if (auto self = weak.lock())
                                         self->on_resolved(ec, std::move(found));
@@ -67,7 +68,7 @@ void dial::abort_all()
 {
     if (resolving_) {
         resolving_ = false;
-        resolve_cancel_.emit(asio::cancellation_type::terminal);
+        resolve_cancel_->emit(asio::cancellation_type::terminal);
         const error_code ec = outcome({});
         sink_.emit(conn_id_, [&] { return dns_done{{}, ec}; });
         asio::post(strand_, [self = shared_from_this(), ec] { self->finish(ec, nullptr); });
@@ -98,6 +99,8 @@ void dial::on_resolved(error_code ec, std::vector<endpoint> found)
     resolving_ = false;
     if (ec)
         ec = outcome(ec);
+    else if (found.empty()) // a resolver's "success" with nothing to connect to
+        ec = error::host_not_found;
     sink_.emit(conn_id_, [&] { return dns_done{found, ec}; });
     if (ec)
         return finish(ec, nullptr);
@@ -107,6 +110,10 @@ void dial::on_resolved(error_code ec, std::vector<endpoint> found)
 
 void dial::connect_next()
 {
+    // A fallback timer's handler may already be queued when a failure has started the next address:
+    // there may be nothing left to start.
+    if (racing_.size() >= addresses_.size() && !done_ && stop_ == stop::none)
+        return;
     if (done_ || stop_ != stop::none) {
         if (in_flight_ == 0)
             finish(outcome({}), nullptr);

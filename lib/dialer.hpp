@@ -63,7 +63,8 @@ private:
     // All of these are only touched on the strand.
     asio::steady_timer expiry_;   // the dial's deadline
     asio::steady_timer fallback_; // when to start the next address
-    asio::cancellation_signal resolve_cancel_;
+    // Shared with the lookup's handler: the resolver may clear the slot after the dial is gone.
+    std::shared_ptr<asio::cancellation_signal> resolve_cancel_ = std::make_shared<asio::cancellation_signal>();
     bool resolving_ = false;
     std::vector<endpoint> addresses_;
     std::vector<std::unique_ptr<boost::beast::tcp_stream>> racing_; // one per address started

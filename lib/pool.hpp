@@ -97,16 +97,22 @@ public:
     put_result put(std::string_view key, Conn conn, clock::time_point created, clock::time_point now)
     {
         host& h = *find(key);
+        // Retired before anyone gets it, a waiter included: under load, connections would otherwise
+        // be handed on forever and never reach their lifetime.
+        if (options_.max_lifetime > clock::duration::zero() && now - created >= options_.max_lifetime)
+            return not_pooled(std::move(conn), not_pooled_reason::max_lifetime);
         for (auto& w : h.waiters) {
             if (w.wants_new)
                 continue;
             w.unlink();
             return {put_result::outcome::handed, std::move(conn), &w};
         }
+        // Only waiters that want a new connection, at the host's limit: pooling this one would keep
+        // them waiting for a place that never frees. Closing it frees one.
+        if (!h.waiters.empty() && at_limit(h))
+            return not_pooled(std::move(conn), not_pooled_reason::pool_full);
         if (!keep_alive_enabled())
             return not_pooled(std::move(conn), not_pooled_reason::keep_alive_disabled);
-        if (options_.max_lifetime > clock::duration::zero() && now - created >= options_.max_lifetime)
-            return not_pooled(std::move(conn), not_pooled_reason::max_lifetime);
         if (h.idle.size() >= options_.max_idle_per_host)
             return not_pooled(std::move(conn), not_pooled_reason::pool_full);
         put_result out{put_result::outcome::pooled};
@@ -123,6 +129,16 @@ public:
         return out;
     }
 
+    // Takes the longest-idle connection of `key` out, to close it so a new one may be opened in its
+    // place (an attempt that wants a new connection, at the host's limit).
+    std::optional<Conn> take_oldest_idle(std::string_view key)
+    {
+        host* h = find(key);
+        if (!h || h->idle.empty())
+            return std::nullopt;
+        return unlink(h->idle.front()).conn;
+    }
+
     // Removes an idle connection (the server closed it, or sent bytes), given put()'s handle.
     Conn remove_idle(void* handle) { return unlink(*static_cast<entry*>(handle)).conn; }
 
@@ -130,7 +146,7 @@ public:
     bool try_open(std::string_view key)
     {
         host& h = get(key);
-        if (options_.max_conns_per_host > 0 && h.open >= options_.max_conns_per_host)
+        if (at_limit(h))
             return false;
         ++h.open;
         ++h.dialing;
@@ -261,6 +277,11 @@ private:
         auto [it, inserted] = hosts_.try_emplace(std::string(key));
         it->second.key = it->first;
         return it->second;
+    }
+
+    bool at_limit(const host& h) const noexcept
+    {
+        return options_.max_conns_per_host > 0 && h.open >= options_.max_conns_per_host;
     }
 
     // A host with nothing open and nobody waiting is forgotten, so the map does not grow with every

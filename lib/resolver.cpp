@@ -9,13 +9,17 @@
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/prefer.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include <netdb.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <cstring>
 
 namespace roundtrip {
@@ -101,14 +105,60 @@ struct pending_lookup : std::enable_shared_from_this<pending_lookup> {
 
 } // namespace
 
+// The lookup threads and their queue. The threads are detached and share the queue with the resolver,
+// so destroying the resolver never waits for a getaddrinfo call that nobody wants any more: a thread
+// finishes its call, finds its lookup completed (abandoned) and the queue stopped, and exits.
 struct system_resolver::impl {
-    explicit impl(std::size_t threads) : pool(std::max<std::size_t>(threads, 1)) {}
-    asio::thread_pool pool;
+    struct queue {
+        std::mutex mutex; // guards jobs and stopping
+        std::condition_variable ready;
+        std::deque<std::function<void()>> jobs;
+        bool stopping = false;
+    };
+
+    explicit impl(std::size_t threads)
+    {
+        for (std::size_t i = 0; i < std::max<std::size_t>(threads, 1); ++i)
+            std::thread([q = jobs] { work(*q); }).detach();
+    }
+
+    ~impl()
+    {
+        std::lock_guard lock(jobs->mutex);
+        jobs->stopping = true;
+        jobs->jobs.clear();
+        jobs->ready.notify_all();
+    }
+
+    void post(std::function<void()> job)
+    {
+        std::lock_guard lock(jobs->mutex);
+        jobs->jobs.push_back(std::move(job));
+        jobs->ready.notify_one();
+    }
+
+    static void work(queue& q)
+    {
+        for (;;) {
+            std::function<void()> job;
+            {
+                std::unique_lock lock(q.mutex);
+                q.ready.wait(lock, [&] { return q.stopping || !q.jobs.empty(); });
+                if (q.stopping)
+                    return;
+                job = std::move(q.jobs.front());
+                q.jobs.pop_front();
+            }
+            job();
+        }
+    }
+
+    std::shared_ptr<queue> jobs = std::make_shared<queue>();
 };
 
 system_resolver::system_resolver(std::size_t threads) : impl_(std::make_unique<impl>(threads)) {}
 
-system_resolver::~system_resolver() { impl_->pool.join(); }
+system_resolver::~system_resolver() = default;
 
 void system_resolver::do_resolve(std::string host, std::uint16_t port,
                                  asio::any_completion_handler<signature> handler)
@@ -117,7 +167,7 @@ void system_resolver::do_resolve(std::string host, std::uint16_t port,
     auto slot = asio::get_associated_cancellation_slot(op->handler);
     if (slot.is_connected())
         slot.assign([op](asio::cancellation_type) { op->finish(error::canceled, {}); });
-    asio::post(impl_->pool, [op, host = std::move(host), port] {
+    impl_->post([op, host = std::move(host), port] {
         if (op->done.load())
             return; // abandoned before it started
         auto [ec, found] = lookup(host, port);

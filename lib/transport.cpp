@@ -8,6 +8,7 @@
 #include "event_sink.hpp"
 #include "pool.hpp"
 #include "target.hpp"
+#include "time.hpp"
 
 #include <roundtrip/error.hpp>
 #include <roundtrip/transport.hpp>
@@ -102,7 +103,9 @@ struct conn_wait : conn_pool::waiter, std::enable_shared_from_this<conn_wait> {
                 if (deadline != clock::time_point::max()) {
                     timer.expires_at(deadline);
                     timer.async_wait([self = shared_from_this()](error_code ec) {
-                        if (!ec)
+                        // The timer may fire just as the wait ends another way: cancel() cannot
+                        // recall a handler already queued.
+                        if (!ec && !self->done && self->expired)
                             self->expired();
                     });
                 }
@@ -217,7 +220,7 @@ private:
             r.error = ec;
             co_return r;
         }
-        std::string key = "http://" + std::string(t.host_header);
+        const std::string key = pool_key(t);
 
         for (int transparent_retries = 0;; ++transparent_retries) {
             result r;
@@ -257,7 +260,14 @@ private:
 
         std::optional<not_pooled_reason> keep_alive_refused;
         a.conn = &c;
-        r.error = a.canceled ? error_code(error::canceled) : co_await exchange(c, a, t, sink, r, keep_alive_refused);
+        try {
+            r.error = a.canceled ? error_code(error::canceled) : co_await exchange(c, a, t, sink, r, keep_alive_refused);
+        } catch (...) {
+            // bad_alloc buffering a body, say: the connection is lost, but its place in the pool is not.
+            a.conn = nullptr;
+            give_back(std::move(lease.conn), sink, not_pooled_reason::broken);
+            throw;
+        }
         a.conn = nullptr;
 
         if (r.error)
@@ -300,9 +310,14 @@ private:
             self->finish_wait(*raw, clock::now() >= raw->deadline ? error::deadline_exceeded : error::canceled, {});
         };
         bool may_dial;
+        std::optional<conn_ptr> make_room;
         {
             std::lock_guard lock(pool_mutex_);
             may_dial = pool_.try_open(key);
+            // Wanting a new connection at the host's limit: an idle one gives up its place (it would
+            // never be handed to this waiter).
+            if (!may_dial && req.new_connection)
+                make_room = pool_.take_oldest_idle(key);
             w->has_dial = may_dial;
             pool_.enqueue(*w);
         }
@@ -311,6 +326,11 @@ private:
         } else {
             w->waits_for_slot = true;
             sink.emit(0, [] { return wait_for_conn_start{}; });
+        }
+        if (make_room) {
+            (*make_room)->idle_handle = nullptr;
+            ++(*make_room)->idle_epoch;
+            close_unused(std::move(*make_room), close_reason::evicted); // grants a place: see gone()
         }
         a.waiting = w;
         auto [ec, lease] = co_await w->async_wait(use_tuple);
@@ -409,7 +429,7 @@ private:
             c->buffer.clear();
             c->buffer.shrink_to_fit(); // an idle connection holds no read buffer
             watch(c);
-            schedule_sweep(clock::now() + options_.pool.idle_timeout, c->created + options_.pool.max_lifetime);
+            schedule_sweep(after(clock::now(), options_.pool.idle_timeout), after(c->created, options_.pool.max_lifetime));
             return;
         case conn_pool::put_result::outcome::not_pooled:
             return close_returned(std::move(c), sink, put.reason);
@@ -542,8 +562,9 @@ private:
         c.stream.expires_at(bounded(options_.timeouts.response_header, req.deadline()));
         auto [fec, first] = co_await c.stream.async_read_some(c.buffer.prepare(read_chunk), use_tuple);
         c.buffer.commit(first);
-        if (first == 0)
-            co_return io_outcome(fec ? fec : error_code(error::unexpected_eof), error::response_header_timeout, a);
+        const error_code no_byte = first > 0 ? error_code{} : fec ? fec : error_code(error::unexpected_eof);
+        if (auto ec = io_outcome(no_byte, error::response_header_timeout, a))
+            co_return ec;
         r.attempt.progress = request_progress::response_started;
         sink.emit(c.id, [] { return got_first_response_byte{}; });
 
@@ -594,8 +615,8 @@ private:
         while (!(parser.*done)()) {
             c.stream.expires_at(bounded(options_.timeouts.read_inactivity, a.req.deadline()));
             auto [ec, n] = co_await http::async_read_some(c.stream, c.buffer, parser, use_tuple);
-            if (ec)
-                co_return io_outcome(ec, error::read_timeout, a);
+            if (auto outcome = io_outcome(ec, error::read_timeout, a))
+                co_return outcome;
         }
         co_return error_code{};
     }
@@ -635,6 +656,19 @@ private:
         return {};
     }
 
+    // "http://example.com:80": the host lowercased and the port always spelled, so that one server
+    // has one pool however its URLs spell it.
+    static std::string pool_key(const target& t)
+    {
+        const bool bracketed = t.host_is_ip && t.ip.is_v6();
+        std::string key = bracketed ? "http://[" : "http://";
+        for (char ch : t.host)
+            key += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+        key += bracketed ? "]:" : ":";
+        key += std::to_string(t.port);
+        return key;
+    }
+
     // Whether the request itself asks to close the connection after its response.
     static bool wants_close(const request& req)
     {
@@ -649,10 +683,12 @@ private:
     // deadline or the phase's own, and parser errors become roundtrip's.
     error_code io_outcome(error_code ec, error phase_timeout, const attempt_record& a) const
     {
-        if (!ec)
-            return ec;
+        // First: a cancellation that arrived while a completion was already queued finds nothing to
+        // cancel, and the operation reports success.
         if (a.canceled)
             return error::canceled;
+        if (!ec)
+            return ec;
         if (ec == boost::beast::error::timeout)
             return clock::now() >= a.req.deadline() ? error::deadline_exceeded : phase_timeout;
         if (ec == asio::error::eof)

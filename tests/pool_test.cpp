@@ -174,6 +174,41 @@ TEST_CASE("at max_conns_per_host a closed connection grants its place to the old
     p.remove(b);
 }
 
+TEST_CASE("a connection past its lifetime is retired, not handed to a waiter")
+{
+    pool_options o;
+    o.max_lifetime = 10s;
+    book p(o);
+    REQUIRE(p.try_open("h"));
+    p.dial_done("h", true);
+    book::waiter w;
+    w.key = "h";
+    p.enqueue(w);
+    auto r = p.put("h", 1, /*created*/ t0, /*now*/ t0 + 11s);
+    CHECK(r.what == book::put_result::outcome::not_pooled);
+    CHECK(r.reason == not_pooled_reason::max_lifetime);
+    CHECK(p.closed("h") == &w); // its place goes to the waiter, which dials
+    p.remove(w);
+}
+
+TEST_CASE("at the host's limit, waiters that want a new connection make a returned one close")
+{
+    pool_options o;
+    o.max_conns_per_host = 1;
+    book p(o);
+    REQUIRE(p.try_open("h"));
+    p.dial_done("h", true);
+    book::waiter fresh;
+    fresh.key = "h";
+    fresh.wants_new = true;
+    p.enqueue(fresh);
+    auto r = p.put("h", 1, t0, t0);
+    CHECK(r.what == book::put_result::outcome::not_pooled);
+    CHECK(r.reason == not_pooled_reason::pool_full);
+    CHECK(p.closed("h") == &fresh);
+    p.remove(fresh);
+}
+
 TEST_CASE("a host with nothing open and nobody waiting is forgotten")
 {
     pool_options o;

@@ -238,6 +238,41 @@ TEST_CASE("new_connection skips idle connections")
     CHECK(c.stats().idle == 2); // and the new connection is pooled afterwards
 }
 
+TEST_CASE("new_connection at the host's limit closes an idle connection to make room, never waits forever")
+{
+    test::test_server server(echo_port());
+    auto events = std::make_shared<test::recorder>();
+    client_options options{.observers = {events}};
+    options.transport.pool.max_conns_per_host = 1;
+    options.transport.pool.idle_timeout = {}; // nothing else would ever free the place
+    client c(std::move(options));
+    auto first = c.send(request("GET", server.url()));
+    request fresh("GET", server.url());
+    fresh.new_connection = true;
+    fresh.timeout = 5s;
+    result r = c.round_trip(fresh);
+    REQUIRE_FALSE(r.error);
+    CHECK(r.response.body != first.body);
+    CHECK(closed_because(*events, close_reason::evicted));
+    CHECK(c.stats().open == 1);
+}
+
+TEST_CASE("one server has one pool however its URLs spell the host and port")
+{
+    test::test_server server(echo_port());
+    client_options options;
+    options.transport.dial.resolver = std::make_shared<static_resolver>(
+        std::map<std::string, std::vector<asio::ip::address>, std::less<>>{
+            {"api.test", {asio::ip::make_address("127.0.0.1")}}, {"API.test", {asio::ip::make_address("127.0.0.1")}}});
+    client c(std::move(options));
+    const std::string port = std::to_string(server.port());
+    auto a = c.send(request("GET", "http://api.test:" + port + "/"));
+    auto b = c.send(request("GET", "http://API.test:" + port + "/"));
+    CHECK(a.body == b.body);
+    CHECK(c.stats().hosts.size() == 1);
+    CHECK(c.stats().hosts[0].key == "http://api.test:" + port);
+}
+
 TEST_CASE("at max_conns_per_host, callers wait in FIFO order on the one connection")
 {
     std::mutex m;

@@ -56,7 +56,8 @@ struct unwrap_result {
 class client : public round_tripper {
 public:
     /// Builds a client that runs on a thread of its own, for blocking use or when the application has
-    /// no io_context. Destruction closes it and joins the thread.
+    /// no io_context. Destruction closes it and joins the thread, so it must not be destroyed from one
+    /// of its own completion handlers.
     explicit client(client_options options = {});
 
     /// Builds a client whose work runs on a strand of `ex`. The application runs `ex`'s context.

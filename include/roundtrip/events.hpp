@@ -31,6 +31,10 @@
 //     response_body_done, then put_idle_conn or conn_not_pooled followed by conn_closed. An attempt
 //     that fails stops where it failed; its connection, if it had one, still reports
 //     conn_not_pooled{broken or protocol_error} and conn_closed.
+//   - Late binding: an attempt that started a dial and was handed another connection first (one that
+//     another attempt returned) reports that connection's got_conn and exchange, while its own dial's
+//     remaining dns_*/connect_* events arrive later — possibly after call_done — with the dial's
+//     connection id, which differs from got_conn's. Every *_start still gets its *_done.
 //   - A retry (by the transport or by a middleware) repeats the sequence with the next attempt number.
 //   - Events that may arrive after the call completed: conn_closed for a connection that was pooled
 //     (idle timeout, peer close, client close); events of a connection whose dial the call abandoned.

@@ -53,7 +53,8 @@ private:
 /// A `system_resolver` calls `getaddrinfo` on a pool of its own threads, so lookups run concurrently
 /// and a slow one stalls nobody but its caller. (Asio's own resolver runs one lookup at a time per
 /// io_context and cannot be cancelled.) A cancelled lookup's thread finishes it and drops the answer.
-/// Thread-safe. Destroying it waits for the lookups in progress to end.
+/// Thread-safe. Destroying it does not wait: lookups still in progress finish on their own threads
+/// and are dropped, and pending ones never start; their handlers must have completed (cancel them).
 class system_resolver : public resolver {
 public:
     /// Starts `threads` lookup threads (at least 1).
