@@ -4,7 +4,9 @@
 // (libroundtrip's, libstdc++'s) references to these names to the executable's definitions.
 #include "counting_new.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cerrno>
 #include <cstdlib>
 #include <new>
@@ -15,13 +17,18 @@ namespace {
 // thread (the resolver's) makes at that moment: one allocation of noise in a whole phase.
 std::atomic<std::uint64_t> allocations{0};
 
-// Loops on the new-handler as [new.delete.single] requires of a replaceable operator new.
-void* allocate(std::size_t size)
+// Loops on the new-handler as [new.delete.single] requires of a replaceable operator new. Plain
+// requests go to malloc; over-aligned ones to posix_memalign, which wants at least pointer alignment
+// (aligned_alloc would also want the size to be a multiple of the alignment, which callers do not
+// promise).
+void* allocate(std::size_t size, std::size_t align = alignof(std::max_align_t))
 {
     if (size == 0)
         size = 1;
     for (;;) {
-        if (void* p = std::malloc(size)) {
+        void* p = nullptr;
+        if (align <= alignof(std::max_align_t) ? (p = std::malloc(size)) != nullptr
+                                                : posix_memalign(&p, std::max(align, sizeof(void*)), size) == 0) {
             allocations.fetch_add(1, std::memory_order_relaxed);
             return p;
         }
@@ -34,24 +41,7 @@ void* allocate(std::size_t size)
 
 void* allocate_aligned(std::size_t size, std::align_val_t alignment)
 {
-    if (size == 0)
-        size = 1;
-    // posix_memalign wants at least pointer alignment; aligned_alloc would also want size to be
-    // a multiple of the alignment, which callers do not promise.
-    std::size_t align = static_cast<std::size_t>(alignment);
-    if (align < sizeof(void*))
-        align = sizeof(void*);
-    for (;;) {
-        void* p = nullptr;
-        if (posix_memalign(&p, align, size) == 0) {
-            allocations.fetch_add(1, std::memory_order_relaxed);
-            return p;
-        }
-        std::new_handler handler = std::get_new_handler();
-        if (!handler)
-            throw std::bad_alloc();
-        handler();
-    }
+    return allocate(size, static_cast<std::size_t>(alignment));
 }
 
 template <class F>
