@@ -1,11 +1,13 @@
-// The transport: one coroutine per attempt on the transport's strand. It validates the request,
-// dials, writes the request head and body, reads the response with Beast's parser, and decides the
-// connection's fate, emitting each step as an event.
+// The transport: one coroutine per round trip on the transport's strand. It validates the request,
+// gets a connection from the pool (or dials one: dialer.cpp), runs the HTTP/1.1 exchange
+// (http1_exchange.hpp), gives the connection back, and retries transparently when that is safe,
+// emitting each step as an event.
 #include "call_state.hpp"
 #include "completion.hpp"
 #include "connection.hpp"
 #include "dialer.hpp"
 #include "event_sink.hpp"
+#include "http1_exchange.hpp"
 #include "pool.hpp"
 #include "target.hpp"
 #include "time.hpp"
@@ -16,17 +18,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/string.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/intrusive/list.hpp>
 
-#include <array>
-#include <charconv>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -36,36 +30,7 @@ namespace roundtrip {
 namespace detail {
 namespace {
 
-namespace http = boost::beast::http;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-using response_parser = http::response_parser<http::string_body>;
-
-// How much one read asks the socket for.
-constexpr std::size_t read_chunk = 16 * 1024;
-
-clock::time_point bounded(clock::duration phase, clock::time_point deadline)
-{
-    auto now = clock::now();
-    return deadline - now < phase ? deadline : now + phase;
-}
-
-bool expects_body(std::string_view method)
-{
-    return method == "POST" || method == "PUT" || method == "PATCH";
-}
-
-// Maps Beast's parser errors to roundtrip's: the parser's own codes say too little to a caller and
-// too much to a log reader.
-error_code from_parser(error_code ec)
-{
-    if (ec == http::error::end_of_stream || ec == http::error::partial_message)
-        return error::unexpected_eof;
-    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
-        return error::header_too_large;
-    if (ec == http::error::body_limit)
-        return error::body_too_large;
-    return error::protocol_error;
-}
 
 } // namespace
 
@@ -260,8 +225,11 @@ private:
 
         std::optional<not_pooled_reason> keep_alive_refused;
         a.conn = &c;
+        const http1::exchange_scope scope{a.req, t, sink, options_, a.canceled,
+                                          http1::wants_close(a.req) || !pool_.keep_alive_enabled()};
         try {
-            r.error = a.canceled ? error_code(error::canceled) : co_await exchange(c, a, t, sink, r, keep_alive_refused);
+            r.error = a.canceled ? error_code(error::canceled)
+                                 : co_await http1::exchange(c.stream, c, scope, r, keep_alive_refused);
         } catch (...) {
             // bad_alloc buffering a body, say: the connection is lost, but its place in the pool is not.
             a.conn = nullptr;
@@ -537,125 +505,6 @@ private:
     // Events of connections no call owns go to the client's observers only.
     event_sink pool_sink() const { return event_sink(&observers_, nullptr, 0, 0); }
 
-    // Writes the request and reads the response into `r`; returns the error that ends the attempt, and
-    // in `refused` why a successful exchange still leaves the connection unusable.
-    asio::awaitable<error_code> exchange(connection& c, attempt_record& a, const target& t, const event_sink& sink,
-                                         result& r, std::optional<not_pooled_reason>& refused)
-    {
-        const request& req = a.req;
-        const bool close_after = wants_close(req) || !pool_.keep_alive_enabled();
-        if (auto ec = write_head(c.head, req, t, sink, close_after))
-            co_return ec;
-        c.stream.expires_at(bounded(options_.timeouts.write_inactivity, req.deadline()));
-        const std::array<asio::const_buffer, 2> message{asio::buffer(c.head), asio::buffer(req.body)};
-        auto [wec, written] = co_await asio::async_write(c.stream, message, use_tuple);
-        if (written > 0)
-            r.attempt.progress = request_progress::possibly_processed;
-        if (written >= c.head.size())
-            sink.emit(c.id, [] { return wrote_headers{}; });
-        wec = io_outcome(wec, error::write_timeout, a);
-        sink.emit(c.id, [&] { return wrote_request{written, wec}; });
-        if (wec)
-            co_return wec;
-        ++c.requests_served;
-
-        c.stream.expires_at(bounded(options_.timeouts.response_header, req.deadline()));
-        auto [fec, first] = co_await c.stream.async_read_some(c.buffer.prepare(read_chunk), use_tuple);
-        c.buffer.commit(first);
-        const error_code no_byte = first > 0 ? error_code{} : fec ? fec : error_code(error::unexpected_eof);
-        if (auto ec = io_outcome(no_byte, error::response_header_timeout, a))
-            co_return ec;
-        r.attempt.progress = request_progress::response_started;
-        sink.emit(c.id, [] { return got_first_response_byte{}; });
-
-        std::optional<response_parser> parser;
-        try {
-            for (;;) {
-                parser.emplace();
-                parser->header_limit(static_cast<std::uint32_t>(options_.limits.max_header_bytes));
-                parser->body_limit(options_.limits.max_body_bytes);
-                parser->skip(req.method == "HEAD");
-                if (auto ec = co_await read(c, *parser, &response_parser::is_header_done, a))
-                    co_return ec;
-                const unsigned status = parser->get().result_int();
-                if (status / 100 != 1)
-                    break;
-                if (status == 101) // roundtrip never asks for an upgrade
-                    co_return error::protocol_error;
-                sink.emit(c.id, [&] { return got_1xx{status}; });
-            }
-            const unsigned status = parser->get().result_int();
-            sink.emit(c.id, [&] { return response_headers{status}; });
-            auto bec = co_await read(c, *parser, &response_parser::is_done, a);
-            sink.emit(c.id, [&] { return response_body_done{parser->get().body().size(), bec}; });
-            if (bec)
-                co_return bec;
-        } catch (const std::length_error&) {
-            // Beast 1.81 throws for a single field over 64 KiB when the header limit allows it.
-            co_return error::header_too_large;
-        }
-
-        auto& message_in = parser->get();
-        if (close_after || !message_in.keep_alive() || message_in.need_eof())
-            refused = not_pooled_reason::connection_close;
-        else if (c.buffer.size() > 0) // bytes after the response cannot be the next response
-            refused = not_pooled_reason::protocol_error;
-        r.response.status = message_in.result_int();
-        r.response.version = message_in.version();
-        r.response.reason = std::string(message_in.reason());
-        r.response.body = std::move(message_in.body());
-        r.response.headers = std::move(static_cast<header_fields&>(message_in));
-        co_return error_code{};
-    }
-
-    // Reads until `done(parser)`, each read bounded by the read inactivity timeout.
-    asio::awaitable<error_code> read(connection& c, response_parser& parser,
-                                     bool (response_parser::*done)() const, attempt_record& a)
-    {
-        while (!(parser.*done)()) {
-            c.stream.expires_at(bounded(options_.timeouts.read_inactivity, a.req.deadline()));
-            auto [ec, n] = co_await http::async_read_some(c.stream, c.buffer, parser, use_tuple);
-            if (auto outcome = io_outcome(ec, error::read_timeout, a))
-                co_return outcome;
-        }
-        co_return error_code{};
-    }
-
-    // Serializes the request head: request line, Host, the request's fields (after the attempt
-    // hooks), framing. Framing and Connection are the transport's: the request's own are dropped.
-    error_code write_head(std::string& out, const request& req, const target& t, const event_sink& sink,
-                          bool close_after)
-    {
-        const header_fields* fields = &req.headers;
-        header_fields stamped;
-        if (sink.stamps_headers()) {
-            stamped = req.headers;
-            sink.stamp_headers(stamped);
-            if (auto ec = check_fields(stamped))
-                return ec;
-            fields = &stamped;
-        }
-        out.clear();
-        out.append(req.method).append(" ").append(t.path).append(" HTTP/1.1\r\n");
-        if (fields->find(http::field::host) == fields->end())
-            out.append("Host: ").append(t.host_header).append("\r\n");
-        for (const auto& f : *fields) {
-            switch (f.name()) {
-            case http::field::content_length:
-            case http::field::transfer_encoding:
-            case http::field::connection: continue;
-            default: out.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
-            }
-        }
-        if (!req.body.empty() || expects_body(req.method)) {
-            std::array<char, 24> digits;
-            auto end = std::to_chars(digits.data(), digits.data() + digits.size(), req.body.size()).ptr;
-            out.append("Content-Length: ").append(digits.data(), end).append("\r\n");
-        }
-        out.append(close_after ? "Connection: close\r\n\r\n" : "\r\n");
-        return {};
-    }
-
     // "http://example.com:80": the host lowercased and the port always spelled, so that one server
     // has one pool however its URLs spell it.
     static std::string pool_key(const target& t)
@@ -667,35 +516,6 @@ private:
         key += bracketed ? "]:" : ":";
         key += std::to_string(t.port);
         return key;
-    }
-
-    // Whether the request itself asks to close the connection after its response.
-    static bool wants_close(const request& req)
-    {
-        auto [it, end] = req.headers.equal_range(http::field::connection);
-        for (; it != end; ++it)
-            if (boost::beast::iequals(it->value(), "close"))
-                return true;
-        return false;
-    }
-
-    // Turns an I/O error into what the attempt reports: cancellation wins, a timeout is the call's
-    // deadline or the phase's own, and parser errors become roundtrip's.
-    error_code io_outcome(error_code ec, error phase_timeout, const attempt_record& a) const
-    {
-        // First: a cancellation that arrived while a completion was already queued finds nothing to
-        // cancel, and the operation reports success.
-        if (a.canceled)
-            return error::canceled;
-        if (!ec)
-            return ec;
-        if (ec == boost::beast::error::timeout)
-            return clock::now() >= a.req.deadline() ? error::deadline_exceeded : phase_timeout;
-        if (ec == asio::error::eof)
-            return error::unexpected_eof;
-        if (ec.category() == http::make_error_code(http::error::end_of_stream).category())
-            return from_parser(ec);
-        return ec;
     }
 
     // Transparent retries of one round trip, each after a reused connection failed: a bound against a

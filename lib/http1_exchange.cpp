@@ -1,0 +1,98 @@
+// The parts of the HTTP/1.1 exchange that do not depend on the stream: the request head, and the
+// mapping of I/O outcomes to roundtrip's errors.
+#include "http1_exchange.hpp"
+
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <charconv>
+
+namespace roundtrip::detail::http1 {
+namespace {
+
+namespace http = boost::beast::http;
+
+bool expects_body(std::string_view method)
+{
+    return method == "POST" || method == "PUT" || method == "PATCH";
+}
+
+// Beast's parser errors say too little to a caller and too much to a log reader.
+error_code from_parser(error_code ec)
+{
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message)
+        return error::unexpected_eof;
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+        return error::header_too_large;
+    if (ec == http::error::body_limit)
+        return error::body_too_large;
+    return error::protocol_error;
+}
+
+} // namespace
+
+error_code write_head(std::string& out, const exchange_scope& x)
+{
+    const request& req = x.req;
+    const header_fields* fields = &req.headers;
+    header_fields stamped;
+    if (x.sink.stamps_headers()) {
+        stamped = req.headers;
+        x.sink.stamp_headers(stamped);
+        if (auto ec = check_fields(stamped))
+            return ec;
+        fields = &stamped;
+    }
+    out.clear();
+    out.append(req.method).append(" ").append(x.where.path).append(" HTTP/1.1\r\n");
+    if (fields->find(http::field::host) == fields->end())
+        out.append("Host: ").append(x.where.host_header).append("\r\n");
+    for (const auto& f : *fields) {
+        switch (f.name()) {
+        case http::field::content_length:
+        case http::field::transfer_encoding:
+        case http::field::connection: continue;
+        default: out.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
+        }
+    }
+    if (!req.body.empty() || expects_body(req.method)) {
+        std::array<char, 24> digits;
+        auto end = std::to_chars(digits.data(), digits.data() + digits.size(), req.body.size()).ptr;
+        out.append("Content-Length: ").append(digits.data(), end).append("\r\n");
+    }
+    out.append(x.close_after ? "Connection: close\r\n\r\n" : "\r\n");
+    return {};
+}
+
+bool wants_close(const request& req)
+{
+    auto [it, end] = req.headers.equal_range(http::field::connection);
+    for (; it != end; ++it)
+        if (boost::beast::iequals(it->value(), "close"))
+            return true;
+    return false;
+}
+
+clock::time_point bounded(clock::duration phase, clock::time_point deadline)
+{
+    auto now = clock::now();
+    return deadline - now < phase ? deadline : now + phase;
+}
+
+error_code io_outcome(error_code ec, error phase_timeout, const exchange_scope& x)
+{
+    if (x.canceled)
+        return error::canceled;
+    if (!ec)
+        return ec;
+    if (ec == boost::beast::error::timeout)
+        return clock::now() >= x.req.deadline() ? error::deadline_exceeded : phase_timeout;
+    if (ec == asio::error::eof)
+        return error::unexpected_eof;
+    if (ec.category() == http::make_error_code(http::error::end_of_stream).category())
+        return from_parser(ec);
+    return ec;
+}
+
+} // namespace roundtrip::detail::http1

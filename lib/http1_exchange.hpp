@@ -1,0 +1,153 @@
+// One HTTP/1.1 exchange on a connection: write the request head and body, read the response with
+// Beast's parser, under the transport's timeouts and limits, emitting the exchange's events.
+//
+// `exchange` is a template over the stream it reads and writes, so a TLS stream over the same
+// connection runs exactly this code: timeouts are set on the lowest layer (the connection's
+// tcp_stream), and everything else goes through the stream given.
+#pragma once
+
+#include "connection.hpp"
+#include "event_sink.hpp"
+#include "target.hpp"
+
+#include <roundtrip/error.hpp>
+#include <roundtrip/request.hpp>
+#include <roundtrip/result.hpp>
+#include <roundtrip/transport.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <array>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace roundtrip::detail::http1 {
+
+// What one exchange needs besides the stream. References live as long as the exchange.
+struct exchange_scope {
+    const request& req;
+    const target& where;
+    const event_sink& sink;
+    const transport_options& options;
+    const bool& canceled; // set by cancellation while the exchange runs
+    bool close_after;     // ask the server to close: keep-alive is off, or the request said so
+};
+
+using response_parser = boost::beast::http::response_parser<boost::beast::http::string_body>;
+
+// How much the first read asks the socket for.
+inline constexpr std::size_t read_chunk = 16 * 1024;
+
+// Serializes the request head into `out`: request line, Host, the request's fields (after the
+// attempt hooks), framing. Framing and Connection are the transport's: the request's own are dropped.
+error_code write_head(std::string& out, const exchange_scope& x);
+
+// Whether the request itself asks to close the connection after its response.
+bool wants_close(const request& req);
+
+// The earlier of `now + phase` and the call's deadline.
+clock::time_point bounded(clock::duration phase, clock::time_point deadline);
+
+// Turns an I/O outcome into what the attempt reports: cancellation wins (even over a success that was
+// queued before it), a timeout is the call's deadline or the phase's own, and Beast's parser errors
+// become roundtrip's.
+error_code io_outcome(error_code ec, error phase_timeout, const exchange_scope& x);
+
+// Reads until `done(parser)`, each read bounded by the read inactivity timeout.
+template <class Stream>
+asio::awaitable<error_code> read(Stream& stream, connection& c, response_parser& parser,
+                                 bool (response_parser::*done)() const, const exchange_scope& x)
+{
+    while (!(parser.*done)()) {
+        boost::beast::get_lowest_layer(stream).expires_at(bounded(x.options.timeouts.read_inactivity, x.req.deadline()));
+        auto [ec, n] = co_await boost::beast::http::async_read_some(stream, c.buffer, parser,
+                                                                    asio::as_tuple(asio::use_awaitable));
+        if (auto outcome = io_outcome(ec, error::read_timeout, x))
+            co_return outcome;
+    }
+    co_return error_code{};
+}
+
+// Writes the request and reads the response into `r`; returns the error that ends the attempt, and
+// in `refused` why a successful exchange still leaves the connection unusable.
+template <class Stream>
+asio::awaitable<error_code> exchange(Stream& stream, connection& c, const exchange_scope& x, result& r,
+                                     std::optional<not_pooled_reason>& refused)
+{
+    constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+    auto& lowest = boost::beast::get_lowest_layer(stream);
+    const request& req = x.req;
+    if (auto ec = write_head(c.head, x))
+        co_return ec;
+
+    lowest.expires_at(bounded(x.options.timeouts.write_inactivity, req.deadline()));
+    const std::array<asio::const_buffer, 2> message{asio::buffer(c.head), asio::buffer(req.body)};
+    auto [wec, written] = co_await asio::async_write(stream, message, use_tuple);
+    if (written > 0)
+        r.attempt.progress = request_progress::possibly_processed;
+    if (written >= c.head.size())
+        x.sink.emit(c.id, [] { return wrote_headers{}; });
+    wec = io_outcome(wec, error::write_timeout, x);
+    x.sink.emit(c.id, [&] { return wrote_request{written, wec}; });
+    if (wec)
+        co_return wec;
+    ++c.requests_served;
+
+    lowest.expires_at(bounded(x.options.timeouts.response_header, req.deadline()));
+    auto [fec, first] = co_await stream.async_read_some(c.buffer.prepare(read_chunk), use_tuple);
+    c.buffer.commit(first);
+    const error_code no_byte = first > 0 ? error_code{} : fec ? fec : error_code(error::unexpected_eof);
+    if (auto ec = io_outcome(no_byte, error::response_header_timeout, x))
+        co_return ec;
+    r.attempt.progress = request_progress::response_started;
+    x.sink.emit(c.id, [] { return got_first_response_byte{}; });
+
+    std::optional<response_parser> parser;
+    try {
+        for (;;) {
+            parser.emplace();
+            parser->header_limit(static_cast<std::uint32_t>(x.options.limits.max_header_bytes));
+            parser->body_limit(x.options.limits.max_body_bytes);
+            parser->skip(req.method == "HEAD");
+            if (auto ec = co_await read(stream, c, *parser, &response_parser::is_header_done, x))
+                co_return ec;
+            const unsigned status = parser->get().result_int();
+            if (status / 100 != 1)
+                break;
+            if (status == 101) // roundtrip never asks for an upgrade
+                co_return error::protocol_error;
+            x.sink.emit(c.id, [&] { return got_1xx{status}; });
+        }
+        const unsigned status = parser->get().result_int();
+        x.sink.emit(c.id, [&] { return response_headers{status}; });
+        auto bec = co_await read(stream, c, *parser, &response_parser::is_done, x);
+        x.sink.emit(c.id, [&] { return response_body_done{parser->get().body().size(), bec}; });
+        if (bec)
+            co_return bec;
+    } catch (const std::length_error&) {
+        // Beast 1.81 throws for a single field over 64 KiB when the header limit allows it.
+        co_return error::header_too_large;
+    }
+
+    auto& message_in = parser->get();
+    if (x.close_after || !message_in.keep_alive() || message_in.need_eof())
+        refused = not_pooled_reason::connection_close;
+    else if (c.buffer.size() > 0) // bytes after the response cannot be the next response
+        refused = not_pooled_reason::protocol_error;
+    r.response.status = message_in.result_int();
+    r.response.version = message_in.version();
+    r.response.reason = std::string(message_in.reason());
+    r.response.body = std::move(message_in.body());
+    r.response.headers = std::move(static_cast<header_fields&>(message_in));
+    co_return error_code{};
+}
+
+} // namespace roundtrip::detail::http1
