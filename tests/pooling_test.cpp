@@ -349,27 +349,32 @@ TEST_CASE("a caller waiting at the host's limit gives up at its deadline, or whe
 
 TEST_CASE("late binding: a waiter takes a connection returned before its own dial finishes")
 {
-    test::test_server server(echo_port());
     auto names = std::make_shared<test::gated_resolver>();
+    // /hold answers only once a later request's dial is waiting on its lookup: so that request must
+    // find no idle connection, dial, and then be handed /hold's connection when it comes back.
+    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+        if (req.target == "/hold")
+            test::eventually([&] { return names->held() == 1; });
+        ex.reply(200, std::to_string(ex.client_port()));
+    });
     auto events = std::make_shared<test::recorder>();
     client_options options{.observers = {events}};
     options.transport.dial.resolver = names;
     client c(std::move(options));
-    const std::string url = "http://late.test:" + std::to_string(server.port()) + "/";
+    const std::string url = "http://late.test:" + std::to_string(server.port());
 
-    auto a = c.send(request("GET", url)); // dials (the first lookup answers at once), then goes idle
-    // Sent together: the second takes the idle connection, the third finds none and dials, and its
-    // lookup is held, so the second's connection comes back before the third's dial ends.
-    auto a2 = c.async_send(request("GET", url), asio::use_future);
-    auto b = c.async_send(request("GET", url), asio::use_future);
-    REQUIRE(test::eventually([&] { return names->held() == 1; })); // B's dial waits on its lookup
-    const auto b_port = b.get().body;                               // A's connection came back first
-    CHECK(b_port == a.body);
-    CHECK(a2.get().body == a.body);
+    auto first = c.send(request("GET", url + "/")); // dials (the first lookup answers at once)
+    auto hold = c.async_send(request("GET", url + "/hold"), asio::use_future); // takes the idle one
+    REQUIRE(test::eventually([&] { return server.requests() == 2; }));
+    auto late = c.async_send(request("GET", url + "/"), asio::use_future); // none idle: dials, held
+    CHECK(late.get().body == first.body); // handed /hold's connection before its own dial ended
+    CHECK(hold.get().body == first.body);
+    CHECK(names->held() == 1);
     names->release();
-    // B's own dial finishes after all and its connection goes to the pool.
+    // The late request's own dial finishes after all, and its connection goes to the pool.
     REQUIRE(test::eventually([&] { return c.stats().idle == 2; }));
     CHECK(c.stats().dialing == 0);
+    CHECK(test::eventually([&] { return server.connections() == 2; })); // the server's accept counts it after
 }
 
 TEST_CASE("a GET that fails on a stale reused connection is retried on a new one; a POST is not resent")
