@@ -191,7 +191,8 @@ TEST_CASE("four threads sending at once through one client all get their respons
     CHECK(server.requests() == threads * each);
     std::set<std::uint64_t> calls;
     for (const auto& r : events->events())
-        calls.insert(r.e.call);
+        if (r.e.call != 0) // 0: a connection no call owns, e.g. a late-bound dial's going idle
+            calls.insert(r.e.call);
     CHECK(calls.size() == threads * each);
 }
 
