@@ -1,0 +1,47 @@
+// The redaction policy: default secrets, added names, allow-list mode, and URLs.
+#include <roundtrip/redaction.hpp>
+
+#include <doctest/doctest.h>
+
+using namespace roundtrip;
+
+TEST_CASE("by default the values of credential and cookie headers are redacted, any case")
+{
+    redaction r;
+    for (auto name : {"Authorization", "proxy-authorization", "COOKIE", "Set-Cookie", "WWW-Authenticate",
+                      "Proxy-Authenticate"}) {
+        CAPTURE(name);
+        CHECK(r.redacts(name));
+        CHECK(r.header_value(name, "secret") == "REDACTED");
+    }
+    CHECK_FALSE(r.redacts("Accept"));
+    CHECK(r.header_value("Accept", "text/html") == "text/html");
+}
+
+TEST_CASE("more headers and query parameters can be redacted")
+{
+    redaction r;
+    r.redact_header("X-Api-Key").redact_query("token");
+    CHECK(r.header_value("x-api-key", "k") == "REDACTED");
+    CHECK(r.url("http://h/p?token=abc&page=2&token=def") == "http://h/p?token=REDACTED&page=2&token=REDACTED");
+    CHECK(r.url("http://h/p?Token=abc") == "http://h/p?Token=abc"); // query names compare exactly
+}
+
+TEST_CASE("allow-list mode shows only the values of the headers it names")
+{
+    auto r = redaction::allow_only({"Content-Type", "Accept"});
+    CHECK(r.header_value("content-type", "text/plain") == "text/plain");
+    CHECK(r.header_value("X-Anything", "v") == "REDACTED");
+    CHECK(r.header_value("Authorization", "v") == "REDACTED");
+    r.redact_header("Accept");
+    CHECK(r.header_value("Accept", "v") == "REDACTED");
+}
+
+TEST_CASE("user info in URLs is always redacted; unparsable URLs are not echoed")
+{
+    redaction r;
+    CHECK(r.url("http://alice:pw@example.com:8080/x?q=1") == "http://REDACTED:REDACTED@example.com:8080/x?q=1");
+    CHECK(r.url("http://alice@example.com/") == "http://REDACTED@example.com/");
+    CHECK(r.url("http://example.com/") == "http://example.com/");
+    CHECK(r.url("http://exa mple.com/secret-token") == "(unparsed url)");
+}
