@@ -1,0 +1,136 @@
+// The logging middleware: one coroutine layer, and an observer for the lifecycle lines.
+#include "logging.hpp"
+
+#include <roundtrip/error.hpp>
+#include <roundtrip/events.hpp>
+
+#include <spdlog/logger.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace roundtrip {
+namespace {
+
+// Whether `s` is text we can show: valid UTF-8 without control characters other than tab and line ends.
+bool is_text(std::string_view s)
+{
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+                return false;
+            ++i;
+            continue;
+        }
+        // The length a lead byte announces: 110xxxxx, 1110xxxx, 11110xxx.
+        const std::size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+        if (len == 0 || i + len > s.size())
+            return false;
+        for (std::size_t k = 1; k < len; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) // continuation bytes are 10xxxxxx
+                return false;
+        i += len;
+    }
+    return true;
+}
+
+// The first `max` bytes of `s`, cut back to a character boundary so no UTF-8 sequence is split.
+std::string_view utf8_prefix(std::string_view s, std::size_t max)
+{
+    if (s.size() <= max)
+        return s;
+    std::size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80)
+        --cut;
+    return s.substr(0, cut);
+}
+
+void log_body(spdlog::logger& log, std::string_view arrow, std::string_view body, std::size_t max)
+{
+    if (body.empty())
+        return;
+    if (!is_text(utf8_prefix(body, max)))
+        return log.info("{} (binary {}-byte body omitted)", arrow, body.size());
+    auto shown = utf8_prefix(body, max);
+    if (shown.size() < body.size())
+        log.info("{} {} ... ({} bytes in all)", arrow, shown, body.size());
+    else
+        log.info("{} {}", arrow, shown);
+}
+
+void log_fields(spdlog::logger& log, std::string_view arrow, const header_fields& fields, const redaction& r)
+{
+    for (const auto& f : fields)
+        log.info("{} {}: {}", arrow, f.name_string(), r.header_value(f.name_string(), f.value()));
+}
+
+// Writes each event of the attempts beneath the middleware at debug level.
+class lifecycle_log : public observer {
+public:
+    explicit lifecycle_log(std::shared_ptr<spdlog::logger> log) : log_(std::move(log)) {}
+
+    void on_event(const event& e) noexcept override
+    {
+        try {
+            log_->debug("[call {} attempt {}] {}", e.call, e.attempt, describe(e));
+        } catch (...) {
+            // A logger that throws must not take the client down; the line is lost.
+        }
+    }
+
+private:
+    std::shared_ptr<spdlog::logger> log_;
+};
+
+} // namespace
+
+layer logging(logging_options options)
+{
+    auto o = std::make_shared<const logging_options>(std::move(options));
+    return [o](request req, next next) -> asio::awaitable<result> {
+        std::shared_ptr<spdlog::logger> log = o->logger ? o->logger : spdlog::default_logger();
+        const bool calls = o->detail != log_detail::none && log->should_log(spdlog::level::info);
+        const bool events = o->lifecycle && log->should_log(spdlog::level::debug);
+        if (!calls && !events)
+            co_return co_await next(std::move(req)); // nothing would be written: format nothing
+
+        if (events)
+            req.observe(std::make_shared<lifecycle_log>(log));
+        if (!calls)
+            co_return co_await next(std::move(req));
+
+        const std::string method = req.method;
+        const std::string url = o->redaction.url(req.url);
+        log->info("--> {} {} ({}-byte body)", method, url, req.body.size());
+        if (o->detail >= log_detail::headers) {
+            log_fields(*log, "-->", req.headers, o->redaction);
+            if (o->detail >= log_detail::body)
+                log_body(*log, "-->", req.body, o->max_body_bytes);
+            log->info("--> END {}", method);
+        }
+
+        const auto started = clock::now();
+        result r = co_await next(std::move(req));
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started).count();
+        if (r.error) {
+            // The class and roundtrip's short message: neither ever holds request data.
+            log->info("<-- FAILED {}: {} {} ({} ms, attempts {})", to_string(classify(r.error)), r.error.message(),
+                      url, ms, r.attempt.attempts);
+            co_return r;
+        }
+        const auto& resp = r.response;
+        log->info("<-- {} {} {} ({} ms, {}-byte body)", resp.status, resp.reason, url, ms, resp.body.size());
+        if (o->detail >= log_detail::headers) {
+            log_fields(*log, "<--", resp.headers, o->redaction);
+            if (o->detail >= log_detail::body)
+                log_body(*log, "<--", resp.body, o->max_body_bytes);
+            log->info("<-- END HTTP");
+        }
+        co_return r;
+    };
+}
+
+} // namespace roundtrip

@@ -1,0 +1,151 @@
+// The logging middleware against the loopback server, writing to an in-memory spdlog sink: each
+// detail level, redaction (the secret never appears), bodies, failures, lifecycle lines, and silence.
+#include "test_server.hpp"
+
+#include <middleware/logging/logging.hpp>
+
+#include <roundtrip/client.hpp>
+
+#include <spdlog/logger.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+using namespace roundtrip;
+
+namespace {
+
+const std::string secret = "s3cr3t-t0ken";
+
+// A logger whose lines ("level message") land in a string.
+struct captured {
+    std::ostringstream out;
+    std::shared_ptr<spdlog::logger> logger;
+
+    explicit captured(spdlog::level::level_enum level = spdlog::level::trace)
+        : logger(std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(out)))
+    {
+        logger->set_pattern("%l %v");
+        logger->set_level(level);
+    }
+    std::string text() const { return out.str(); }
+    bool has(std::string_view line) const { return text().find(line) != std::string::npos; }
+};
+
+request with_secret(const test::test_server& server)
+{
+    std::string url = server.url("/orders?page=2");
+    url.insert(url.find("//") + 2, "alice:" + secret + "@");
+    request req("POST", url);
+    req.headers.set("Authorization", "Bearer " + secret);
+    req.headers.set("Cookie", "session=" + secret);
+    req.headers.set("X-Visible", "shown");
+    req.body = "{\"qty\":1}";
+    return req;
+}
+
+test::handler reply_json()
+{
+    return [](const test::server_request&, test::exchange& ex) {
+        ex.reply(201, "{\"id\":7}", {{"Set-Cookie", "session=" + secret}, {"Content-Type", "application/json"}});
+    };
+}
+
+} // namespace
+
+TEST_CASE("basic: one line out, one line back; the URL's user info is redacted")
+{
+    test::test_server server(reply_json());
+    captured log(spdlog::level::info);
+    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::basic})}});
+    c.send(with_secret(server));
+    const std::string port = std::to_string(server.port());
+    CHECK(log.has("info --> POST http://REDACTED:REDACTED@127.0.0.1:" + port + "/orders?page=2 (9-byte body)"));
+    CHECK(log.has("info <-- 201 Scripted http://REDACTED:REDACTED@127.0.0.1:" + port + "/orders?page=2 ("));
+    CHECK(log.has("ms, 8-byte body)"));
+    CHECK_FALSE(log.has("X-Visible"));
+    CHECK_FALSE(log.has(secret));
+}
+
+TEST_CASE("headers: every field both ways, secrets redacted")
+{
+    test::test_server server(reply_json());
+    captured log(spdlog::level::info);
+    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::headers})}});
+    c.send(with_secret(server));
+    CHECK(log.has("--> Authorization: REDACTED"));
+    CHECK(log.has("--> Cookie: REDACTED"));
+    CHECK(log.has("--> X-Visible: shown"));
+    CHECK(log.has("--> END POST"));
+    CHECK(log.has("<-- Set-Cookie: REDACTED"));
+    CHECK(log.has("<-- Content-Type: application/json"));
+    CHECK(log.has("<-- END HTTP"));
+    CHECK_FALSE(log.has("{\"qty\":1}")); // no bodies at this level
+    CHECK_FALSE(log.has(secret));
+}
+
+TEST_CASE("body: text bodies up to the cap, cut on a character boundary; binary ones by size")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+        if (req.target == "/binary")
+            return ex.reply(200, std::string("\x89PNG\r\n\x1a\n\0\0", 10));
+        ex.reply(200, "caf\xc3\xa9 caf\xc3\xa9"); // "café café": é is two bytes
+    });
+    captured log(spdlog::level::info);
+    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body, .max_body_bytes = 4})}});
+    request req("POST", server.url("/text"));
+    req.body = "ab";
+    c.send(req);
+    CHECK(log.has("--> ab"));
+    CHECK(log.has("<-- caf ... (11 bytes in all)")); // 4 bytes would split the é
+    c.send(request("GET", server.url("/binary")));
+    CHECK(log.has("<-- (binary 10-byte body omitted)"));
+}
+
+TEST_CASE("a failed call is one line with its error class and no request data")
+{
+    std::uint16_t port;
+    {
+        test::test_server gone;
+        port = gone.port();
+    }
+    captured log(spdlog::level::info);
+    client c(client_options{.middleware = {logging({.logger = log.logger})}});
+    request req("GET", "http://127.0.0.1:" + std::to_string(port) + "/x");
+    req.headers.set("Authorization", secret);
+    c.round_trip(req);
+    CHECK(log.has("info <-- FAILED connection_refused: "));
+    CHECK(log.has("attempts 1)"));
+    CHECK_FALSE(log.has(secret));
+}
+
+TEST_CASE("lifecycle events at debug level: a new connection, then a reused one")
+{
+    test::test_server server;
+    captured log(spdlog::level::debug);
+    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::none})}});
+    c.send(request("GET", server.url()));
+    c.send(request("GET", server.url()));
+    CHECK(log.has("debug [call 1 attempt 1] connect_start remote=127.0.0.1:"));
+    CHECK(log.has("debug [call 1 attempt 1] got_conn reused=false was_idle=false"));
+    CHECK(log.has("debug [call 2 attempt 1] got_conn reused=true was_idle=true"));
+    CHECK(log.has("debug [call 2 attempt 1] put_idle_conn"));
+    CHECK_FALSE(log.has("info"));
+}
+
+TEST_CASE("nothing is written, or formatted, when the logger's level is above what the middleware writes")
+{
+    test::test_server server;
+    captured log(spdlog::level::warn);
+    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body})}});
+    c.send(with_secret(server));
+    CHECK(log.text().empty());
+
+    captured quiet(spdlog::level::trace);
+    client off(client_options{.middleware = {logging({.logger = quiet.logger, .detail = log_detail::none,
+                                                      .lifecycle = false})}});
+    off.send(request("GET", server.url()));
+    CHECK(quiet.text().empty());
+}
