@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace roundtrip::detail {
 
@@ -14,6 +15,7 @@ namespace roundtrip::detail {
 struct call_state {
     std::uint64_t id = 0;
     std::uint32_t attempts = 0; // attempts started so far; the next one is attempts + 1
+    const std::vector<std::shared_ptr<observer>>* client_observers = nullptr; // for emit(); outlives the call
 };
 
 // One scoped observer of a request. The list is persistent: a request that adds an observer points at

@@ -119,6 +119,7 @@ private:
         }
         self->calls_.push_back(*call);
         call->state.id = ++self->last_call_id_;
+        call->state.client_observers = &self->observers_;
         const clock::duration timeout = req.timeout > clock::duration::zero() ? req.timeout : self->timeout_;
         if (timeout > clock::duration::zero())
             req.set_deadline(std::min(after(clock::now(), timeout), req.deadline()));

@@ -17,7 +17,7 @@ std::string_view name(const event& e) noexcept
         "dns_start", "dns_done", "connect_start", "connect_done", "tls_handshake_start",
         "tls_handshake_done", "got_conn", "wrote_headers", "wrote_request",
         "got_first_response_byte", "got_1xx", "response_headers", "response_body_done",
-        "put_idle_conn", "conn_not_pooled", "conn_closed"};
+        "put_idle_conn", "conn_not_pooled", "conn_closed", "retry_scheduled", "retry_given_up"};
     return names[e.data.index()];
 }
 
@@ -108,6 +108,14 @@ struct field_writer {
     void operator()(const response_body_done& e) { number("bytes", e.bytes), failure(e.error); }
     void operator()(const put_idle_conn&) {}
     void operator()(const conn_not_pooled& e) { text("reason", to_string(e.reason)); }
+    void operator()(const retry_scheduled& e)
+    {
+        number("failed_attempt", e.failed_attempt), text("cause", to_string(e.cause)), micros("delay_us", e.delay);
+    }
+    void operator()(const retry_given_up& e)
+    {
+        number("failed_attempt", e.failed_attempt), text("reason", to_string(e.reason));
+    }
     void operator()(const conn_closed& e)
     {
         text("reason", to_string(e.reason)), number("requests_served", e.requests_served);
@@ -122,6 +130,24 @@ std::string describe(const event& e)
     std::string out(name(e));
     std::visit(field_writer{out}, e.data);
     return out;
+}
+
+std::string_view to_string(retry_cause c) noexcept
+{
+    return c == retry_cause::status ? "status" : "connection_error";
+}
+
+std::string_view to_string(give_up_reason r) noexcept
+{
+    switch (r) {
+    case give_up_reason::not_retryable: return "not_retryable";
+    case give_up_reason::not_replayable: return "not_replayable";
+    case give_up_reason::attempts_exhausted: return "attempts_exhausted";
+    case give_up_reason::budget_exhausted: return "budget_exhausted";
+    case give_up_reason::deadline: return "deadline";
+    case give_up_reason::retry_after_too_long: return "retry_after_too_long";
+    }
+    return "unknown";
 }
 
 namespace detail {

@@ -2,7 +2,9 @@
 // spawn, no type erasure); a middleware object or the transport is reached through
 // any_completion_handler.
 #include "chain.hpp"
+#include "call_state.hpp"
 #include "error_from_exception.hpp"
+#include "event_sink.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
@@ -54,6 +56,16 @@ void start_next(const chain_link* link, request req, asio::any_completion_handle
 }
 
 } // namespace detail
+
+void emit(const request& req, event_data data)
+{
+    const auto& call = detail::request_access::call(req);
+    if (!call)
+        return;
+    const detail::event_sink sink(call->client_observers, detail::request_access::observers(req), call->id,
+                                  call->attempts);
+    sink.emit(0, [&] { return std::move(data); });
+}
 
 asio::awaitable<result> next::operator()(request req) const
 {

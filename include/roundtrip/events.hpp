@@ -36,6 +36,9 @@
 //     remaining dns_*/connect_* events arrive later — possibly after call_done — with the dial's
 //     connection id, which differs from got_conn's. Every *_start still gets its *_done.
 //   - A retry (by the transport or by a middleware) repeats the sequence with the next attempt number.
+//     A middleware that retries reports its decisions with `emit` (middleware.hpp): retry_scheduled
+//     or retry_given_up, with the number of the attempt that failed, to the client's observers and to
+//     the observers of middleware above it.
 //   - Events that may arrive after the call completed: conn_closed for a connection that was pooled
 //     (idle timeout, peer close, client close); events of a connection whose dial the call abandoned.
 //     While response bodies are buffered, every other event of an attempt precedes the call's
@@ -81,6 +84,22 @@ enum class close_reason {
     client_closed,    ///< The client was closed.
     evicted,          ///< The idle pool was full (`max_idle`) and this was its longest-idle connection.
     error,            ///< A read error (not a clean close) while it was idle.
+};
+
+/// Why a middleware retries a failed attempt.
+enum class retry_cause {
+    connection_error, ///< No response: refused, reset, timeout, or closed before the response.
+    status,           ///< A response whose status asks for a retry (503, 429, ...).
+};
+
+/// Why a middleware does not retry a failed attempt.
+enum class give_up_reason {
+    not_retryable,        ///< The failure is not one it retries (a 404, a canceled call, invalid input).
+    not_replayable,       ///< The request may have reached the server and is not replayable.
+    attempts_exhausted,   ///< Its retries are used up.
+    budget_exhausted,     ///< The client's retry budget allows no more retries now.
+    deadline,             ///< The wait would end past the call's deadline.
+    retry_after_too_long, ///< The server's Retry-After asks for a longer wait than allowed.
 };
 
 /// `call_start` fires when `client::async_send` starts a call, before the first middleware runs.
@@ -159,6 +178,17 @@ struct response_body_done {
     std::uint64_t bytes = 0;
     error_code error;
 };
+/// `retry_scheduled` fires when a middleware will retry: the next attempt starts after `delay`.
+struct retry_scheduled {
+    std::uint32_t failed_attempt = 0; ///< The attempt that failed.
+    retry_cause cause;
+    clock::duration delay{};
+};
+/// `retry_given_up` fires when a middleware will not retry a failed attempt; the call ends with it.
+struct retry_given_up {
+    std::uint32_t failed_attempt = 0;
+    give_up_reason reason;
+};
 /// `put_idle_conn` fires when the connection returns to the idle pool.
 struct put_idle_conn {};
 /// `conn_not_pooled` fires when the connection is not returned to the pool; conn_closed follows.
@@ -177,7 +207,7 @@ using event_data = std::variant<
     call_start, call_done, get_conn, wait_for_conn_start, wait_for_conn_done, dns_start, dns_done,
     connect_start, connect_done, tls_handshake_start, tls_handshake_done, got_conn, wrote_headers,
     wrote_request, got_first_response_byte, got_1xx, response_headers, response_body_done,
-    put_idle_conn, conn_not_pooled, conn_closed>;
+    put_idle_conn, conn_not_pooled, conn_closed, retry_scheduled, retry_given_up>;
 
 /// An `event` is one moment of a call, an attempt or a connection, with where and when it happened.
 struct event {
@@ -199,6 +229,10 @@ std::string describe(const event& e);
 std::string_view to_string(not_pooled_reason r) noexcept;
 /// Returns the enumerator's name: "idle_timeout", "peer_closed_idle", ...
 std::string_view to_string(close_reason r) noexcept;
+/// Returns the enumerator's name: "connection_error", "status".
+std::string_view to_string(retry_cause c) noexcept;
+/// Returns the enumerator's name: "attempts_exhausted", "not_replayable", ...
+std::string_view to_string(give_up_reason r) noexcept;
 
 /// An `attempt_id` names one attempt of one call.
 struct attempt_id {

@@ -73,6 +73,12 @@ public:
     virtual void handle(request req, next next, asio::any_completion_handler<void(result)> handler) = 0;
 };
 
+/// Delivers an event a middleware reports about its call (a retry decision) to the client's observers
+/// and to the observers of `req` (those of middleware above the caller), like the transport's events.
+/// `req` is the request the middleware holds; the event's attempt number is the call's last attempt.
+/// Costs nothing when nobody listens. Outside a client call it does nothing.
+void emit(const request& req, event_data data);
+
 /// A `layer` is one element of a client's chain: a coroutine middleware or a middleware object.
 /// The first layer of a chain sees each request first and each result last.
 class layer {
