@@ -12,7 +12,14 @@
 
 #include "counting_new.hpp"
 
+#include <middleware/headers/headers.hpp>
+#include <middleware/logging/logging.hpp>
+#include <middleware/retry/retry.hpp>
+
 #include <roundtrip/client.hpp>
+
+#include <spdlog/logger.h>
+#include <spdlog/sinks/null_sink.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -52,7 +59,9 @@ constexpr const char* usage_text =
     "                       [--middleware NAME ...]\n"
     "Sends N GET requests to URL through a roundtrip::client with C concurrent workers and prints\n"
     "one JSON line. --new-conn: a new connection for every request. --insecure: accepted for\n"
-    "compatibility (no HTTPS yet). --middleware noop|observe: adds a layer; repeat to add more.\n";
+    "compatibility (no HTTPS yet). --middleware NAME adds a layer, outermost first; repeat to add\n"
+    "more: noop, observe, headers, logging-off (level above info: formats nothing),\n"
+    "logging-basic and logging-debug (to a null sink), retry.\n";
 
 // A mistake on the command line: one line on stderr and exit status 2.
 struct usage_error {
@@ -72,7 +81,13 @@ struct settings {
     bool help = false;
 };
 
-bool is_known_middleware(std::string_view name) { return name == "noop" || name == "observe"; }
+constexpr std::string_view known_middleware[] = {"noop",          "observe",       "headers", "logging-off",
+                                                  "logging-basic", "logging-debug", "retry"};
+
+bool is_known_middleware(std::string_view name)
+{
+    return std::find(std::begin(known_middleware), std::end(known_middleware), name) != std::end(known_middleware);
+}
 
 std::uint64_t parse_count(std::string_view flag, std::string_view text, std::uint64_t max)
 {
@@ -108,7 +123,7 @@ settings parse_command_line(int argc, char** argv)
         else if (flag == "--middleware") {
             const std::string_view name = value();
             if (!is_known_middleware(name))
-                throw usage_error{"unknown middleware '" + std::string(name) + "' (known: noop, observe)"};
+                throw usage_error{"unknown middleware '" + std::string(name) + "' (see --help)"};
             s.middleware.emplace_back(name);
         } else if (flag == "--help" || flag == "-h") {
             s.help = true;
@@ -157,6 +172,18 @@ roundtrip::layer make_layer(std::string_view name)
     using roundtrip::result;
     if (name == "noop")
         return [](request req, next next) -> asio::awaitable<result> { co_return co_await next(std::move(req)); };
+    if (name == "headers")
+        return roundtrip::headers(roundtrip::header_rules{}.set("X-Bench", "1").add("Accept", "*/*"));
+    if (name == "retry")
+        return roundtrip::retry(); // the bench server never fails: what a retry layer costs when idle
+    if (name.starts_with("logging-")) {
+        // A null sink: the figure is the middleware's cost, not a terminal's.
+        auto log = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
+        log->set_level(name == "logging-off"     ? spdlog::level::warn
+                       : name == "logging-basic" ? spdlog::level::info
+                                                 : spdlog::level::debug);
+        return roundtrip::logging({.logger = log, .detail = roundtrip::log_detail::basic});
+    }
     // "observe": one observer shared by every request, added to each as a tracing middleware adds
     // its own. The coroutine refers to the lambda's capture; the chain keeps the lambda for as long
     // as the client lives, so the capture outlives every call.
