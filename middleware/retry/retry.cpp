@@ -118,13 +118,15 @@ std::optional<clock::duration> retry_after(const response& resp, system_clock::t
 }
 
 // Why a result is worth retrying, or nullopt for success and for failures that are final.
-std::optional<retry_cause> cause_of(const result& r, const retry_options& o)
+// `call_over`: the call's own deadline has passed (an attempt cut short by `per_attempt_timeout` also
+// reports deadline_exceeded, and that one is worth retrying).
+std::optional<retry_cause> cause_of(const result& r, const retry_options& o, bool call_over)
 {
     if (!r.error)
         return std::find(o.statuses.begin(), o.statuses.end(), r.response.status) != o.statuses.end()
                    ? std::optional(retry_cause::status)
                    : std::nullopt;
-    if (r.error == error::deadline_exceeded)
+    if (r.error == error::deadline_exceeded && call_over)
         return std::nullopt; // the call's own time is up; waiting more cannot help
     switch (classify(r.error)) {
     case condition::connection_refused:
@@ -150,7 +152,8 @@ layer retry(retry_options options)
                 attempt.set_deadline(std::min(req.deadline(), o.now() + o.per_attempt_timeout));
             result r = co_await next(std::move(attempt));
 
-            const auto cause = cause_of(r, o);
+            const bool call_over = req.deadline() != clock::time_point::max() && clock::now() >= req.deadline();
+            const auto cause = cause_of(r, o, call_over);
             const bool failed = r.error || cause;
             if (!failed)
                 co_return r;
@@ -161,6 +164,7 @@ layer retry(retry_options options)
             if (!cause)
                 co_return give_up(r.error == error::deadline_exceeded ? give_up_reason::deadline
                                                                        : give_up_reason::not_retryable);
+            // (A call whose own deadline passed ends here; one whose attempt timed out goes on.)
             // The one replayability rule: after the request may have reached the server, only a
             // replayable request goes again.
             if (r.attempt.progress != request_progress::not_sent && !is_replayable(req))

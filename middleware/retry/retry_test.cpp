@@ -220,6 +220,27 @@ TEST_CASE("a wait that would end past the call's deadline is not started")
     CHECK(decisions(*events) == std::vector<std::string>{"retry_given_up failed_attempt=1 reason=deadline"});
 }
 
+TEST_CASE("an attempt cut short by the per-attempt timeout is retried within the call's deadline")
+{
+    auto seen = std::make_shared<std::atomic<int>>(0);
+    test::test_server server([seen](const test::server_request&, test::exchange& ex) {
+        if ((*seen)++ == 0)
+            ex.sleep(std::chrono::milliseconds(500)); // the first attempt is too slow
+        ex.reply(200, "second try");
+    });
+    fake_time time;
+    retry_options o;
+    time.fill(o);
+    o.per_attempt_timeout = 100ms;
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.middleware = {retry(o)}, .observers = {events}, .timeout = 5s});
+    result r = c.round_trip(request("GET", server.url()));
+    REQUIRE_FALSE(r.error);
+    CHECK(r.response.body == "second try");
+    CHECK(r.attempt.attempts == 2);
+    CHECK(decisions(*events).front().starts_with("retry_scheduled failed_attempt=1 cause=connection_error"));
+}
+
 TEST_CASE("a 404 is a final answer: not retried")
 {
     test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(404); });
