@@ -83,11 +83,7 @@ TEST_CASE("async_send works with use_awaitable, and async_round_trip yields the 
 
 TEST_CASE("async_send with use_awaitable throws system_error on failure; as_tuple does not")
 {
-    std::uint16_t port;
-    {
-        test::test_server gone;
-        port = gone.port();
-    }
+    const std::uint16_t port = test::refused_port();
     const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
     asio::io_context io;
     client c(io.get_executor());
@@ -148,11 +144,7 @@ TEST_CASE("the blocking send returns the response, or throws system_error; send(
     CHECK(resp.status == 404); // a 404 is a response, not an error
     CHECK(resp.body == "missing");
 
-    std::uint16_t port;
-    {
-        test::test_server gone;
-        port = gone.port();
-    }
+    const std::uint16_t port = test::refused_port();
     const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
     try {
         c.send(request("GET", url));

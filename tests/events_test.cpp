@@ -126,11 +126,7 @@ TEST_CASE("a malformed response is a protocol error and its connection is not po
 
 TEST_CASE("a refused connection reports connect_done with the error, and no connection events")
 {
-    std::uint16_t port;
-    {
-        test::test_server gone;
-        port = gone.port();
-    }
+    const std::uint16_t port = test::refused_port();
     auto events = std::make_shared<test::recorder>();
     client c(client_options{.observers = {events}});
     result r = c.round_trip(request("GET", "http://127.0.0.1:" + std::to_string(port) + "/"));

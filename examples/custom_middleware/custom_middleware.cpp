@@ -106,11 +106,7 @@ struct boost::system::is_error_code_enum<breaker::error> : std::true_type {};
 // 5. A demo that is also a test: it exits non-zero when the breaker misbehaves.
 int main()
 {
-    std::uint16_t dead_port;
-    {
-        roundtrip::test::test_server gone; // a port that refuses: nothing listens there any more
-        dead_port = gone.port();
-    }
+    const std::uint16_t dead_port = roundtrip::test::refused_port();
     roundtrip::test::test_server alive([](const roundtrip::test::server_request&, roundtrip::test::exchange& ex) {
         ex.reply(500, "reachable, but failing");
     });

@@ -106,11 +106,7 @@ TEST_CASE("body: text bodies up to the cap, cut on a character boundary; binary 
 
 TEST_CASE("a failed call is one line with its error class and no request data")
 {
-    std::uint16_t port;
-    {
-        test::test_server gone;
-        port = gone.port();
-    }
+    const std::uint16_t port = test::refused_port();
     captured log(spdlog::level::info);
     client c(client_options{.middleware = {logging({.logger = log.logger})}});
     request req("GET", "http://127.0.0.1:" + std::to_string(port) + "/x");

@@ -165,11 +165,7 @@ TEST_CASE("a POST is not resent after bytes were written, but is when nothing wa
     }
     SUBCASE("refused: nothing was written, so it is retried")
     {
-        std::uint16_t port;
-        {
-            test::test_server gone;
-            port = gone.port();
-        }
+        const std::uint16_t port = test::refused_port();
         client c(client_options{.middleware = {retry(o)}});
         request post("POST", "http://127.0.0.1:" + std::to_string(port) + "/");
         result r = c.round_trip(post);

@@ -26,6 +26,12 @@ handler reply_ok()
     return [](const server_request&, exchange& ex) { ex.reply(200, "ok"); };
 }
 
+std::uint16_t refused_port()
+{
+    test_server gone;
+    return gone.port();
+}
+
 struct test_server::impl {
     struct conn;
 

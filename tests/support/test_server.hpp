@@ -55,6 +55,9 @@ using handler = std::function<void(const server_request&, exchange&)>;
 // Replies 200 with body "ok".
 handler reply_ok();
 
+// A port on 127.0.0.1 where nothing listens (a server bound it and closed): connecting is refused.
+std::uint16_t refused_port();
+
 class test_server {
 public:
     // Listens on `address` ("127.0.0.1", "::1", "127.0.0.2", ...) and `port` (0: a free one).
