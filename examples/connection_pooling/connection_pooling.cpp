@@ -6,6 +6,7 @@
 // `was_idle` and how long the connection sat idle; what became of the connection afterwards
 // (`put_idle_conn`, or `conn_not_pooled` with the reason); and `conn_closed` with its reason.
 
+#include "connection_pooling.hpp"
 #include "test_server.hpp" // the local server; tests use the same one
 
 #include <roundtrip/client.hpp>
@@ -13,7 +14,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -46,7 +46,7 @@ private:
 
 } // namespace
 
-int main()
+int connection_pooling_demo()
 {
     // 1. A local server on 127.0.0.1 and a free port. It answers "hello", except on /bye, where it
     //    answers and then closes the connection, as a server going away does.
@@ -68,30 +68,30 @@ int main()
         std::printf("%s\n  GET %s\n", title, path.c_str());
         roundtrip::error_code ec;
         roundtrip::response resp = client.send(roundtrip::request("GET", base + path), ec);
-        if (ec) {
+        if (ec)
             std::printf("  failed: %s\n", ec.message().c_str());
-            std::exit(1);
-        }
+        return !ec;
     };
 
+    bool ok = true;
     // 3. The first request pays for everything: name lookup, connect. Then the connection is pooled.
-    get("1. A first request: look up the name, connect, then pool the connection", "/");
+    ok &= get("1. A first request: look up the name, connect, then pool the connection", "/");
     // 4. The next ones take it from the pool: reused, idle for as long as we paused.
     std::this_thread::sleep_for(50ms);
-    get("\n2. After a 50 ms pause: the same connection, idle for 50 ms", "/");
-    get("\n3. At once: the same connection again", "/");
+    ok &= get("\n2. After a 50 ms pause: the same connection, idle for 50 ms", "/");
+    ok &= get("\n3. At once: the same connection again", "/");
     // 5. The server says it will close: the connection is not pooled, and the next request dials.
-    get("\n4. The server answers with Connection: close: not pooled, closed", "/bye");
-    get("\n5. So the next request dials a new connection", "/");
+    ok &= get("\n4. The server answers with Connection: close: not pooled, closed", "/bye");
+    ok &= get("\n5. So the next request dials a new connection", "/");
     // 6. Nobody uses the connection for longer than the idle timeout: the pool closes it.
     std::printf("\n6. Idle for longer than the idle timeout (300 ms): the pool closes it\n");
     std::this_thread::sleep_for(400ms);
-    get("\n7. And the next request dials again", "/");
+    ok &= get("\n7. And the next request dials again", "/");
 
     const auto stats = client.stats();
     std::printf("\n%zu requests reached the server over %zu connections; %zu idle in the pool now.\n"
                 "(A response body left unread is the other way to lose a connection: that story comes with\n"
                 "streamed bodies.)\n",
                 server.requests(), server.connections(), stats.idle);
-    return 0;
+    return ok ? 0 : 1;
 }

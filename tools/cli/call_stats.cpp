@@ -1,0 +1,35 @@
+#include "call_stats.hpp"
+
+namespace roundtrip::cli {
+
+void call_stats::on_event(const event& e) noexcept
+{
+    if (std::holds_alternative<get_conn>(e.data)) { // a new attempt: its phases replace the last one's
+        dns = connect = tls = idle = {};
+        first_byte = dns_start_ = connect_start_ = tls_start_ = {};
+        reused = was_idle = got_connection = false;
+    } else if (std::holds_alternative<dns_start>(e.data)) {
+        dns_start_ = e.at;
+    } else if (std::holds_alternative<dns_done>(e.data)) {
+        dns = e.at - dns_start_;
+    } else if (std::holds_alternative<connect_start>(e.data)) {
+        if (connect_start_ == clock::time_point{})
+            connect_start_ = e.at; // the race's first address: connect time covers the fallback too
+    } else if (auto c = std::get_if<connect_done>(&e.data); c && !c->error) {
+        connect = e.at - connect_start_;
+    } else if (std::holds_alternative<tls_handshake_start>(e.data)) {
+        tls_start_ = e.at;
+    } else if (std::holds_alternative<tls_handshake_done>(e.data)) {
+        tls = e.at - tls_start_;
+    } else if (auto g = std::get_if<got_conn>(&e.data)) {
+        got_connection = true;
+        reused = g->reused;
+        was_idle = g->was_idle;
+        idle = g->idle_time;
+        opened_connection = opened_connection || !g->reused;
+    } else if (std::holds_alternative<got_first_response_byte>(e.data)) {
+        first_byte = e.at;
+    }
+}
+
+} // namespace roundtrip::cli

@@ -1,0 +1,216 @@
+// The `roundtrip` program from the outside: each flag, the JSON and trace formats, exit statuses and
+// error classes, run against the loopback server. The program's path comes from ROUNDTRIP_CLI.
+#include "test_server.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+
+using namespace roundtrip;
+
+namespace {
+
+struct outcome {
+    int status = -1;
+    std::string out, err;
+    std::vector<std::string> lines() const
+    {
+        std::vector<std::string> v;
+        std::istringstream in(out);
+        for (std::string l; std::getline(in, l);)
+            v.push_back(l);
+        return v;
+    }
+};
+
+std::string slurp(const std::string& path)
+{
+    std::ifstream f(path, std::ios::binary);
+    std::ostringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+// Runs the program with `args` (shell words), bounded by 30 s.
+outcome cli(const std::string& args)
+{
+    const char* exe = std::getenv("ROUNDTRIP_CLI");
+    REQUIRE(exe);
+    const std::string dir = "cli_test_out";
+    std::system(("mkdir -p " + dir).c_str());
+    const int raw = std::system(("timeout 30 " + std::string(exe) + " " + args + " >" + dir + "/out 2>" + dir + "/err").c_str());
+    outcome o;
+    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    o.out = slurp(dir + "/out");
+    o.err = slurp(dir + "/err");
+    return o;
+}
+
+bool has(const std::string& text, std::string_view what) { return text.find(what) != std::string::npos; }
+
+} // namespace
+
+TEST_CASE("no URL prints a usage hint and exits 2; --help reads like curl's")
+{
+    auto none = cli("");
+    CHECK(none.status == 2);
+    CHECK(has(none.err, "usage: roundtrip [options] URL"));
+    auto help = cli("--help");
+    CHECK(help.status == 0);
+    CHECK(has(help.out, "Examples:"));
+    CHECK(has(help.out, "  --json "));
+    CHECK(cli("--no-such-flag http://x/").status == 2);
+}
+
+TEST_CASE("--json: one line per request, then the summary; the second request reuses the connection")
+{
+    test::test_server server;
+    auto r = cli("-n 2 --json " + server.url("/a"));
+    CHECK(r.status == 0);
+    auto lines = r.lines();
+    REQUIRE(lines.size() == 3);
+    CHECK(has(lines[0], "\"method\":\"GET\",\"url\":\"" + server.url("/a") + "\",\"status\":200,\"attempts\":1,\"error\":null"));
+    CHECK(has(lines[0], "\"conn\":{\"reused\":false,\"was_idle\":false,\"idle_us\":0}"));
+    CHECK(has(lines[1], "\"conn\":{\"reused\":true,\"was_idle\":true,"));
+    CHECK(has(lines[1], "\"timings_us\":{\"dns\":0,\"connect\":0,\"tls\":0,"));
+    CHECK(lines[2] == "{\"summary\":true,\"requests\":2,\"errors\":0,\"conns_opened\":1}");
+    CHECK(r.err.empty());
+}
+
+TEST_CASE("-n 50 -c 1 opens one connection; --max-conns-per-host K -c 16 opens at most K")
+{
+    test::test_server server;
+    auto one = cli("-n 50 -c 1 --json " + server.url());
+    CHECK(one.lines().back() == "{\"summary\":true,\"requests\":50,\"errors\":0,\"conns_opened\":1}");
+    test::test_server limited([](const test::server_request&, test::exchange& ex) {
+        ex.sleep(std::chrono::milliseconds(5));
+        ex.reply(200);
+    });
+    auto capped = cli("--max-conns-per-host 2 -c 16 -n 32 --json " + limited.url());
+    CHECK(capped.status == 0);
+    CHECK(limited.connections() <= 2);
+    CHECK(has(capped.lines().back(), "\"requests\":32,\"errors\":0"));
+}
+
+TEST_CASE("--sleep-between shows in idle_us")
+{
+    test::test_server server;
+    auto r = cli("-n 2 --sleep-between 100 --json " + server.url());
+    auto lines = r.lines();
+    REQUIRE(lines.size() == 3);
+    const auto at = lines[1].find("\"idle_us\":");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stoull(lines[1].substr(at + 10)) >= 90'000);
+}
+
+TEST_CASE("--trace writes every event as JSON on stderr, in order, for a new and a reused connection")
+{
+    test::test_server server;
+    auto r = cli("-n 2 --trace " + server.url());
+    CHECK(r.status == 0);
+    std::vector<std::string> names;
+    std::istringstream in(r.err);
+    for (std::string l; std::getline(in, l);) {
+        REQUIRE(l.starts_with("{\"event\":\""));
+        names.push_back(l.substr(10, l.find('"', 10) - 10));
+    }
+    const std::vector<std::string> first{"call_start", "get_conn", "connect_start", "connect_done", "got_conn",
+                                         "wrote_headers", "wrote_request", "got_first_response_byte",
+                                         "response_headers", "response_body_done", "put_idle_conn", "call_done"};
+    const std::vector<std::string> second{"call_start", "get_conn", "got_conn", "wrote_headers", "wrote_request",
+                                          "got_first_response_byte", "response_headers", "response_body_done",
+                                          "put_idle_conn", "call_done"};
+    REQUIRE(names.size() >= first.size() + second.size());
+    CHECK(std::vector<std::string>(names.begin(), names.begin() + 12) == first);
+    CHECK(std::vector<std::string>(names.begin() + 12, names.begin() + 22) == second);
+    CHECK(has(r.err, "\"reused\":true,\"was_idle\":true"));
+    CHECK(has(r.err, "\"conn\":null"));
+}
+
+TEST_CASE("each error class has its line and exit status; invalid input reaches nothing")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+        if (req.target == "/slow")
+            ex.sleep(std::chrono::seconds(2));
+        ex.reply(200);
+    });
+    const auto refused = test::refused_port();
+    auto r1 = cli("http://127.0.0.1:" + std::to_string(refused) + "/");
+    CHECK(r1.status == 1);
+    CHECK(has(r1.err, "roundtrip: connection_refused: "));
+    auto r2 = cli("--timeout 0.2 " + server.url("/slow"));
+    CHECK(r2.status == 1);
+    CHECK(has(r2.err, "roundtrip: timeout: "));
+    auto r3 = cli("'http://bad host/'");
+    CHECK(r3.status == 2);
+    CHECK(has(r3.err, "roundtrip: invalid_url: "));
+    auto r4 = cli("-X 'GE T' " + server.url());
+    CHECK(r4.status == 2);
+    CHECK(has(r4.err, "roundtrip: invalid_method: "));
+    auto r5 = cli("-H \"$(printf 'X-Evil: a\\rb')\" " + server.url());
+    CHECK(r5.status == 2);
+    CHECK(has(r5.err, "roundtrip: invalid_header: "));
+    auto r6 = cli("-d @/no/such/file " + server.url());
+    CHECK(r6.status == 2);
+    CHECK(has(r6.err, "roundtrip: invalid_config: "));
+    auto r7 = cli("--cacert /no/such/ca.pem " + server.url());
+    CHECK(r7.status == 2);
+    CHECK(has(r7.err, "roundtrip: invalid_config: "));
+    auto r8 = cli("--json ''");
+    CHECK(r8.status == 2);
+    CHECK(has(r8.out, "\"status\":null,\"attempts\":0,\"error\":\"invalid_url\""));
+    CHECK(has(r8.out, "{\"summary\":true,\"requests\":1,\"errors\":1,\"conns_opened\":0}"));
+    CHECK(server.requests() == 1); // only the /slow request reached the server
+}
+
+TEST_CASE("-H, -X, -d @file, -i and -o shape the request and the output")
+{
+    test::server_request seen;
+    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+        seen = req;
+        ex.reply(201, "made", {{"X-Reply", "yes"}});
+    });
+    std::ofstream("cli_test_body.json") << "{\"qty\":2}";
+    auto r = cli("-H 'X-One: 1' -H 'Content-Type: application/json' -d @cli_test_body.json -i " + server.url("/o"));
+    CHECK(r.status == 0);
+    CHECK(seen.method == "POST");
+    CHECK(seen.body == "{\"qty\":2}");
+    CHECK(seen.headers["X-One"] == "1");
+    CHECK(has(r.out, "HTTP/1.1 201 Scripted\r\n"));
+    CHECK(has(r.out, "X-Reply: yes\r\n"));
+    CHECK(r.out.ends_with("\r\n\r\nmade"));
+
+    auto put = cli("-X PUT -d x -o cli_test_saved.txt -s " + server.url());
+    CHECK(put.status == 0);
+    CHECK(seen.method == "PUT");
+    CHECK(put.out.empty());
+    CHECK(slurp("cli_test_saved.txt") == "made");
+}
+
+TEST_CASE("--retry retries a 503 when safe; -v logs to stderr; --timeline draws the phases")
+{
+    std::atomic<int> n{0};
+    test::test_server server([&](const test::server_request&, test::exchange& ex) { ex.reply(n++ == 0 ? 503 : 200); });
+    auto r = cli("--retry 2 --json " + server.url());
+    CHECK(r.status == 0);
+    CHECK(has(r.out, "\"status\":200,\"attempts\":2"));
+    auto v = cli("-v " + server.url());
+    CHECK(has(v.err, "--> GET " + server.url()));
+    auto t = cli("-n 2 --timeline " + server.url());
+    CHECK(has(t.out, "(new connection)"));
+    CHECK(has(t.out, "(reused connection, idle "));
+    CHECK(has(t.out, "  Server wait   |"));
+    CHECK(has(t.out, "total"));
+}
+
+TEST_CASE("--demo runs the connection-pooling demo and finishes by itself")
+{
+    auto r = cli("--demo");
+    CHECK(r.status == 0);
+    CHECK(has(r.out, "got_conn reused=true was_idle=true"));
+    CHECK(has(r.out, "conn_closed reason=idle_timeout"));
+}

@@ -1,0 +1,241 @@
+// roundtrip: a curl-like client over roundtrip's chain and pool, showing what happened to each
+// connection (--json, --trace, --timeline). The output formats are a fixed contract: see --help and
+// the CLI issue; tests in tests/cli_test.cpp run this program against the loopback server.
+
+#include "call_stats.hpp"
+#include "options.hpp"
+#include "timeline.hpp"
+#include "trace.hpp"
+
+#include "connection_pooling.hpp" // --demo runs the example's own code
+
+#include <middleware/logging/logging.hpp>
+#include <middleware/retry/retry.hpp>
+
+#include <roundtrip/client.hpp>
+#include <roundtrip/error.hpp>
+#include <roundtrip/redaction.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace roundtrip::cli {
+namespace {
+
+constexpr const char* program = "roundtrip";
+
+bool is_invalid_input(const error_code& ec)
+{
+    switch (classify(ec)) {
+    case condition::invalid_url:
+    case condition::invalid_header:
+    case condition::invalid_method:
+    case condition::invalid_config: return true;
+    default: return false;
+    }
+}
+
+std::uint64_t us(clock::duration d)
+{
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+
+// Counts connections opened: got_conn on a connection that served nothing before.
+struct conn_counter : observer {
+    std::uint64_t opened = 0; // only touched on the client's strand, read after it stops
+    void on_event(const event& e) noexcept override
+    {
+        if (auto g = std::get_if<got_conn>(&e.data); g && !g->reused)
+            ++opened;
+    }
+};
+
+class runner {
+public:
+    runner(const options& o) : o_(o), out_(stdout) {}
+
+    int run()
+    {
+        // Input checks that need no connection: unreadable files are invalid configuration.
+        error_code input_error;
+        std::string body;
+        if (o_.cacert && !std::ifstream(*o_.cacert))
+            input_error = error::invalid_config;
+        if (o_.body && o_.body->starts_with("@")) {
+            std::ifstream file(o_.body->substr(1), std::ios::binary);
+            std::ostringstream read;
+            if (!file || !(read << file.rdbuf()))
+                input_error = error::invalid_config;
+            body = read.str();
+        } else if (o_.body) {
+            body = *o_.body;
+        }
+        if (o_.output_file) {
+            output_.open(*o_.output_file, std::ios::binary);
+            if (!output_)
+                input_error = error::invalid_config;
+        }
+        method_ = o_.method ? *o_.method : o_.body ? "POST" : "GET";
+        body_ = std::move(body);
+
+        asio::io_context io{1};
+        client_options options{.observers = {counter_}, .timeout = o_.timeout};
+        if (o_.trace)
+            options.observers.push_back(std::make_shared<trace_writer>(stderr, clock::now()));
+        if (o_.verbose) {
+            auto log = spdlog::stderr_logger_st("roundtrip-cli");
+            log->set_pattern("%v");
+            log->set_level(spdlog::level::info);
+            options.middleware.push_back(logging({.logger = log, .detail = log_detail::headers, .lifecycle = false}));
+        }
+        if (o_.retries > 0)
+            options.middleware.push_back(retry({.max_retries = o_.retries}));
+        auto& t = options.transport;
+        if (o_.connect_timeout)
+            t.timeouts.connect = *o_.connect_timeout;
+        if (o_.max_conns_per_host)
+            t.pool.max_conns_per_host = *o_.max_conns_per_host;
+        if (o_.idle_timeout)
+            t.pool.idle_timeout = *o_.idle_timeout;
+        if (o_.max_body)
+            t.limits.max_body_bytes = *o_.max_body;
+        if (o_.max_header)
+            t.limits.max_header_bytes = *o_.max_header;
+        client c(io.get_executor(), std::move(options));
+        client_ = &c;
+
+        workers_left_ = std::min(o_.concurrency, o_.requests);
+        for (unsigned i = 0; i < workers_left_; ++i)
+            asio::co_spawn(io, worker(input_error), asio::detached);
+        io.run(); // returns when the last worker has closed the client
+        if (o_.json)
+            std::fprintf(out_, "{\"summary\":true,\"requests\":%u,\"errors\":%llu,\"conns_opened\":%llu}\n",
+                         o_.requests, static_cast<unsigned long long>(errors_),
+                         static_cast<unsigned long long>(counter_->opened));
+        return invalid_input_ ? 2 : errors_ ? 1 : 0;
+    }
+
+private:
+    asio::awaitable<void> worker(error_code input_error)
+    {
+        while (next_ < o_.requests) {
+            ++next_;
+            auto stats = std::make_shared<call_stats>();
+            request req(method_, o_.url);
+            for (const auto& [name, value] : o_.headers)
+                req.headers.insert(name, value);
+            req.body = body_;
+            req.observe(stats);
+            const auto start = clock::now();
+            result r;
+            if (input_error)
+                r.error = input_error;
+            else
+                r = co_await client_->async_round_trip(std::move(req), asio::use_awaitable);
+            report(r, *stats, start, clock::now());
+            if (o_.sleep_between > clock::duration::zero() && next_ < o_.requests) {
+                asio::steady_timer pause(co_await asio::this_coro::executor, o_.sleep_between);
+                co_await pause.async_wait(asio::use_awaitable);
+            }
+        }
+        if (--workers_left_ == 0)
+            client_->close(); // idle connections would keep the loop running
+    }
+
+    void report(const result& r, const call_stats& s, clock::time_point start, clock::time_point end)
+    {
+        const auto total = end - start;
+        const auto ttfb = s.first_byte == clock::time_point{} ? clock::duration{} : s.first_byte - start;
+        if (r.error) {
+            ++errors_;
+            invalid_input_ = invalid_input_ || is_invalid_input(r.error);
+            if (!o_.silent)
+                std::fprintf(stderr, "%s: %s: %s\n", program, std::string(to_string(classify(r.error))).c_str(),
+                             r.error.message().c_str());
+        }
+        const std::string url = redaction_.url(o_.url);
+        if (o_.json) {
+            std::fprintf(out_,
+                         "{\"method\":%s,\"url\":%s,\"status\":%s,\"attempts\":%u,\"error\":%s,"
+                         "\"conn\":{\"reused\":%s,\"was_idle\":%s,\"idle_us\":%llu},"
+                         "\"timings_us\":{\"dns\":%llu,\"connect\":%llu,\"tls\":%llu,\"ttfb\":%llu,\"total\":%llu}}\n",
+                         json_string(method_).c_str(), json_string(url).c_str(),
+                         r.error ? "null" : std::to_string(r.response.status).c_str(), r.attempt.attempts,
+                         r.error ? json_string(to_string(classify(r.error))).c_str() : "null",
+                         s.reused ? "true" : "false", s.was_idle ? "true" : "false",
+                         static_cast<unsigned long long>(s.got_connection ? us(s.idle) : 0),
+                         static_cast<unsigned long long>(us(s.dns)), static_cast<unsigned long long>(us(s.connect)),
+                         static_cast<unsigned long long>(us(s.tls)), static_cast<unsigned long long>(us(ttfb)),
+                         static_cast<unsigned long long>(us(total)));
+            return;
+        }
+        if (r.error)
+            return;
+        if (o_.timeline) {
+            const std::string title = method_ + " " + url + "  " + std::to_string(r.response.status);
+            std::fputs(timeline(title, s, ttfb, total, ::isatty(::fileno(out_)) != 0).c_str(), out_);
+            return;
+        }
+        if (o_.include_headers) {
+            std::fprintf(out_, "HTTP/%u.%u %u %s\r\n", r.response.version / 10, r.response.version % 10,
+                         r.response.status, r.response.reason.c_str());
+            for (const auto& f : r.response.headers)
+                std::fprintf(out_, "%s: %s\r\n", std::string(f.name_string()).c_str(), std::string(f.value()).c_str());
+            std::fputs("\r\n", out_);
+        }
+        if (output_.is_open())
+            output_.write(r.response.body.data(), static_cast<std::streamsize>(r.response.body.size()));
+        else
+            std::fwrite(r.response.body.data(), 1, r.response.body.size(), out_);
+    }
+
+    const options& o_;
+    std::FILE* out_;
+    std::ofstream output_;
+    std::string method_, body_;
+    redaction redaction_;
+    std::shared_ptr<conn_counter> counter_ = std::make_shared<conn_counter>();
+    client* client_ = nullptr;
+    // Only touched on the io_context's one thread:
+    unsigned next_ = 0, workers_left_ = 0;
+    std::uint64_t errors_ = 0;
+    bool invalid_input_ = false;
+};
+
+} // namespace
+} // namespace roundtrip::cli
+
+int main(int argc, char** argv)
+{
+    using namespace roundtrip::cli;
+    options o;
+    try {
+        o = parse(argc, argv);
+    } catch (const usage_error& e) {
+        std::fprintf(stderr, "%s: %s (see %s --help)\n", program, e.message.c_str(), program);
+        return 2;
+    }
+    if (o.help) {
+        std::fputs(help_text, stdout);
+        return 0;
+    }
+    if (o.demo)
+        return connection_pooling_demo();
+    if (!o.url_given) {
+        std::fprintf(stderr, "usage: %s [options] URL   (%s --help for more)\n", program, program);
+        return 2;
+    }
+    return runner(o).run();
+}

@@ -1,0 +1,126 @@
+// Parsing the command line; numbers are checked, nothing else is (the library validates requests).
+#include "options.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <string_view>
+
+namespace roundtrip::cli {
+namespace {
+
+std::uint64_t whole(std::string_view flag, std::string_view v, std::uint64_t max)
+{
+    std::uint64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || end != v.data() + v.size() || n > max)
+        throw usage_error{std::string(flag) + " takes a whole number up to " + std::to_string(max)};
+    return n;
+}
+
+clock::duration seconds(std::string_view flag, std::string_view v)
+{
+    double s = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), s);
+    if (ec != std::errc{} || end != v.data() + v.size() || !(s >= 0) || s > 1e7)
+        throw usage_error{std::string(flag) + " takes seconds, e.g. 2 or 0.25"};
+    return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
+}
+
+} // namespace
+
+options parse(int argc, char** argv)
+{
+    options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        auto value = [&]() -> std::string_view {
+            if (i + 1 >= argc)
+                throw usage_error{std::string(a) + " needs a value"};
+            return argv[++i];
+        };
+        if (a == "-X") o.method = std::string(value());
+        else if (a == "-H") {
+            const std::string_view h = value();
+            const auto colon = h.find(':');
+            if (colon == std::string_view::npos)
+                throw usage_error{"-H takes 'Name: value'"};
+            auto v = h.substr(colon + 1);
+            while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+                v.remove_prefix(1);
+            o.headers.emplace_back(std::string(h.substr(0, colon)), std::string(v));
+        }
+        else if (a == "-d") o.body = std::string(value());
+        else if (a == "-n") o.requests = static_cast<unsigned>(whole(a, value(), 10'000'000));
+        else if (a == "-c") o.concurrency = static_cast<unsigned>(whole(a, value(), 10'000));
+        else if (a == "--retry") o.retries = static_cast<unsigned>(whole(a, value(), 100));
+        else if (a == "--timeout") o.timeout = seconds(a, value());
+        else if (a == "--connect-timeout") o.connect_timeout = seconds(a, value());
+        else if (a == "--max-conns-per-host") o.max_conns_per_host = whole(a, value(), 100'000);
+        else if (a == "--idle-timeout") o.idle_timeout = seconds(a, value());
+        else if (a == "--sleep-between") o.sleep_between = std::chrono::milliseconds(whole(a, value(), 3'600'000));
+        else if (a == "--insecure") o.insecure = true;
+        else if (a == "--cacert") o.cacert = std::string(value());
+        else if (a == "--max-body") o.max_body = whole(a, value(), 1ull << 40);
+        else if (a == "--max-header") o.max_header = whole(a, value(), 1ull << 30);
+        else if (a == "-o") o.output_file = std::string(value());
+        else if (a == "-i") o.include_headers = true;
+        else if (a == "-s") o.silent = true;
+        else if (a == "-v") o.verbose = true;
+        else if (a == "--json") o.json = true;
+        else if (a == "--trace") o.trace = true;
+        else if (a == "--timeline") o.timeline = true;
+        else if (a == "--demo") o.demo = true;
+        else if (a == "--help" || a == "-h") o.help = true;
+        else if (a.size() > 1 && a.front() == '-') throw usage_error{"unknown option " + std::string(a)};
+        else if (!o.url_given) o.url = std::string(a), o.url_given = true;
+        else throw usage_error{"one URL at a time"};
+    }
+    if (o.requests == 0 || o.concurrency == 0)
+        throw usage_error{"-n and -c take at least 1"};
+    return o;
+}
+
+const char* const help_text = R"(Usage: roundtrip [options] URL
+Sends HTTP requests through roundtrip's client and shows what happened to each connection.
+
+Request:
+  -X METHOD                 method (default GET, or POST with -d)
+  -H 'Name: value'          add a header field (repeatable)
+  -d BODY                   send BODY; -d @file sends the file's contents
+Load:
+  -n COUNT                  total requests, shared by the workers (default 1)
+  -c CONCURRENCY            workers sending at once (default 1)
+  --sleep-between MS        pause between one worker's requests
+  --retry N                 retry failed requests up to N times when safe (default 0)
+Limits and timeouts:
+  --timeout SECONDS         whole call, across retries (decimals allowed: 0.25)
+  --connect-timeout SECONDS name lookup and connect
+  --max-conns-per-host K    connections per host; more requests wait
+  --idle-timeout SECONDS    close pooled connections idle this long
+  --max-body BYTES          largest response body accepted
+  --max-header BYTES        largest response head accepted
+TLS:
+  --insecure                do not verify the server's certificate
+  --cacert FILE             trust the CA certificates in FILE
+Output:
+  -o FILE                   write the response body to FILE
+  -i                        include the response status line and headers
+  -s                        silent: no error lines on stderr
+  -v                        log requests and responses with headers to stderr
+  --json                    one JSON line per request on stdout, then a summary line
+  --trace                   every lifecycle event as a JSON line on stderr
+  --timeline                a waterfall of each request's phases
+  --demo                    run the connection-pooling demo
+  --help                    this text
+
+Examples:
+  roundtrip http://localhost:8080/
+  roundtrip -n 50 -c 4 --json http://localhost:8080/health
+  roundtrip -X PUT -H 'Content-Type: application/json' -d @order.json http://localhost:8080/orders/7
+  roundtrip --timeline -n 2 http://localhost:8080/
+
+Exit status: 0 when every request got a response (any status), 1 when one failed,
+2 for a usage error or invalid input.
+)";
+
+} // namespace roundtrip::cli

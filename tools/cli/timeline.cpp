@@ -1,0 +1,73 @@
+#include "timeline.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+namespace roundtrip::cli {
+namespace {
+
+std::string human(clock::duration d)
+{
+    const double us = std::chrono::duration<double, std::micro>(d).count();
+    char buf[32];
+    if (us < 1000)
+        std::snprintf(buf, sizeof buf, "%6.0f us", us);
+    else if (us < 1e6)
+        std::snprintf(buf, sizeof buf, "%6.2f ms", us / 1000);
+    else
+        std::snprintf(buf, sizeof buf, "%6.2f s ", us / 1e6);
+    return buf;
+}
+
+} // namespace
+
+std::string timeline(std::string_view title, const call_stats& s, clock::duration ttfb, clock::duration total,
+                     bool colour)
+{
+    constexpr int width = 46; // 16 for the label, 2 bars' edges, 46 for the bar, 10 for the figure
+    const auto setup = s.dns + s.connect + s.tls;
+    struct phase {
+        const char* label;
+        clock::duration start, length;
+    };
+    const phase phases[] = {
+        {"DNS lookup", {}, s.dns},
+        {"TCP connect", s.dns, s.connect},
+        {"TLS handshake", s.dns + s.connect, s.tls},
+        {"Server wait", setup, std::max(clock::duration{}, ttfb - setup)},
+        {"Transfer", ttfb, std::max(clock::duration{}, total - ttfb)},
+    };
+    std::string out(title);
+    if (s.reused) {
+        std::string idle = human(s.idle);
+        idle.erase(0, idle.find_first_not_of(' '));
+        out += "  (reused connection, idle " + idle + ")";
+    }
+    else if (s.got_connection)
+        out += "  (new connection)";
+    out += "\n";
+    const double scale = total.count() > 0 ? static_cast<double>(width) / static_cast<double>(total.count()) : 0;
+    for (const auto& p : phases) {
+        const int from = std::min(width, static_cast<int>(static_cast<double>(p.start.count()) * scale));
+        int len = static_cast<int>(static_cast<double>(p.length.count()) * scale + 0.5);
+        if (p.length.count() > 0)
+            len = std::max(len, 1);
+        len = std::min(len, width - from);
+        char label[20];
+        std::snprintf(label, sizeof label, "  %-14s", p.label);
+        out += label;
+        out += "|" + std::string(static_cast<std::size_t>(from), ' ');
+        if (colour && len > 0)
+            out += "\x1b[36m";
+        for (int i = 0; i < len; ++i)
+            out += "\xe2\x96\x88"; // a full block
+        if (colour && len > 0)
+            out += "\x1b[0m";
+        out += std::string(static_cast<std::size_t>(width - from - len), ' ') + "|" + human(p.length) + "\n";
+    }
+    out += std::string(2 + 14 + 1 + width + 1 - 5, ' ') + "total" + human(total) + "\n";
+    return out;
+}
+
+} // namespace roundtrip::cli
