@@ -167,6 +167,43 @@ TEST_CASE("each error class has its line and exit status; invalid input reaches 
     CHECK(server.requests() == 1); // only the /slow request reached the server
 }
 
+TEST_CASE("the response-side error classes: header_too_large, body_too_large, protocol_error, eof, connection_reset, dns_failure")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+        if (req.target == "/garbage")
+            ex.write_raw("HTTP/1.1 OK NOPE\r\n\r\n");
+        else if (req.target == "/short")
+            ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+        else if (req.target == "/reset")
+            return ex.reset();
+        else
+            return ex.reply(200, std::string(1000, 'x'), {{"X-Long", std::string(2000, 'h')}});
+        ex.close();
+    });
+    struct expectation {
+        std::string args;
+        std::string line;
+    };
+    for (const auto& [args, line] : std::vector<expectation>{
+             {"--max-header 1024 " + server.url("/big"), "roundtrip: header_too_large: "},
+             {"--max-body 100 " + server.url("/big"), "roundtrip: body_too_large: "},
+             {server.url("/garbage"), "roundtrip: protocol_error: "},
+             {server.url("/short"), "roundtrip: eof: "},
+             {server.url("/reset"), "roundtrip: "},
+             {"http://no-such-host.invalid/", "roundtrip: dns_failure: "},
+         }) {
+        CAPTURE(args);
+        auto r = cli(args);
+        CHECK(r.status == 1);
+        CHECK(has(r.err, line));
+    }
+    auto reset = cli(server.url("/reset"));
+    CHECK((has(reset.err, "roundtrip: connection_reset: ") || has(reset.err, "roundtrip: eof: ")));
+    auto quiet = cli("-s " + server.url("/short"));
+    CHECK(quiet.status == 1);
+    CHECK(quiet.err.empty());
+}
+
 TEST_CASE("-H, -X, -d @file, -i and -o shape the request and the output")
 {
     test::server_request seen;
