@@ -61,15 +61,47 @@ clock::time_point bounded(clock::duration phase, clock::time_point deadline);
 // become roundtrip's.
 error_code io_outcome(error_code ec, error phase_timeout, const exchange_scope& x);
 
+// Feeds the buffered bytes to the parser. Beast 1.81's parser throws std::length_error for a single
+// field over 64 KiB when the header limit allows more; calling put() here, rather than inside Beast's
+// read operation, keeps that exception out of the user's io_context::run.
+inline error_code parse_buffered(connection& c, response_parser& parser, std::size_t& used)
+{
+    error_code ec;
+    try {
+        used = parser.put(c.buffer.data(), ec);
+    } catch (const std::length_error&) {
+        return error::header_too_large;
+    }
+    c.buffer.consume(used);
+    return ec;
+}
+
 // Reads until `done(parser)`, each read bounded by the read inactivity timeout.
 template <class Stream>
 asio::awaitable<error_code> read(Stream& stream, connection& c, response_parser& parser,
                                  bool (response_parser::*done)() const, const exchange_scope& x)
 {
+    namespace http = boost::beast::http;
     while (!(parser.*done)()) {
+        if (c.buffer.size() > 0) {
+            std::size_t used = 0;
+            const error_code ec = parse_buffered(c, parser, used);
+            if (ec && ec != http::error::need_more)
+                co_return ec == error::header_too_large ? ec : io_outcome(ec, error::read_timeout, x);
+            if (!ec && used > 0)
+                continue; // progress: look at done() again before reading more
+        }
         boost::beast::get_lowest_layer(stream).expires_at(bounded(x.options.timeouts.read_inactivity, x.req.deadline()));
-        auto [ec, n] = co_await boost::beast::http::async_read_some(stream, c.buffer, parser,
-                                                                    asio::as_tuple(asio::use_awaitable));
+        auto [ec, n] = co_await stream.async_read_some(c.buffer.prepare(read_chunk), asio::as_tuple(asio::use_awaitable));
+        c.buffer.commit(n);
+        if (ec == asio::error::eof && !x.canceled) {
+            // The end of a read-until-close body, or a message cut short (partial_message).
+            error_code end;
+            parser.put_eof(end);
+            if (end)
+                co_return io_outcome(end, error::read_timeout, x);
+            continue;
+        }
         if (auto outcome = io_outcome(ec, error::read_timeout, x))
             co_return outcome;
     }
@@ -111,7 +143,7 @@ asio::awaitable<error_code> exchange(Stream& stream, connection& c, const exchan
     x.sink.emit(c.id, [] { return got_first_response_byte{}; });
 
     std::optional<response_parser> parser;
-    try {
+    {
         for (;;) {
             parser.emplace();
             parser->header_limit(static_cast<std::uint32_t>(x.options.limits.max_header_bytes));
@@ -132,9 +164,6 @@ asio::awaitable<error_code> exchange(Stream& stream, connection& c, const exchan
         x.sink.emit(c.id, [&] { return response_body_done{parser->get().body().size(), bec}; });
         if (bec)
             co_return bec;
-    } catch (const std::length_error&) {
-        // Beast 1.81 throws for a single field over 64 KiB when the header limit allows it.
-        co_return error::header_too_large;
     }
 
     auto& message_in = parser->get();
