@@ -481,9 +481,12 @@ TEST_CASE("stats() stays consistent while four threads send")
     CHECK(ok == 100);
     CHECK(inconsistent == 0);
     CHECK(samples > 0);
+    // Four senders need at most four connections at once; late binding can add one more each (a dial
+    // that ends after its sender was handed another connection), and every one ends up idle.
+    REQUIRE(test::eventually([&] { return c.stats().dialing == 0; }));
     auto s = c.stats();
     CHECK(s.active == 0);
     CHECK(s.idle >= 1);
-    CHECK(s.idle <= 4);
-    CHECK(server.connections() == s.idle);
+    CHECK(s.idle <= 8);
+    CHECK(test::eventually([&] { return server.connections() == c.stats().idle; }));
 }
