@@ -43,8 +43,11 @@ struct exchange_scope {
 
 using response_parser = boost::beast::http::response_parser<boost::beast::http::string_body>;
 
-// How much the first read asks the socket for.
+// How much each read asks the socket for.
 inline constexpr std::size_t read_chunk = 16 * 1024;
+
+// Interim (1xx) responses accepted before the final one (Go's client allows 5).
+inline constexpr int max_interim_responses = 10;
 
 // Serializes the request head into `out`: request line, Host, the request's fields (after the
 // attempt hooks), framing. Framing and Connection are the transport's: the request's own are dropped.
@@ -76,25 +79,38 @@ inline error_code parse_buffered(connection& c, response_parser& parser, std::si
     return ec;
 }
 
-// Reads until `done(parser)`, each read bounded by the read inactivity timeout.
+// Reads until `done(parser)`, each read bounded by the read inactivity timeout. Memory stays within
+// the head limit: bytes the parser has consumed for the head are counted (Beast 1.81 checks its own
+// limit only against what one put() leaves over), and bytes it cannot consume yet — a head, a
+// chunk-size line, trailers — may not pile up past the limit either. Body bytes are always consumed.
 template <class Stream>
 asio::awaitable<error_code> read(Stream& stream, connection& c, response_parser& parser,
-                                 bool (response_parser::*done)() const, const exchange_scope& x)
+                                 bool (response_parser::*done)() const, const exchange_scope& x,
+                                 std::size_t& head_bytes, const bool& in_trailers)
 {
     namespace http = boost::beast::http;
+    const std::size_t max_head = x.options.limits.max_header_bytes;
     while (!(parser.*done)()) {
         if (c.buffer.size() > 0) {
+            const bool in_head = !parser.is_header_done() || in_trailers; // stored fields, both
+
             std::size_t used = 0;
             const error_code ec = parse_buffered(c, parser, used);
+            if (in_head && (head_bytes += used) > max_head)
+                co_return error::header_too_large;
             if (ec && ec != http::error::need_more)
                 co_return ec == error::header_too_large ? ec : io_outcome(ec, error::read_timeout, x);
             if (!ec && used > 0)
                 continue; // progress: look at done() again before reading more
         }
+        if (c.buffer.size() >= max_head || (!parser.is_header_done() && head_bytes + c.buffer.size() > max_head))
+            co_return error::header_too_large;
         boost::beast::get_lowest_layer(stream).expires_at(bounded(x.options.timeouts.read_inactivity, x.req.deadline()));
         auto [ec, n] = co_await stream.async_read_some(c.buffer.prepare(read_chunk), asio::as_tuple(asio::use_awaitable));
         c.buffer.commit(n);
         if (ec == asio::error::eof && !x.canceled) {
+            if (!parser.got_some()) // a close after a 1xx: nothing of the final response arrived
+                co_return error::unexpected_eof;
             // The end of a read-until-close body, or a message cut short (partial_message).
             error_code end;
             parser.put_eof(end);
@@ -143,31 +159,47 @@ asio::awaitable<error_code> exchange(Stream& stream, connection& c, const exchan
     x.sink.emit(c.id, [] { return got_first_response_byte{}; });
 
     std::optional<response_parser> parser;
-    {
-        for (;;) {
-            parser.emplace();
-            parser->header_limit(static_cast<std::uint32_t>(x.options.limits.max_header_bytes));
-            parser->body_limit(x.options.limits.max_body_bytes);
-            parser->skip(req.method == "HEAD");
-            if (auto ec = co_await read(stream, c, *parser, &response_parser::is_header_done, x))
-                co_return ec;
-            const unsigned status = parser->get().result_int();
-            if (status / 100 != 1)
-                break;
-            if (status == 101) // roundtrip never asks for an upgrade
-                co_return error::protocol_error;
-            x.sink.emit(c.id, [&] { return got_1xx{status}; });
-        }
+    std::size_t head_bytes = 0;
+    // The final (zero-size) chunk starts the trailer section, whose fields count as head bytes.
+    bool in_trailers = false;
+    auto note_chunk = [&in_trailers](std::uint64_t size, std::string_view, error_code&) {
+        if (size == 0)
+            in_trailers = true;
+    };
+    for (int interim = 0;; ++interim) {
+        if (interim > max_interim_responses)
+            co_return error::protocol_error; // an endless stream of 1xx would hold the call forever
+        parser.emplace();
+        parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(x.options.limits.max_header_bytes, UINT32_MAX)));
+        parser->body_limit(x.options.limits.max_body_bytes);
+        parser->skip(req.method == "HEAD");
+        parser->on_chunk_header(note_chunk);
+        head_bytes = 0;
+        if (auto ec = co_await read(stream, c, *parser, &response_parser::is_header_done, x, head_bytes, in_trailers))
+            co_return ec;
         const unsigned status = parser->get().result_int();
-        x.sink.emit(c.id, [&] { return response_headers{status}; });
-        auto bec = co_await read(stream, c, *parser, &response_parser::is_done, x);
-        x.sink.emit(c.id, [&] { return response_body_done{parser->get().body().size(), bec}; });
-        if (bec)
-            co_return bec;
+        if (status / 100 != 1)
+            break;
+        if (status == 101) // roundtrip never asks for an upgrade
+            co_return error::protocol_error;
+        x.sink.emit(c.id, [&] { return got_1xx{status}; });
     }
+    const unsigned status = parser->get().result_int();
+    x.sink.emit(c.id, [&] { return response_headers{status}; });
+    // Decided from the head alone: trailers (RFC 9110, section 6.5.1) must not add header fields or
+    // change the connection's fate, and Beast's parser files them with the head's fields.
+    const bool keep_alive = parser->get().keep_alive() && !parser->get().need_eof();
+    std::optional<header_fields> head_fields;
+    if (parser->chunked())
+        head_fields = static_cast<const header_fields&>(parser->get());
+    head_bytes = 0; // trailers get a head's allowance of their own
+    auto bec = co_await read(stream, c, *parser, &response_parser::is_done, x, head_bytes, in_trailers);
+    x.sink.emit(c.id, [&] { return response_body_done{parser->get().body().size(), bec}; });
+    if (bec)
+        co_return bec;
 
     auto& message_in = parser->get();
-    if (x.close_after || !message_in.keep_alive() || message_in.need_eof())
+    if (x.close_after || !keep_alive)
         refused = not_pooled_reason::connection_close;
     else if (c.buffer.size() > 0) // bytes after the response cannot be the next response
         refused = not_pooled_reason::protocol_error;
@@ -175,7 +207,7 @@ asio::awaitable<error_code> exchange(Stream& stream, connection& c, const exchan
     r.response.version = message_in.version();
     r.response.reason = std::string(message_in.reason());
     r.response.body = std::move(message_in.body());
-    r.response.headers = std::move(static_cast<header_fields&>(message_in));
+    r.response.headers = head_fields ? std::move(*head_fields) : std::move(static_cast<header_fields&>(message_in));
     co_return error_code{};
 }
 

@@ -69,6 +69,10 @@ TEST_CASE("each framing case has one decided outcome and connection fate")
         {"status out of range", "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n", "protocol_error", "protocol_error"},
         {"not HTTP at all", "SSH-2.0-OpenSSH_9.2\r\n", "protocol_error", "protocol_error"},
         {"nothing, then close", "", "eof", "broken"},
+        {"100 Continue, then close", "HTTP/1.1 100 Continue\r\n\r\n", "eof", "broken"},
+        {"trailers never become header fields",
+         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nSet-Cookie: t=1\r\nConnection: close\r\n\r\n",
+         "200 ok", "pooled"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.name);
@@ -83,6 +87,7 @@ TEST_CASE("each framing case has one decided outcome and connection fate")
                                             : std::to_string(r.response.status) + " " + r.response.body;
         CHECK(outcome == c.outcome);
         CHECK(fate(*events) == c.connection);
+        CHECK(r.response.headers.count("Set-Cookie") == 0);
     }
 }
 
@@ -118,6 +123,53 @@ TEST_CASE("a response head over the limit is header_too_large, a body over it bo
     CHECK(c.round_trip(request("GET", server.url("/huge-length"))).error == error::body_too_large);
     CHECK(c.round_trip(request("GET", server.url("/endless-chunks"))).error == error::body_too_large);
     CHECK(c.round_trip(request("GET", server.url("/many-fields"))).response.status == 200);
+}
+
+TEST_CASE("bytes the parser must hold (a chunk-size line, trailers, a head) stay within the head limit")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+        const std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        if (req.target == "/endless-chunk-line")
+            ex.write_raw(chunked + "1;ext=");
+        else if (req.target == "/endless-trailers")
+            ex.write_raw(chunked + "2\r\nok\r\n0\r\n");
+        else
+            ex.write_raw("HTTP/1.1 200 OK\r\n");
+        for (int i = 0; i < 2000 && ex.client_port(); ++i)
+            ex.write_raw(req.target == "/endless-chunk-line" ? std::string(1024, 'x') : "X-T: " + std::string(1000, 't') + "\r\n");
+        ex.close();
+    });
+    client_options options;
+    options.transport.limits.max_header_bytes = 32 * 1024;
+    client c(std::move(options));
+    CHECK(c.round_trip(request("GET", server.url("/endless-chunk-line"))).error == error::header_too_large);
+    CHECK(c.round_trip(request("GET", server.url("/endless-trailers"))).error == error::header_too_large);
+    CHECK(c.round_trip(request("GET", server.url("/endless-fields"))).error == error::header_too_large);
+}
+
+TEST_CASE("a final chunk whose CRLF arrives in pieces is read, not asserted on")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.write_raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for (std::string piece : {"0\r\n", "\r", "\n"}) {
+            ex.sleep(20ms);
+            ex.write_raw(piece);
+        }
+    });
+    client c;
+    result r = c.round_trip(request("GET", server.url()));
+    CHECK_FALSE(r.error);
+    CHECK(r.response.status == 200);
+}
+
+TEST_CASE("an endless stream of interim responses is a protocol error")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        for (int i = 0; i < 50 && ex.client_port(); ++i)
+            ex.write_raw("HTTP/1.1 103 Early Hints\r\n\r\n");
+    });
+    client c;
+    CHECK(c.round_trip(request("GET", server.url())).error == error::protocol_error);
 }
 
 TEST_CASE("a server dripping its head a byte at a time is stopped by the call's deadline")
