@@ -113,8 +113,11 @@ std::optional<clock::duration> retry_after(const response& resp, system_clock::t
     const char* parsed = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
     if (!parsed || *parsed != '\0')
         return std::nullopt;
-    const auto at = system_clock::from_time_t(::timegm(&tm));
-    return at > wall_now ? duration_cast<clock::duration>(at - wall_now) : clock::duration::zero();
+    // In whole seconds and capped before any conversion: a date in the year 9999 must not overflow a
+    // nanosecond clock into the past.
+    const std::int64_t wait = static_cast<std::int64_t>(::timegm(&tm)) - system_clock::to_time_t(wall_now);
+    return wait > 0 ? duration_cast<clock::duration>(seconds(std::min<std::int64_t>(wait, 1 << 30)))
+                    : clock::duration::zero();
 }
 
 // Why a result is worth retrying, or nullopt for success and for failures that are final.
@@ -152,7 +155,7 @@ layer retry(retry_options options)
                 attempt.set_deadline(std::min(req.deadline(), o.now() + o.per_attempt_timeout));
             result r = co_await next(std::move(attempt));
 
-            const bool call_over = req.deadline() != clock::time_point::max() && clock::now() >= req.deadline();
+            const bool call_over = req.deadline() != clock::time_point::max() && o.now() >= req.deadline();
             const auto cause = cause_of(r, o, call_over);
             const bool failed = r.error || cause;
             if (!failed)
@@ -178,7 +181,9 @@ layer retry(retry_options options)
                     co_return give_up(give_up_reason::retry_after_too_long);
                 delay = *asked;
             } else {
-                const auto ceiling = std::min<clock::duration>(o.max_delay, o.base_delay * (1ull << std::min(retries, 30u)));
+                // base * 2^retries, saturating at max_delay before it could overflow.
+                const clock::rep factor = clock::rep{1} << std::min(retries, 30u);
+                const clock::duration ceiling = o.base_delay > o.max_delay / factor ? o.max_delay : o.base_delay * factor;
                 delay = duration_cast<clock::duration>(ceiling * o.random());
             }
             if (req.deadline() != clock::time_point::max() && o.now() + delay >= req.deadline())

@@ -133,6 +133,13 @@ TEST_CASE("Retry-After in seconds or as an HTTP-date is waited for, up to the ca
         CHECK(c.send(request("GET", server.url())).status == 200);
         CHECK(time.sleeps() == std::vector<clock::duration>{5s});
     }
+    SUBCASE("a date far in the future is too long, not an overflow into the past")
+    {
+        test::test_server server(fail_first(1, 503, {{"Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"}}));
+        client c(client_options{.middleware = {retry(o)}});
+        CHECK(c.send(request("GET", server.url())).status == 503);
+        CHECK(time.sleeps().empty());
+    }
     SUBCASE("above the cap: give up at once rather than sleep for an hour")
     {
         test::test_server server(fail_first(1, 503, {{"Retry-After", "3600"}}));
@@ -235,6 +242,27 @@ TEST_CASE("an attempt cut short by the per-attempt timeout is retried within the
     CHECK(r.response.body == "second try");
     CHECK(r.attempt.attempts == 2);
     CHECK(decisions(*events).front().starts_with("retry_scheduled failed_attempt=1 cause=connection_error"));
+}
+
+TEST_CASE("backoff saturates at max_delay instead of overflowing")
+{
+    test::test_server server(fail_first(100, 503));
+    fake_time time;
+    retry_options o;
+    time.fill(o);
+    o.random = [] { return 1.0; };
+    o.base_delay = std::chrono::hours(24);
+    o.max_delay = std::chrono::hours(48);
+    o.max_retries = 40;
+    o.budget_min_retries = 1000;
+    client c(client_options{.middleware = {retry(o)}});
+    c.send(request("GET", server.url()));
+    auto slept = time.sleeps();
+    REQUIRE(slept.size() == 40);
+    for (auto d : slept) {
+        CHECK(d > clock::duration::zero());
+        CHECK(d <= std::chrono::hours(48));
+    }
 }
 
 TEST_CASE("a 404 is a final answer: not retried")

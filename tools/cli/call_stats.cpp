@@ -8,18 +8,21 @@ void call_stats::on_event(const event& e) noexcept
         dns = connect = tls = idle = {};
         first_byte = dns_start_ = connect_start_ = tls_start_ = {};
         reused = was_idle = got_connection = false;
+    } else if (got_connection && !std::holds_alternative<got_first_response_byte>(e.data)) {
+        // A dial that ends after its attempt was handed another connection (late binding) reports
+        // its remaining events later: they are not this attempt's phases.
     } else if (std::holds_alternative<dns_start>(e.data)) {
         dns_start_ = e.at;
-    } else if (std::holds_alternative<dns_done>(e.data)) {
+    } else if (std::holds_alternative<dns_done>(e.data) && dns_start_ != clock::time_point{}) {
         dns = e.at - dns_start_;
     } else if (std::holds_alternative<connect_start>(e.data)) {
         if (connect_start_ == clock::time_point{})
             connect_start_ = e.at; // the race's first address: connect time covers the fallback too
-    } else if (auto c = std::get_if<connect_done>(&e.data); c && !c->error) {
+    } else if (auto c = std::get_if<connect_done>(&e.data); c && !c->error && connect_start_ != clock::time_point{}) {
         connect = e.at - connect_start_;
     } else if (std::holds_alternative<tls_handshake_start>(e.data)) {
         tls_start_ = e.at;
-    } else if (std::holds_alternative<tls_handshake_done>(e.data)) {
+    } else if (std::holds_alternative<tls_handshake_done>(e.data) && tls_start_ != clock::time_point{}) {
         tls = e.at - tls_start_;
     } else if (auto g = std::get_if<got_conn>(&e.data)) {
         got_connection = true;

@@ -244,6 +244,20 @@ TEST_CASE("--retry retries a 503 when safe; -v logs to stderr; --timeline draws 
     CHECK(has(t.out, "total"));
 }
 
+TEST_CASE("--json stays valid UTF-8 whatever the input, and -o still writes the body")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(200, "saved"); });
+    auto bad = cli("--json -X \"$(printf 'G\\377T')\" " + server.url());
+    CHECK(bad.status == 2);
+    CHECK(has(bad.out, "\"method\":\"G\xef\xbf\xbdT\""));
+    auto saved = cli("--json -o cli_test_json_body.txt " + server.url());
+    CHECK(saved.status == 0);
+    CHECK(slurp("cli_test_json_body.txt") == "saved");
+    auto full = cli("-o /dev/full " + server.url());
+    CHECK(full.status == 1);
+    CHECK(has(full.err, "could not write the output"));
+}
+
 TEST_CASE("--demo runs the connection-pooling demo and finishes by itself")
 {
     auto r = cli("--demo");

@@ -124,7 +124,11 @@ public:
             std::fprintf(out_, "{\"summary\":true,\"requests\":%u,\"errors\":%llu,\"conns_opened\":%llu}\n",
                          o_.requests, static_cast<unsigned long long>(errors_),
                          static_cast<unsigned long long>(counter_->opened));
-        return invalid_input_ ? 2 : errors_ ? 1 : 0;
+        output_.flush();
+        const bool lost_output = (output_.is_open() && !output_) || std::fflush(out_) != 0 || std::ferror(out_);
+        if (lost_output && !o_.silent)
+            std::fprintf(stderr, "%s: other: could not write the output\n", program);
+        return invalid_input_ ? 2 : (errors_ || lost_output) ? 1 : 0;
     }
 
 private:
@@ -166,6 +170,8 @@ private:
                              r.error.message().c_str());
         }
         const std::string url = redaction_.url(o_.url);
+        if (!r.error && output_.is_open())
+            output_.write(r.response.body.data(), static_cast<std::streamsize>(r.response.body.size()));
         if (o_.json) {
             std::fprintf(out_,
                          "{\"method\":%s,\"url\":%s,\"status\":%s,\"attempts\":%u,\"error\":%s,"
@@ -195,9 +201,7 @@ private:
                 std::fprintf(out_, "%s: %s\r\n", std::string(f.name_string()).c_str(), std::string(f.value()).c_str());
             std::fputs("\r\n", out_);
         }
-        if (output_.is_open())
-            output_.write(r.response.body.data(), static_cast<std::streamsize>(r.response.body.size()));
-        else
+        if (!output_.is_open())
             std::fwrite(r.response.body.data(), 1, r.response.body.size(), out_);
     }
 

@@ -99,9 +99,9 @@ Limits and timeouts:
   --idle-timeout SECONDS    close pooled connections idle this long
   --max-body BYTES          largest response body accepted
   --max-header BYTES        largest response head accepted
-TLS:
+TLS (https:// is not supported yet: these are checked, and take effect when it is):
   --insecure                do not verify the server's certificate
-  --cacert FILE             trust the CA certificates in FILE
+  --cacert FILE             trust the CA certificates in FILE (must be readable)
 Output:
   -o FILE                   write the response body to FILE
   -i                        include the response status line and headers
