@@ -81,7 +81,8 @@ layer headers(header_rules rules, error_code& ec)
             case action::remove: req.headers.erase(r.name); break;
             case action::provide:
                 if (std::optional<std::string> value = co_await r.provider(req)) {
-                    if (!is_field_value(*value)) {
+                    // Beast refuses (throws for) a field value over 64 KiB: refuse it first.
+                    if (!is_field_value(*value) || value->size() > 65535) {
                         result refused;
                         refused.error = error::invalid_header_value;
                         co_return refused;

@@ -48,14 +48,24 @@ std::string_view utf8_prefix(std::string_view s, std::size_t max)
     return s.substr(0, cut);
 }
 
+// Line breaks written as \n and \r: a body must not be able to forge lines of the log.
+std::string one_line(std::string_view s)
+{
+    std::string out;
+    out.reserve(s.size());
+    for (char ch : s)
+        out += ch == '\n' ? std::string_view("\\n") : ch == '\r' ? std::string_view("\\r") : std::string_view(&ch, 1);
+    return out;
+}
+
 void log_body(spdlog::logger& log, std::string_view arrow, std::string_view body, std::size_t max)
 {
     if (body.empty())
         return;
     if (!is_text(utf8_prefix(body, max)))
         return log.info("{} (binary {}-byte body omitted)", arrow, body.size());
-    auto shown = utf8_prefix(body, max);
-    if (shown.size() < body.size())
+    const std::string shown = one_line(utf8_prefix(body, max));
+    if (utf8_prefix(body, max).size() < body.size())
         log.info("{} {} ... ({} bytes in all)", arrow, shown, body.size());
     else
         log.info("{} {}", arrow, shown);

@@ -102,6 +102,11 @@ TEST_CASE("body: text bodies up to the cap, cut on a character boundary; binary 
     CHECK(log.has("<-- caf ... (11 bytes in all)")); // 4 bytes would split the é
     c.send(request("GET", server.url("/binary")));
     CHECK(log.has("<-- (binary 10-byte body omitted)"));
+    request forged("POST", server.url("/text"));
+    forged.body = "a\ninfo <-- 200 OK";
+    client wide(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body})}});
+    wide.send(forged);
+    CHECK(log.has("--> a\\ninfo <-- 200 OK")); // one line, its break shown, not obeyed
 }
 
 TEST_CASE("a failed call is one line with its error class and no request data")
