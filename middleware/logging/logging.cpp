@@ -1,6 +1,7 @@
 // The logging middleware: one coroutine layer, and an observer for the lifecycle lines.
 #include "logging.hpp"
 
+#include <roundtrip/detail/utf8.hpp>
 #include <roundtrip/error.hpp>
 #include <roundtrip/events.hpp>
 
@@ -18,20 +19,12 @@ namespace {
 bool is_text(std::string_view s)
 {
     for (std::size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
-                return false;
-            ++i;
-            continue;
-        }
-        // The length a lead byte announces: 110xxxxx, 1110xxxx, 11110xxx.
-        const std::size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-        if (len == 0 || i + len > s.size())
+        const std::size_t len = detail::utf8_sequence_length(s.substr(i));
+        if (len == 0)
             return false;
-        for (std::size_t k = 1; k < len; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) // continuation bytes are 10xxxxxx
-                return false;
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (len == 1 && ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f))
+            return false;
         i += len;
     }
     return true;

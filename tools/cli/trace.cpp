@@ -1,6 +1,7 @@
 // The JSON form of each event: durations in microseconds, errors as their class, enums by name.
 #include "trace.hpp"
 
+#include <roundtrip/detail/utf8.hpp>
 #include <roundtrip/error.hpp>
 
 #include <chrono>
@@ -73,24 +74,11 @@ struct fields {
 
 } // namespace
 
-// The length of the valid UTF-8 sequence at the start of `s`, or 0.
-std::size_t utf8_length(std::string_view s)
-{
-    const auto c = static_cast<unsigned char>(s[0]);
-    const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (len == 0 || len > s.size())
-        return 0;
-    for (std::size_t k = 1; k < len; ++k)
-        if ((static_cast<unsigned char>(s[k]) & 0xc0) != 0x80)
-            return 0;
-    return len;
-}
-
 std::string json_string(std::string_view s)
 {
     std::string out = "\"";
     for (std::size_t i = 0; i < s.size();) {
-        const std::size_t len = utf8_length(s.substr(i));
+        const std::size_t len = detail::utf8_sequence_length(s.substr(i));
         if (len == 0) { // not UTF-8: JSON must be, so the byte becomes U+FFFD
             out += "\xef\xbf\xbd";
             ++i;
