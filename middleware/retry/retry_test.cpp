@@ -265,6 +265,40 @@ TEST_CASE("backoff saturates at max_delay instead of overflowing")
     }
 }
 
+TEST_CASE("after a failure on a reused connection the retry asks for a new connection")
+{
+    // Every connection answers its first request at once and stalls on its second, so the call below
+    // fails on a reused connection; a second idle connection exists, which the retry must not take.
+    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+        if (ex.request_index() == 1 && req.target == "/warm")
+            ex.sleep(std::chrono::milliseconds(50)); // keep both warm-up calls in flight: two connections
+        if (ex.request_index() >= 2)
+            ex.sleep(std::chrono::seconds(2));
+        ex.reply(200, std::to_string(ex.client_port()));
+    });
+    fake_time time;
+    retry_options o;
+    time.fill(o);
+    o.per_attempt_timeout = 150ms;
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.middleware = {retry(o)}, .observers = {events}, .timeout = 5s});
+    auto a = c.async_send(request("GET", server.url("/warm")), asio::use_future);
+    auto b = c.async_send(request("GET", server.url("/warm")), asio::use_future);
+    a.get(), b.get();
+    REQUIRE(c.stats().idle == 2);
+
+    result r = c.round_trip(request("GET", server.url("/work")));
+    REQUIRE_FALSE(r.error);
+    CHECK(r.attempt.attempts == 2);
+    CHECK_FALSE(r.attempt.reused); // a new connection, though an idle one was there
+    CHECK(server.connections() == 3);
+    std::vector<bool> reused;
+    for (const auto& e : events->events())
+        if (auto g = std::get_if<got_conn>(&e.e.data); g && e.e.call == 3)
+            reused.push_back(g->reused);
+    CHECK(reused == std::vector<bool>{true, false});
+}
+
 TEST_CASE("a 404 is a final answer: not retried")
 {
     test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(404); });
