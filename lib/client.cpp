@@ -122,7 +122,7 @@ private:
         call->state.client_observers = &self->observers_;
         const clock::duration timeout = req.timeout > clock::duration::zero() ? req.timeout : self->timeout_;
         if (timeout > clock::duration::zero())
-            req.set_deadline(std::min(after(clock::now(), timeout), req.deadline()));
+            req.set_deadline(bounded(timeout, req.deadline()));
         request_access::set_call(req, std::shared_ptr<call_state>(call, &call->state));
 
         const event_sink sink(&self->observers_, nullptr, call->state.id, 0);

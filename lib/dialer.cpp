@@ -16,7 +16,7 @@ dial::dial(executor strand, const dial_options& options, resolver& names, event_
            std::uint64_t conn_id, clock::duration connect_timeout, clock::time_point call_deadline)
     : strand_(strand), options_(options), resolver_(names), sink_(std::move(sink)), host_(t.host),
       host_is_ip_(t.host_is_ip), ip_(t.ip), port_(t.port), conn_id_(conn_id),
-      dial_deadline_(std::min(after(clock::now(), connect_timeout), call_deadline)), call_deadline_(call_deadline),
+      dial_deadline_(bounded(connect_timeout, call_deadline)), call_deadline_(call_deadline),
       expiry_(strand), fallback_(strand)
 {
 }
@@ -84,11 +84,11 @@ error_code dial::outcome(error_code ec) const
 {
     switch (stop_) {
     case stop::canceled: return error::canceled;
-    case stop::expired: return clock::now() >= call_deadline_ ? error::deadline_exceeded : error::connect_timeout;
+    case stop::expired: return timed_out(call_deadline_, error::connect_timeout);
     case stop::none: break;
     }
     if (ec == boost::beast::error::timeout)
-        return clock::now() >= call_deadline_ ? error::deadline_exceeded : error::connect_timeout;
+        return timed_out(call_deadline_, error::connect_timeout);
     return ec;
 }
 

@@ -74,12 +74,6 @@ bool wants_close(const request& req)
     return false;
 }
 
-clock::time_point bounded(clock::duration phase, clock::time_point deadline)
-{
-    auto now = clock::now();
-    return deadline - now < phase ? deadline : now + phase;
-}
-
 error_code io_outcome(error_code ec, error phase_timeout, const exchange_scope& x)
 {
     if (x.canceled)
@@ -87,7 +81,7 @@ error_code io_outcome(error_code ec, error phase_timeout, const exchange_scope& 
     if (!ec)
         return ec;
     if (ec == boost::beast::error::timeout)
-        return clock::now() >= x.req.deadline() ? error::deadline_exceeded : phase_timeout;
+        return timed_out(x.req.deadline(), phase_timeout);
     if (ec == asio::error::eof)
         return error::unexpected_eof;
     if (ec.category() == http::make_error_code(http::error::end_of_stream).category())

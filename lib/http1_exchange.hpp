@@ -9,6 +9,7 @@
 #include "connection.hpp"
 #include "event_sink.hpp"
 #include "target.hpp"
+#include "time.hpp"
 
 #include <roundtrip/error.hpp>
 #include <roundtrip/request.hpp>
@@ -55,9 +56,6 @@ error_code write_head(std::string& out, const exchange_scope& x);
 
 // Whether the request itself asks to close the connection after its response.
 bool wants_close(const request& req);
-
-// The earlier of `now + phase` and the call's deadline.
-clock::time_point bounded(clock::duration phase, clock::time_point deadline);
 
 // Turns an I/O outcome into what the attempt reports: cancellation wins (even over a success that was
 // queued before it), a timeout is the call's deadline or the phase's own, and Beast's parser errors

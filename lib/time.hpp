@@ -1,8 +1,11 @@
-// Deadline arithmetic that saturates: a duration of "forever" (duration::max()) means no limit, never
-// an overflow into the past.
+// Deadline arithmetic that saturates (a duration of "forever", duration::max(), means no limit, never
+// an overflow into the past), and the rule that names a timeout.
 #pragma once
 
 #include <roundtrip/detail/config.hpp>
+#include <roundtrip/error.hpp>
+
+#include <algorithm>
 
 namespace roundtrip::detail {
 
@@ -10,6 +13,18 @@ namespace roundtrip::detail {
 inline clock::time_point after(clock::time_point from, clock::duration d) noexcept
 {
     return d >= clock::time_point::max() - from ? clock::time_point::max() : from + d;
+}
+
+// When a phase that may take `phase` must end: then, or at the call's deadline if sooner.
+inline clock::time_point bounded(clock::duration phase, clock::time_point deadline) noexcept
+{
+    return std::min(after(clock::now(), phase), deadline);
+}
+
+// The error for a wait that ran out: the call's deadline when that has passed, else the phase's own.
+inline error_code timed_out(clock::time_point call_deadline, error phase_timeout) noexcept
+{
+    return clock::now() >= call_deadline ? error::deadline_exceeded : phase_timeout;
 }
 
 } // namespace roundtrip::detail

@@ -275,7 +275,7 @@ private:
 
         auto w = std::make_shared<conn_wait>(strand_, sink, t, key, req.deadline(), req.new_connection);
         w->expired = [self = shared_from_this(), raw = w.get()] {
-            self->finish_wait(*raw, clock::now() >= raw->deadline ? error::deadline_exceeded : error::canceled, {});
+            self->finish_wait(*raw, timed_out(raw->deadline, error::canceled), {});
         };
         bool may_dial;
         std::optional<conn_ptr> make_room;

@@ -146,3 +146,15 @@ TEST_CASE("middleware read the deadline the client set")
     unbounded.send(request("GET", server.url()));
     CHECK(seen == clock::time_point::max());
 }
+
+TEST_CASE("a timeout of duration::max() means no limit, never an overflow into the past")
+{
+    test::test_server server;
+    client_options options{.timeout = clock::duration::max()};
+    auto& t = options.transport.timeouts;
+    t.connect = t.response_header = t.read_inactivity = t.write_inactivity = clock::duration::max();
+    client c(std::move(options));
+    result r = c.round_trip(request("GET", server.url()));
+    CHECK_FALSE(r.error);
+    CHECK(r.response.status == 200);
+}
