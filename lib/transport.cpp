@@ -21,7 +21,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/intrusive/list.hpp>
 
-#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -65,15 +64,6 @@ struct conn_wait : conn_pool::waiter, std::enable_shared_from_this<conn_wait> {
             [this](auto handler) {
                 // Boost 1.81's any_completion_handler must not be move-assigned: emplace only.
                 this->handler.emplace(std::move(handler));
-                if (deadline != clock::time_point::max()) {
-                    timer.expires_at(deadline);
-                    timer.async_wait([self = shared_from_this()](error_code ec) {
-                        // The timer may fire just as the wait ends another way: cancel() cannot
-                        // recall a handler already queued.
-                        if (!ec && !self->done && self->expired)
-                            self->expired();
-                    });
-                }
             },
             token);
     }
@@ -81,11 +71,10 @@ struct conn_wait : conn_pool::waiter, std::enable_shared_from_this<conn_wait> {
     event_sink sink;
     const target& where;          // the attempt's target, alive while the attempt waits
     clock::time_point deadline;
-    asio::steady_timer timer;
+    asio::steady_timer timer;     // the call's deadline, while waiting
     std::optional<handler_type> handler;
     bool waits_for_slot = false;  // at max_conns_per_host: wait_for_conn_start was emitted
     bool done = false;
-    std::function<void()> expired; // set by the transport: the deadline passed while waiting
 };
 
 // One attempt in progress: what `close()` and the caller's cancellation act on.
@@ -274,9 +263,15 @@ private:
         }
 
         auto w = std::make_shared<conn_wait>(strand_, sink, t, key, req.deadline(), req.new_connection);
-        w->expired = [self = shared_from_this(), raw = w.get()] {
-            self->finish_wait(*raw, timed_out(raw->deadline, error::canceled), {});
-        };
+        if (w->deadline != clock::time_point::max()) {
+            w->timer.expires_at(w->deadline);
+            w->timer.async_wait([self = shared_from_this(), w](error_code ec) {
+                // The timer may fire just as the wait ends another way (finish_wait's cancel() cannot
+                // recall a handler already queued): only an open wait ends here.
+                if (!ec && !w->done)
+                    self->finish_wait(*w, error::deadline_exceeded, {});
+            });
+        }
         bool may_dial;
         std::optional<conn_ptr> make_room;
         {
@@ -303,7 +298,6 @@ private:
         a.waiting = w;
         auto [ec, lease] = co_await w->async_wait(use_tuple);
         a.waiting.reset();
-        w->expired = nullptr; // breaks the cycle through the captured pointer's owner
         co_return std::tuple{ec, std::move(lease)};
     }
 
