@@ -3,22 +3,32 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <sys/socket.h>
 
 #include <condition_variable>
 #include <list>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <thread>
 
 namespace roundtrip::test {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 handler reply_ok()
@@ -32,11 +42,62 @@ std::uint16_t refused_port()
     return gone.port();
 }
 
+namespace {
+
+// One context per server, shared by its connections, because the session cache and the ticket keys
+// live in it: a context per connection would make resumption impossible.
+ssl::context make_tls_context(const tls_options& o)
+{
+    ssl::context ctx(ssl::context::tls_server);
+    ctx.use_certificate_chain(asio::buffer(o.identity.cert));
+    ctx.use_private_key(asio::buffer(o.identity.key), ssl::context::pem);
+    SSL_CTX* native = ctx.native_handle();
+    // OpenSSL refuses to resume a session whose id context is unset once it verifies peers, and
+    // fails that handshake instead of falling back to a full one.
+    static constexpr unsigned char id_context[] = "roundtrip test_server";
+    if (SSL_CTX_set_session_id_context(native, id_context, sizeof id_context - 1) != 1)
+        throw std::invalid_argument("test_server: cannot set the session id context");
+    if (!o.client_ca.empty()) {
+        ctx.add_certificate_authority(asio::buffer(o.client_ca));
+        ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    }
+    if (o.session_tickets) {
+        SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
+    } else {
+        // TLS 1.3 would otherwise still issue tickets, stateful ones backed by the cache.
+        SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
+        if (SSL_CTX_set_num_tickets(native, 0) != 1)
+            throw std::invalid_argument("test_server: cannot turn TLS 1.3 tickets off");
+        SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+    }
+    if (o.max_version != 0 && SSL_CTX_set_max_proto_version(native, o.max_version) != 1)
+        throw std::invalid_argument("test_server: unknown max_version " + std::to_string(o.max_version));
+    return ctx;
+}
+
+// The name on one line, "CN = roundtrip-test-client"; empty if OpenSSL cannot print it.
+std::string one_line(const X509_NAME* name)
+{
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+    if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_ONELINE) < 0)
+        return {};
+    char* data = nullptr;
+    long size = BIO_get_mem_data(bio.get(), &data);
+    return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
+} // namespace
+
 struct test_server::impl {
     struct conn;
 
-    impl(handler h, std::string_view address, std::uint16_t port) : handle(std::move(h)), acceptor(io)
+    impl(handler h, const tls_options* tls, std::string_view address, std::uint16_t port)
+        : handle(std::move(h)), acceptor(io)
     {
+        if (tls) {
+            tls_context.emplace(make_tls_context(*tls));
+            close_notify = tls->close_notify;
+        }
         tcp::endpoint at(asio::ip::make_address(address), port);
         acceptor.open(at.protocol());
         acceptor.set_option(tcp::acceptor::reuse_address(true));
@@ -48,6 +109,7 @@ struct test_server::impl {
 
     void accept_loop();
     void stop();
+    void record_handshake(SSL* ssl);
 
     // Sleeps up to `d`; returns early when the server stops.
     void sleep(std::chrono::milliseconds d)
@@ -63,33 +125,110 @@ struct test_server::impl {
     std::thread accept_thread;
     std::atomic<std::size_t> requests{0};
     std::atomic<std::size_t> connections{0};
-    std::mutex mutex; // guards stopping and conns
+    std::optional<ssl::context> tls_context; // engaged in TLS mode; set before the first accept
+    bool close_notify = true;
+    std::atomic<std::size_t> handshakes{0};
+    std::atomic<std::size_t> resumed_handshakes{0};
+    std::mutex mutex; // guards stopping, conns and last_client_subject
     std::condition_variable wake;
     bool stopping = false;
     std::list<std::unique_ptr<conn>> conns;
+    std::string last_client_subject;
 };
 
 struct test_server::impl::conn final : exchange {
-    conn(impl& server, tcp::socket s) : owner(server), socket(std::move(s)) {}
+    conn(impl& server, tcp::socket s) : owner(server), socket(std::move(s))
+    {
+        if (owner.tls_context)
+            tls.emplace(socket, *owner.tls_context);
+    }
 
     void serve()
     {
+        if (handshake())
+            answer_requests();
+        finish();
+    }
+
+    // True when the connection is ready for HTTP. A failed TLS handshake is a test's expected
+    // outcome (a rejected certificate), not the server's failure, so it only ends the connection.
+    bool handshake()
+    {
+        if (!tls)
+            return true;
+        boost::system::error_code ec;
+        tls->handshake(ssl::stream_base::server, ec);
+        if (ec)
+            return false;
+        handshake_done = true;
+        owner.record_handshake(tls->native_handle());
+        return true;
+    }
+
+    void answer_requests()
+    {
         boost::beast::flat_buffer buffer;
         while (!closing) {
-            http::request<http::string_body> in;
+            http::request_parser<http::string_body> parser;
+            parser.body_limit(64 * 1024 * 1024);
             boost::system::error_code ec;
-            http::read(socket, buffer, in, ec);
+            on_stream([&](auto& stream) { http::read_header(stream, buffer, parser, ec); });
             if (ec)
                 break;
             ++owner.requests;
             ++index;
+            const auto& in = parser.get();
+            const auto expect = in[http::field::expect];
+            const bool confirm_first = boost::beast::iequals(expect, "100-continue");
+            if (!confirm_first && !read_rest(buffer, parser))
+                break;
             server_request req{std::string(in.method_string()), std::string(in.target()), in.version(),
-                               static_cast<header_fields&>(in.base()), in.body()};
+                               static_cast<const header_fields&>(in.base()), in.body()};
             if (!in.keep_alive())
                 closing = true;
+            unread = confirm_first ? std::pair{&buffer, &parser} : std::pair<boost::beast::flat_buffer*, decltype(&parser)>{};
             owner.handle(req, *this);
+            if (unread.second && !parser.is_done())
+                closing = true; // the client will not send the body: the next bytes are not a request
+            unread = {};
         }
+    }
+
+    bool read_rest(boost::beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser)
+    {
+        boost::system::error_code ec;
+        on_stream([&](auto& stream) { http::read(stream, buffer, parser, ec); });
+        return !ec;
+    }
+
+    std::string read_body() override
+    {
+        if (!unread.second || !read_rest(*unread.first, *unread.second))
+            return {};
+        return unread.second->get().body();
+    }
+
+    // Runs `f` on the stream requests travel on: the TLS stream in TLS mode, else the socket.
+    template <class F>
+    void on_stream(F f)
+    {
+        if (tls)
+            f(*tls);
+        else
+            f(socket);
+    }
+
+    void finish()
+    {
         boost::system::error_code ignored;
+        if (handshake_done && owner.close_notify && socket.is_open()) {
+            // Asio's shutdown() would send close_notify and then block until the client's arrives,
+            // which an idle pooled client never sends. Marking the client's as already received
+            // makes OpenSSL stop after sending ours.
+            SSL* native = tls->native_handle();
+            SSL_set_shutdown(native, SSL_get_shutdown(native) | SSL_RECEIVED_SHUTDOWN);
+            tls->shutdown(ignored);
+        }
         socket.shutdown(tcp::socket::shutdown_send, ignored);
         // Drain briefly so the client reads our FIN rather than a reset.
         char scratch[512];
@@ -123,7 +262,10 @@ struct test_server::impl::conn final : exchange {
     void write_raw(std::string_view bytes) override
     {
         boost::system::error_code ignored;
-        asio::write(socket, asio::buffer(bytes), ignored);
+        if (tls)
+            asio::write(*tls, asio::buffer(bytes), ignored);
+        else
+            asio::write(socket, asio::buffer(bytes), ignored);
     }
 
     void sleep(std::chrono::milliseconds d) override { owner.sleep(d); }
@@ -149,6 +291,10 @@ struct test_server::impl::conn final : exchange {
 
     impl& owner;
     tcp::socket socket;
+    // While a handler runs for a request whose body waits for `100 Continue`: where to read it from.
+    std::pair<boost::beast::flat_buffer*, http::request_parser<http::string_body>*> unread{};
+    std::optional<ssl::stream<tcp::socket&>> tls; // engaged in TLS mode; reads and writes go through it
+    bool handshake_done = false;
     std::thread thread;
     std::size_t index = 0;
     bool closing = false;
@@ -169,6 +315,21 @@ void test_server::impl::accept_loop()
         auto& c = conns.emplace_back(std::make_unique<conn>(*this, std::move(s)));
         c->thread = std::thread([raw = c.get()] { raw->serve(); });
     }
+}
+
+void test_server::impl::record_handshake(SSL* ssl)
+{
+    ++handshakes;
+    if (SSL_session_reused(ssl))
+        ++resumed_handshakes;
+    // verify_fail_if_no_peer_cert already failed any handshake with an unverified certificate; the
+    // check keeps the promise of "verified" should the verify mode ever change.
+    const X509* peer = SSL_get0_peer_certificate(ssl);
+    if (!peer || SSL_get_verify_result(ssl) != X509_V_OK)
+        return;
+    std::string subject = one_line(X509_get_subject_name(peer));
+    std::lock_guard lock(mutex);
+    last_client_subject = std::move(subject);
 }
 
 void test_server::impl::stop()
@@ -193,7 +354,12 @@ void test_server::impl::stop()
 }
 
 test_server::test_server(handler h, std::string_view address, std::uint16_t port)
-    : impl_(std::make_unique<impl>(std::move(h), address, port))
+    : impl_(std::make_unique<impl>(std::move(h), nullptr, address, port))
+{
+}
+
+test_server::test_server(handler h, tls_options tls, std::string_view address, std::uint16_t port)
+    : impl_(std::make_unique<impl>(std::move(h), &tls, address, port))
 {
 }
 
@@ -205,12 +371,23 @@ std::string test_server::url(std::string_view path) const
 {
     const auto& a = impl_->local.address();
     std::string host = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
-    return "http://" + host + ":" + std::to_string(port()) + std::string(path);
+    const char* scheme = impl_->tls_context ? "https://" : "http://";
+    return scheme + host + ":" + std::to_string(port()) + std::string(path);
 }
 
 std::size_t test_server::requests() const noexcept { return impl_->requests; }
 
 std::size_t test_server::connections() const noexcept { return impl_->connections; }
+
+std::size_t test_server::handshakes() const noexcept { return impl_->handshakes; }
+
+std::size_t test_server::resumed_handshakes() const noexcept { return impl_->resumed_handshakes; }
+
+std::string test_server::last_client_subject() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->last_client_subject;
+}
 
 void test_server::stop() { impl_->stop(); }
 
