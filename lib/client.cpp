@@ -7,6 +7,7 @@
 #include "event_sink.hpp"
 #include "time.hpp"
 
+#include <roundtrip/body_source.hpp>
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
 
@@ -127,12 +128,15 @@ private:
 
         const event_sink sink(&self->observers_, nullptr, call->state.id, 0);
         sink.emit(0, [&] { return call_start{req.method, req.url}; });
+        const std::shared_ptr<body_source> body = req.body_stream;
         try {
             r = co_await self->chain_.first()(std::move(req));
         } catch (...) {
             r = result{};
             r.error = error_from_exception(std::current_exception());
         }
+        if (body) // a no-op when the transport read it to its end; else its writer learns why not
+            body->finish(r.error ? r.error : error_code(asio::error::broken_pipe));
         sink.emit(0, [&] { return call_done{r.error, r.error ? 0u : r.response.status}; });
         co_return r;
     }

@@ -2,11 +2,15 @@
 // a time; the pool keeps it between exchanges.
 #pragma once
 
+#include "event_sink.hpp"
+
 #include <roundtrip/detail/config.hpp>
 #include <roundtrip/events.hpp>
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include <sys/socket.h>
 
@@ -17,6 +21,33 @@
 #include <string>
 
 namespace roundtrip::detail {
+
+using response_parser = boost::beast::http::response_parser<boost::beast::http::string_body>;
+
+// The response a connection is reading, kept with the connection so that a streamed body can be read
+// after the exchange that read its head has returned.
+struct response_in {
+    std::optional<response_parser> parser;
+    std::size_t head_bytes = 0; // of the head being read (or the trailers), against the head limit
+    bool in_trailers = false;   // the final chunk arrived: what follows are trailer fields
+    bool keep_alive = false;    // decided from the head alone (trailers may not change it)
+    bool request_body_unsent = false; // the server answered before the announced body was sent
+
+    // The final (zero-size) chunk starts the trailer section, whose fields count as head bytes. Beast
+    // keeps a reference to this callback, so it lives here, beside the parser.
+    struct trailer_watch {
+        bool* in_trailers;
+        void operator()(std::uint64_t size, std::string_view, error_code&) const
+        {
+            if (size == 0)
+                *in_trailers = true;
+        }
+    } watch_chunks{&in_trailers};
+
+    response_in() = default;
+    response_in(const response_in&) = delete; // watch_chunks points into it
+    response_in& operator=(const response_in&) = delete;
+};
 
 struct connection {
     // Takes the stream by pointer: Beast 1.81 moves a basic_stream by moving its state into a new
@@ -55,6 +86,7 @@ struct connection {
     boost::beast::tcp_stream& stream;
     std::unique_ptr<boost::beast::tcp_stream> owned_stream;
     boost::beast::flat_buffer buffer; // bytes read and not yet parsed
+    response_in in;                   // while an exchange or a streamed body reads a response
     std::string head;                 // the request head being written; reused across requests
     std::uint64_t id;
     clock::time_point created;
@@ -64,6 +96,16 @@ struct connection {
     std::string key;             // the pool key: "http://host:port"
     void* idle_handle = nullptr; // while idle: the pool's handle for it
     std::uint64_t idle_epoch = 0; // bumped when it enters or leaves the idle pool: older watchers are stale
+};
+
+using conn_ptr = std::shared_ptr<connection>;
+
+// Where a connection goes when the response it carries is finished: the transport, which pools or
+// closes it. Only called on the transport's strand.
+class connection_home {
+public:
+    virtual ~connection_home() = default;
+    virtual void give_back(conn_ptr c, const event_sink& sink, std::optional<not_pooled_reason> refused) = 0;
 };
 
 } // namespace roundtrip::detail

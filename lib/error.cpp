@@ -39,6 +39,7 @@ public:
         case error::body_too_large: return "response body too large";
         case error::canceled: return "canceled";
         case error::middleware_threw: return "a middleware threw an exception";
+        case error::body_length_mismatch: return "request body length differs from its declared length";
         }
         return "unknown roundtrip error";
     }
@@ -83,7 +84,8 @@ condition classify_own(error e) noexcept
     case error::header_too_large: return condition::header_too_large;
     case error::body_too_large: return condition::body_too_large;
     case error::canceled: return condition::canceled;
-    case error::middleware_threw: return condition::other;
+    case error::middleware_threw:
+    case error::body_length_mismatch: return condition::other;
     }
     return condition::other;
 }

@@ -31,6 +31,7 @@ std::string_view to_string(not_pooled_reason r) noexcept
     case not_pooled_reason::max_lifetime: return "max_lifetime";
     case not_pooled_reason::broken: return "broken";
     case not_pooled_reason::protocol_error: return "protocol_error";
+    case not_pooled_reason::request_body_unsent: return "request_body_unsent";
     }
     return "unknown";
 }

@@ -1,7 +1,10 @@
-// The parts of the HTTP/1.1 exchange that do not depend on the stream: the request head, and the
-// mapping of I/O outcomes to roundtrip's errors.
+// The parts of the HTTP/1.1 exchange that do not depend on the stream: the request head, the
+// response parser's set-up, reads from a body source, and the mapping of I/O outcomes to roundtrip's
+// errors.
 #include "http1_exchange.hpp"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
@@ -30,6 +33,15 @@ error_code from_parser(error_code ec)
     return error::protocol_error;
 }
 
+bool has_token(const request& req, http::field name, std::string_view token)
+{
+    auto [it, end] = req.headers.equal_range(name);
+    for (; it != end; ++it)
+        if (boost::beast::iequals(it->value(), token))
+            return true;
+    return false;
+}
+
 } // namespace
 
 error_code write_head(std::string& out, const exchange_scope& x)
@@ -56,37 +68,87 @@ error_code write_head(std::string& out, const exchange_scope& x)
         default: out.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
         }
     }
-    if (!req.body.empty() || expects_body(req.method)) {
+    std::optional<std::uint64_t> length;
+    if (req.body_stream)
+        length = req.body_stream->length();
+    else if (!req.body.empty() || expects_body(req.method))
+        length = req.body.size();
+    if (length) {
         std::array<char, 24> digits;
-        auto end = std::to_chars(digits.data(), digits.data() + digits.size(), req.body.size()).ptr;
+        auto end = std::to_chars(digits.data(), digits.data() + digits.size(), *length).ptr;
         out.append("Content-Length: ").append(digits.data(), end).append("\r\n");
+    } else if (req.body_stream) {
+        out.append("Transfer-Encoding: chunked\r\n");
     }
     out.append(x.close_after ? "Connection: close\r\n\r\n" : "\r\n");
     return {};
 }
 
-bool wants_close(const request& req)
-{
-    auto [it, end] = req.headers.equal_range(http::field::connection);
-    for (; it != end; ++it)
-        if (boost::beast::iequals(it->value(), "close"))
-            return true;
-    return false;
-}
+bool wants_close(const request& req) { return has_token(req, http::field::connection, "close"); }
 
-error_code io_outcome(error_code ec, error phase_timeout, const exchange_scope& x)
+bool expects_continue(const request& req) { return has_token(req, http::field::expect, "100-continue"); }
+
+error_code io_outcome(error_code ec, error phase_timeout, clock::time_point deadline, bool canceled)
 {
-    if (x.canceled)
+    if (canceled)
         return error::canceled;
     if (!ec)
         return ec;
     if (ec == boost::beast::error::timeout)
-        return timed_out(x.req.deadline(), phase_timeout);
+        return timed_out(deadline, phase_timeout);
     if (ec == asio::error::eof)
         return error::unexpected_eof;
     if (ec.category() == http::make_error_code(http::error::end_of_stream).category())
         return from_parser(ec);
     return ec;
+}
+
+void start_response(connection& c, const request& req, const limits& l)
+{
+    auto& parser = c.in.parser.emplace();
+    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(l.max_header_bytes, UINT32_MAX)));
+    if (req.stream_response)
+        parser.body_limit(boost::none); // read a buffer at a time: nothing piles up
+    else
+        parser.body_limit(l.max_body_bytes);
+    parser.skip(req.method == "HEAD");
+    c.in.head_bytes = 0;
+    c.in.in_trailers = false;
+    parser.on_chunk_header(c.in.watch_chunks);
+}
+
+std::optional<not_pooled_reason> refusal_after_body(const connection& c, bool close_after)
+{
+    if (c.in.request_body_unsent)
+        return not_pooled_reason::request_body_unsent;
+    if (close_after || !c.in.keep_alive)
+        return not_pooled_reason::connection_close;
+    if (c.buffer.size() > 0) // bytes after the response cannot be the next response
+        return not_pooled_reason::protocol_error;
+    return std::nullopt;
+}
+
+asio::awaitable<std::pair<error_code, std::size_t>> read_source(body_source& source, asio::mutable_buffer into,
+                                                                 const exchange_scope& x)
+{
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer deadline(ex);
+    if (x.req.deadline() != clock::time_point::max()) {
+        deadline.expires_at(x.req.deadline());
+        deadline.async_wait([keep = x.req.body_stream](error_code ec) {
+            if (!ec)
+                keep->finish(error::deadline_exceeded); // completes the read below
+        });
+    }
+    // The source may complete from any thread, even inside async_read_some: resume on our executor.
+    auto [ec, n] = co_await asio::async_initiate<decltype(use_tuple), void(error_code, std::size_t)>(
+        [&](auto handler) {
+            source.async_read_some(into, [ex, h = std::move(handler)](error_code e, std::size_t got) mutable {
+                asio::post(ex, [h = std::move(h), e, got]() mutable { std::move(h)(e, got); });
+            });
+        },
+        use_tuple);
+    co_return std::pair{x.canceled ? error_code(error::canceled) : ec, n};
 }
 
 } // namespace roundtrip::detail::http1

@@ -1,7 +1,7 @@
 // One HTTP/1.1 exchange on a connection: write the request head and body, read the response with
 // Beast's parser, under the transport's timeouts and limits, emitting the exchange's events.
 //
-// `exchange` is a template over the stream it reads and writes, so a TLS stream over the same
+// The functions are templates over the stream they read and write, so a TLS stream over the same
 // connection runs exactly this code: timeouts are set on the lowest layer (the connection's
 // tcp_stream), and everything else goes through the stream given.
 #pragma once
@@ -11,6 +11,7 @@
 #include "target.hpp"
 #include "time.hpp"
 
+#include <roundtrip/body_source.hpp>
 #include <roundtrip/error.hpp>
 #include <roundtrip/request.hpp>
 #include <roundtrip/result.hpp>
@@ -18,33 +19,55 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/stream_traits.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include <array>
+#include <charconv>
 #include <optional>
 #include <stdexcept>
 #include <string>
 
 namespace roundtrip::detail::http1 {
 
+inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// What reading a response needs besides the stream. A streamed body keeps its own copy.
+struct read_scope {
+    clock::time_point deadline;
+    clock::duration inactivity;
+    std::size_t max_header_bytes;
+    const bool* canceled; // set by cancellation while reading
+};
+
 // What one exchange needs besides the stream. References live as long as the exchange.
 struct exchange_scope {
     const request& req;
     const target& where;
     const event_sink& sink;
-    const transport_options& options;
-    const bool& canceled; // set by cancellation while the exchange runs
-    bool close_after;     // ask the server to close: keep-alive is off, or the request said so
+    const struct timeouts& timeouts;
+    const struct limits& limits; // the request's own, or the transport's
+    const bool& canceled;        // set by cancellation while the exchange runs
+    bool close_after;            // ask the server to close: keep-alive is off, or the request said so
+
+    read_scope reads() const noexcept
+    {
+        return {req.deadline(), timeouts.read_inactivity, limits.max_header_bytes, &canceled};
+    }
 };
 
-using response_parser = boost::beast::http::response_parser<boost::beast::http::string_body>;
+// How an exchange ended.
+struct exchange_outcome {
+    error_code error;                         // what ends the attempt
+    std::optional<not_pooled_reason> refused; // why a successful exchange still leaves the connection unusable
+    bool body_pending = false;                // stream_response: the body waits on the connection
+};
 
-// How much each read asks the socket for.
+// How much each read asks the socket for, and the largest piece of a streamed request body: 16 KiB
+// reads measured three times the 64 KiB-body throughput of Beast's default buffer growth.
 inline constexpr std::size_t read_chunk = 16 * 1024;
 
 // Interim (1xx) responses accepted before the final one (Go's client allows 5).
@@ -57,19 +80,29 @@ error_code write_head(std::string& out, const exchange_scope& x);
 // Whether the request itself asks to close the connection after its response.
 bool wants_close(const request& req);
 
+// Whether the request has a body to send and asks the server to confirm it first.
+bool expects_continue(const request& req);
+
 // Turns an I/O outcome into what the attempt reports: cancellation wins (even over a success that was
 // queued before it), a timeout is the call's deadline or the phase's own, and Beast's parser errors
 // become roundtrip's.
-error_code io_outcome(error_code ec, error phase_timeout, const exchange_scope& x);
+error_code io_outcome(error_code ec, error phase_timeout, clock::time_point deadline, bool canceled);
+
+// Starts reading a new response on `c`: a fresh parser bounded by `l`, or unbounded in body size for
+// a streamed body.
+void start_response(connection& c, const request& req, const limits& l);
+
+// Whether a connection whose response was read to its end may be pooled, from its head alone.
+std::optional<not_pooled_reason> refusal_after_body(const connection& c, bool close_after);
 
 // Feeds the buffered bytes to the parser. Beast 1.81's parser throws std::length_error for a single
 // field over 64 KiB when the header limit allows more; calling put() here, rather than inside Beast's
 // read operation, keeps that exception out of the user's io_context::run.
-inline error_code parse_buffered(connection& c, response_parser& parser, std::size_t& used)
+inline error_code parse_buffered(connection& c, std::size_t& used)
 {
     error_code ec;
     try {
-        used = parser.put(c.buffer.data(), ec);
+        used = c.in.parser->put(c.buffer.data(), ec);
     } catch (const std::length_error&) {
         return error::header_too_large;
     }
@@ -77,136 +110,257 @@ inline error_code parse_buffered(connection& c, response_parser& parser, std::si
     return ec;
 }
 
-// Reads until `done(parser)`, each read bounded by the read inactivity timeout. Memory stays within
-// the head limit: bytes the parser has consumed for the head are counted (Beast 1.81 checks its own
+// Reads until `done()`, each read bounded by the read inactivity timeout. Memory stays within the
+// head limit: bytes the parser has consumed for the head are counted (Beast 1.81 checks its own
 // limit only against what one put() leaves over), and bytes it cannot consume yet — a head, a
 // chunk-size line, trailers — may not pile up past the limit either. Body bytes are always consumed.
-template <class Stream>
-asio::awaitable<error_code> read(Stream& stream, connection& c, response_parser& parser,
-                                 bool (response_parser::*done)() const, const exchange_scope& x,
-                                 std::size_t& head_bytes, const bool& in_trailers)
+template <class Stream, class Done>
+asio::awaitable<error_code> read(Stream& stream, connection& c, Done done, const read_scope& rs)
 {
     namespace http = boost::beast::http;
-    const std::size_t max_head = x.options.limits.max_header_bytes;
-    while (!(parser.*done)()) {
+    response_in& in = c.in;
+    while (!done()) {
         if (c.buffer.size() > 0) {
-            const bool in_head = !parser.is_header_done() || in_trailers; // stored fields, both
+            const bool in_head = !in.parser->is_header_done() || in.in_trailers; // stored fields, both
 
             std::size_t used = 0;
-            const error_code ec = parse_buffered(c, parser, used);
-            if (in_head && (head_bytes += used) > max_head)
+            const error_code ec = parse_buffered(c, used);
+            if (in_head && (in.head_bytes += used) > rs.max_header_bytes)
                 co_return error::header_too_large;
             if (ec && ec != http::error::need_more)
-                co_return ec == error::header_too_large ? ec : io_outcome(ec, error::read_timeout, x);
+                co_return ec == error::header_too_large ? ec
+                                                        : io_outcome(ec, error::read_timeout, rs.deadline, *rs.canceled);
             if (!ec && used > 0)
                 continue; // progress: look at done() again before reading more
         }
-        if (c.buffer.size() >= max_head || (!parser.is_header_done() && head_bytes + c.buffer.size() > max_head))
+        if (c.buffer.size() >= rs.max_header_bytes
+            || (!in.parser->is_header_done() && in.head_bytes + c.buffer.size() > rs.max_header_bytes))
             co_return error::header_too_large;
-        boost::beast::get_lowest_layer(stream).expires_at(bounded(x.options.timeouts.read_inactivity, x.req.deadline()));
-        auto [ec, n] = co_await stream.async_read_some(c.buffer.prepare(read_chunk), asio::as_tuple(asio::use_awaitable));
+        boost::beast::get_lowest_layer(stream).expires_at(bounded(rs.inactivity, rs.deadline));
+        auto [ec, n] = co_await stream.async_read_some(c.buffer.prepare(read_chunk), use_tuple);
         c.buffer.commit(n);
-        if (ec == asio::error::eof && !x.canceled) {
-            if (!parser.got_some()) // a close after a 1xx: nothing of the final response arrived
+        if (ec == asio::error::eof && !*rs.canceled) {
+            if (!in.parser->got_some()) // a close after a 1xx: nothing of the final response arrived
                 co_return error::unexpected_eof;
             // The end of a read-until-close body, or a message cut short (partial_message).
             error_code end;
-            parser.put_eof(end);
+            in.parser->put_eof(end);
             if (end)
-                co_return io_outcome(end, error::read_timeout, x);
+                co_return io_outcome(end, error::read_timeout, rs.deadline, *rs.canceled);
             continue;
         }
-        if (auto outcome = io_outcome(ec, error::read_timeout, x))
+        if (auto outcome = io_outcome(ec, error::read_timeout, rs.deadline, *rs.canceled))
             co_return outcome;
     }
     co_return error_code{};
 }
 
-// Writes the request and reads the response into `r`; returns the error that ends the attempt, and
-// in `refused` why a successful exchange still leaves the connection unusable.
+// Waits for the first response byte after the request (or its head) was written.
 template <class Stream>
-asio::awaitable<error_code> exchange(Stream& stream, connection& c, const exchange_scope& x, result& r,
-                                     std::optional<not_pooled_reason>& refused)
+asio::awaitable<error_code> read_first_byte(Stream& stream, connection& c, const exchange_scope& x, result& r)
 {
-    constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-    auto& lowest = boost::beast::get_lowest_layer(stream);
-    const request& req = x.req;
-    if (auto ec = write_head(c.head, x))
-        co_return ec;
-
-    lowest.expires_at(bounded(x.options.timeouts.write_inactivity, req.deadline()));
-    const std::array<asio::const_buffer, 2> message{asio::buffer(c.head), asio::buffer(req.body)};
-    auto [wec, written] = co_await asio::async_write(stream, message, use_tuple);
-    if (written > 0)
-        r.attempt.progress = request_progress::possibly_processed;
-    if (written >= c.head.size())
-        x.sink.emit(c.id, [] { return wrote_headers{}; });
-    wec = io_outcome(wec, error::write_timeout, x);
-    x.sink.emit(c.id, [&] { return wrote_request{written, wec}; });
-    if (wec)
-        co_return wec;
-    ++c.requests_served;
-
-    lowest.expires_at(bounded(x.options.timeouts.response_header, req.deadline()));
-    auto [fec, first] = co_await stream.async_read_some(c.buffer.prepare(read_chunk), use_tuple);
+    boost::beast::get_lowest_layer(stream).expires_at(bounded(x.timeouts.response_header, x.req.deadline()));
+    auto [ec, first] = co_await stream.async_read_some(c.buffer.prepare(read_chunk), use_tuple);
     c.buffer.commit(first);
-    const error_code no_byte = first > 0 ? error_code{} : fec ? fec : error_code(error::unexpected_eof);
-    if (auto ec = io_outcome(no_byte, error::response_header_timeout, x))
-        co_return ec;
+    const error_code no_byte = first > 0 ? error_code{} : ec ? ec : error_code(error::unexpected_eof);
+    if (auto outcome = io_outcome(no_byte, error::response_header_timeout, x.req.deadline(), x.canceled))
+        co_return outcome;
     r.attempt.progress = request_progress::response_started;
     x.sink.emit(c.id, [] { return got_first_response_byte{}; });
+    co_return error_code{};
+}
 
-    std::optional<response_parser> parser;
-    std::size_t head_bytes = 0;
-    // The final (zero-size) chunk starts the trailer section, whose fields count as head bytes.
-    bool in_trailers = false;
-    auto note_chunk = [&in_trailers](std::uint64_t size, std::string_view, error_code&) {
-        if (size == 0)
-            in_trailers = true;
-    };
+// Reads response heads up to the final one — or, with `stop_at_continue`, up to a 100 Continue —
+// reporting interim ones; the head read is left in `c.in.parser`.
+template <class Stream>
+asio::awaitable<error_code> read_head(Stream& stream, connection& c, const exchange_scope& x, bool stop_at_continue)
+{
     for (int interim = 0;; ++interim) {
         if (interim > max_interim_responses)
             co_return error::protocol_error; // an endless stream of 1xx would hold the call forever
-        parser.emplace();
-        parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(x.options.limits.max_header_bytes, UINT32_MAX)));
-        parser->body_limit(x.options.limits.max_body_bytes);
-        parser->skip(req.method == "HEAD");
-        parser->on_chunk_header(note_chunk);
-        head_bytes = 0;
-        if (auto ec = co_await read(stream, c, *parser, &response_parser::is_header_done, x, head_bytes, in_trailers))
+        start_response(c, x.req, x.limits);
+        auto& parser = *c.in.parser;
+        if (auto ec = co_await read(stream, c, [&] { return parser.is_header_done(); }, x.reads()))
             co_return ec;
-        const unsigned status = parser->get().result_int();
+        const unsigned status = parser.get().result_int();
         if (status / 100 != 1)
-            break;
+            co_return error_code{};
         if (status == 101) // roundtrip never asks for an upgrade
             co_return error::protocol_error;
         x.sink.emit(c.id, [&] { return got_1xx{status}; });
+        if (status == 100 && stop_at_continue)
+            co_return error_code{};
     }
-    const unsigned status = parser->get().result_int();
+}
+
+// Waits up to the expect-continue timeout for the server to answer a head sent with
+// `Expect: 100-continue`; returns whether it did (bytes are waiting).
+template <class Stream>
+asio::awaitable<std::pair<error_code, bool>> await_answer(Stream& stream, const exchange_scope& x)
+{
+    using namespace asio::experimental::awaitable_operators;
+    auto& socket = boost::beast::get_lowest_layer(stream).socket();
+    asio::steady_timer timer(socket.get_executor());
+    timer.expires_at(bounded(x.timeouts.expect_continue, x.req.deadline()));
+    auto first = co_await (socket.async_wait(asio::socket_base::wait_read, use_tuple) || timer.async_wait(use_tuple));
+    if (x.canceled)
+        co_return std::pair{error_code(error::canceled), false};
+    if (first.index() == 0) {
+        const auto [ec] = std::get<0>(first);
+        co_return std::pair{ec, !ec};
+    }
+    if (clock::now() >= x.req.deadline())
+        co_return std::pair{error_code(error::deadline_exceeded), false};
+    co_return std::pair{error_code{}, false}; // no answer in time: send the body anyway
+}
+
+// Reads from a body source, bounded by the call's deadline: the source is told to finish when the
+// deadline passes, which completes its read.
+asio::awaitable<std::pair<error_code, std::size_t>> read_source(body_source& source, asio::mutable_buffer into,
+                                                                 const exchange_scope& x);
+
+// Writes the request's streamed body: as it comes with a Content-Length, else in chunks. `c.head`
+// serves as the buffer, with room before each piece for its chunk-size line.
+template <class Stream>
+asio::awaitable<error_code> write_streamed_body(Stream& stream, connection& c, const exchange_scope& x,
+                                                std::size_t& written)
+{
+    body_source& source = *x.req.body_stream;
+    const std::optional<std::uint64_t> length = source.length();
+    constexpr std::size_t size_line = 18; // 16 hex digits and CRLF
+    constexpr std::string_view crlf = "\r\n", last_chunk = "0\r\n\r\n";
+    c.head.resize(size_line + read_chunk + crlf.size());
+    std::uint64_t taken = 0;
+    auto& lowest = boost::beast::get_lowest_layer(stream);
+    for (;;) {
+        auto [ec, n] = co_await read_source(source, asio::buffer(c.head.data() + size_line, read_chunk), x);
+        if (ec == asio::error::eof)
+            break;
+        if (ec)
+            co_return x.canceled ? error_code(error::canceled) : ec;
+        taken += n;
+        if (length && taken > *length)
+            co_return error::body_length_mismatch;
+        std::size_t begin = size_line, end = size_line + n;
+        if (!length) {
+            std::array<char, size_line> digits;
+            auto stop = std::to_chars(digits.data(), digits.data() + 16, n, 16).ptr;
+            *stop++ = '\r', *stop++ = '\n';
+            begin -= static_cast<std::size_t>(stop - digits.data());
+            std::copy(digits.data(), stop, c.head.data() + begin);
+            end = std::copy(crlf.begin(), crlf.end(), c.head.data() + end) - c.head.data();
+        }
+        lowest.expires_at(bounded(x.timeouts.write_inactivity, x.req.deadline()));
+        auto [wec, w] = co_await asio::async_write(stream, asio::buffer(c.head.data() + begin, end - begin), use_tuple);
+        written += w;
+        if (wec)
+            co_return io_outcome(wec, error::write_timeout, x.req.deadline(), x.canceled);
+    }
+    if (length && taken != *length)
+        co_return error::body_length_mismatch;
+    if (!length) {
+        lowest.expires_at(bounded(x.timeouts.write_inactivity, x.req.deadline()));
+        auto [wec, w] = co_await asio::async_write(stream, asio::buffer(last_chunk), use_tuple);
+        written += w;
+        if (wec)
+            co_return io_outcome(wec, error::write_timeout, x.req.deadline(), x.canceled);
+    }
+    source.finish({});
+    co_return error_code{};
+}
+
+// Writes the request body that was not sent with the head.
+template <class Stream>
+asio::awaitable<error_code> write_body(Stream& stream, connection& c, const exchange_scope& x, std::size_t& written)
+{
+    if (x.req.body_stream) {
+        auto ec = co_await write_streamed_body(stream, c, x, written);
+        if (ec)
+            x.req.body_stream->finish(ec);
+        co_return ec;
+    }
+    boost::beast::get_lowest_layer(stream).expires_at(bounded(x.timeouts.write_inactivity, x.req.deadline()));
+    auto [ec, w] = co_await asio::async_write(stream, asio::buffer(x.req.body), use_tuple);
+    written += w;
+    co_return io_outcome(ec, error::write_timeout, x.req.deadline(), x.canceled);
+}
+
+// Writes the request and reads the response head into `r`, and its body too unless the request
+// streams it (then `body_pending` says the body waits on the connection, in `c.in`).
+template <class Stream>
+asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c, const exchange_scope& x, result& r)
+{
+    const request& req = x.req;
+    exchange_outcome out;
+    if ((out.error = write_head(c.head, x)))
+        co_return out;
+
+    // A buffered body goes out with the head in one write, unless the server is to confirm it first.
+    const bool has_body = req.body_stream || !req.body.empty();
+    const bool confirm_first = has_body && expects_continue(req);
+    const bool body_with_head = !req.body_stream && !confirm_first;
+    const std::size_t head_size = c.head.size();
+    boost::beast::get_lowest_layer(stream).expires_at(bounded(x.timeouts.write_inactivity, req.deadline()));
+    const std::array<asio::const_buffer, 2> message{asio::buffer(c.head),
+                                                    asio::buffer(body_with_head ? std::string_view(req.body) : "")};
+    auto [wec, written] = co_await asio::async_write(stream, message, use_tuple);
+    if (written > 0)
+        r.attempt.progress = request_progress::possibly_processed;
+    if (written >= head_size)
+        x.sink.emit(c.id, [] { return wrote_headers{}; });
+    wec = io_outcome(wec, error::write_timeout, req.deadline(), x.canceled);
+
+    bool answered = false;    // a response byte arrived before the body was sent
+    bool body_unsent = false; // the server gave its final answer before the body was sent
+    if (!wec && has_body && !body_with_head) {
+        if (confirm_first) {
+            std::tie(wec, answered) = co_await await_answer(stream, x);
+            if (answered) {
+                if ((out.error = co_await read_first_byte(stream, c, x, r)))
+                    co_return out;
+                if ((out.error = co_await read_head(stream, c, x, true)))
+                    co_return out;
+                body_unsent = c.in.parser->get().result_int() != 100;
+            }
+        }
+        if (!wec && !body_unsent)
+            wec = co_await write_body(stream, c, x, written);
+    }
+    x.sink.emit(c.id, [&] { return wrote_request{written, wec}; });
+    if ((out.error = wec))
+        co_return out;
+    ++c.requests_served;
+
+    if (!answered && (out.error = co_await read_first_byte(stream, c, x, r)))
+        co_return out;
+    if (!body_unsent && (out.error = co_await read_head(stream, c, x, false)))
+        co_return out;
+
+    auto& parser = *c.in.parser;
+    auto& head = parser.get();
+    const unsigned status = head.result_int();
     x.sink.emit(c.id, [&] { return response_headers{status}; });
     // Decided from the head alone: trailers (RFC 9110, section 6.5.1) must not add header fields or
     // change the connection's fate, and Beast's parser files them with the head's fields.
-    const bool keep_alive = parser->get().keep_alive() && !parser->get().need_eof();
-    std::optional<header_fields> head_fields;
-    if (parser->chunked())
-        head_fields = static_cast<const header_fields&>(parser->get());
-    head_bytes = 0; // trailers get a head's allowance of their own
-    auto bec = co_await read(stream, c, *parser, &response_parser::is_done, x, head_bytes, in_trailers);
-    x.sink.emit(c.id, [&] { return response_body_done{parser->get().body().size(), bec}; });
-    if (bec)
-        co_return bec;
+    c.in.keep_alive = parser.keep_alive() && !parser.need_eof();
+    c.in.request_body_unsent = body_unsent;
+    c.in.head_bytes = 0; // trailers get a head's allowance of their own
+    r.response.status = status;
+    r.response.version = head.version();
+    r.response.reason = std::string(head.reason());
+    r.response.headers = std::move(static_cast<header_fields&>(head)); // trailers go to the emptied fields
+    if (req.stream_response && !parser.is_done()) {
+        out.body_pending = true;
+        co_return out;
+    }
 
-    auto& message_in = parser->get();
-    if (x.close_after || !keep_alive)
-        refused = not_pooled_reason::connection_close;
-    else if (c.buffer.size() > 0) // bytes after the response cannot be the next response
-        refused = not_pooled_reason::protocol_error;
-    r.response.status = message_in.result_int();
-    r.response.version = message_in.version();
-    r.response.reason = std::string(message_in.reason());
-    r.response.body = std::move(message_in.body());
-    r.response.headers = head_fields ? std::move(*head_fields) : std::move(static_cast<header_fields&>(message_in));
-    co_return error_code{};
+    out.error = co_await read(stream, c, [&] { return parser.is_done(); }, x.reads());
+    x.sink.emit(c.id, [&] { return response_body_done{head.body().size(), out.error}; });
+    if (out.error)
+        co_return out;
+    r.response.body = std::move(head.body());
+    out.refused = refusal_after_body(c, x.close_after);
+    co_return out;
 }
 
 } // namespace roundtrip::detail::http1

@@ -18,6 +18,8 @@ std::uint64_t request::call_id() const noexcept { return call_ ? call_->id : 0; 
 
 bool is_replayable(const request& req) noexcept
 {
+    if (req.body_stream)
+        return false; // one-shot: what was read from it is gone
     constexpr std::string_view idempotent[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
     for (auto m : idempotent)
         if (req.method == m)

@@ -9,6 +9,7 @@
 #include "event_sink.hpp"
 #include "http1_exchange.hpp"
 #include "pool.hpp"
+#include "streamed_body.hpp"
 #include "target.hpp"
 #include "time.hpp"
 
@@ -33,7 +34,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 } // namespace
 
-using conn_ptr = std::shared_ptr<connection>;
 using conn_pool = pool<conn_ptr>;
 
 // What acquire() yields: a connection and how it was found.
@@ -88,7 +88,7 @@ struct attempt_record : boost::intrusive::list_base_hook<boost::intrusive::link_
     connection* conn = nullptr;         // while exchanging
 };
 
-class transport_impl : public std::enable_shared_from_this<transport_impl> {
+class transport_impl : public connection_home, public std::enable_shared_from_this<transport_impl> {
 public:
     transport_impl(executor strand, transport_options options, observer_list observers)
         : strand_(strand), options_(std::move(options)), observers_(std::move(observers)),
@@ -125,6 +125,8 @@ public:
                 self->cancel(a);
             for (auto& d : self->dials_)
                 d->cancel();
+            for (auto& b : self->bodies_)
+                b.cancel();
             self->close_all_idle(close_reason::client_closed);
             self->sweep_.cancel();
         });
@@ -153,6 +155,8 @@ private:
     void cancel(attempt_record& a)
     {
         a.canceled = true;
+        if (a.req.body_stream)
+            a.req.body_stream->finish(error::canceled); // ends a read of it in progress
         if (a.waiting)
             finish_wait(*a.waiting, error::canceled, {});
         if (a.conn)
@@ -212,13 +216,20 @@ private:
         r.attempt.reused = reused;
         sink.emit(c.id, [&] { return got_conn{reused, lease.was_idle, lease.idle_time, c.local, c.remote}; });
 
-        std::optional<not_pooled_reason> keep_alive_refused;
         a.conn = &c;
-        const http1::exchange_scope scope{a.req, t, sink, options_, a.canceled,
+        const http1::exchange_scope scope{a.req,
+                                          t,
+                                          sink,
+                                          options_.timeouts,
+                                          a.req.limits ? *a.req.limits : options_.limits,
+                                          a.canceled,
                                           http1::wants_close(a.req) || !pool_.keep_alive_enabled()};
+        http1::exchange_outcome out;
         try {
-            r.error = a.canceled ? error_code(error::canceled)
-                                 : co_await http1::exchange(c.stream, c, scope, r, keep_alive_refused);
+            if (a.canceled)
+                out.error = error::canceled;
+            else
+                out = co_await http1::exchange(c.stream, c, scope, r);
         } catch (...) {
             // bad_alloc buffering a body, say: the connection is lost, but its place in the pool is not.
             a.conn = nullptr;
@@ -227,10 +238,16 @@ private:
         }
         a.conn = nullptr;
 
+        r.error = out.error;
+        if (out.body_pending) {
+            auto body = std::make_shared<streamed_body>(strand_, shared_from_this(), std::move(lease.conn), sink, scope);
+            bodies_.push_back(*body);
+            r.response.body_stream = body_reader(std::move(body));
+            co_return reused;
+        }
         if (r.error)
-            keep_alive_refused = r.error == error::protocol_error ? not_pooled_reason::protocol_error
-                                                                   : not_pooled_reason::broken;
-        give_back(std::move(lease.conn), sink, keep_alive_refused);
+            out.refused = r.error == error::protocol_error ? not_pooled_reason::protocol_error : not_pooled_reason::broken;
+        give_back(std::move(lease.conn), sink, out.refused);
         co_return reused;
     }
 
@@ -365,8 +382,9 @@ private:
     }
 
     // Returns a connection after its exchange: to a waiter, to the idle pool, or closed with why.
-    void give_back(conn_ptr c, const event_sink& sink, std::optional<not_pooled_reason> refused)
+    void give_back(conn_ptr c, const event_sink& sink, std::optional<not_pooled_reason> refused) override
     {
+        c->in.parser.reset(); // a response's fields and body buffers go with it
         if (closed_ && !refused)
             refused = not_pooled_reason::keep_alive_disabled; // a closed transport keeps nothing
         if (refused)
@@ -528,6 +546,7 @@ private:
     bool closed_ = false;
     boost::intrusive::list<attempt_record, boost::intrusive::constant_time_size<false>> attempts_;
     std::set<std::shared_ptr<dial>> dials_; // in flight, for close()
+    boost::intrusive::list<streamed_body, boost::intrusive::constant_time_size<false>> bodies_; // unfinished
 };
 
 } // namespace detail

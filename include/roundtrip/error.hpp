@@ -53,6 +53,8 @@ enum class error {
     canceled,
     /// A coroutine middleware let an exception other than `system_error` escape.
     middleware_threw,
+    /// A request's `body_source` delivered more or fewer bytes than its `length()` announced.
+    body_length_mismatch,
 };
 
 /// A `condition` is a class of errors that callers test for: `ec == condition::timeout` holds for

@@ -41,8 +41,9 @@
 //     the observers of middleware above it.
 //   - Events that may arrive after the call completed: conn_closed for a connection that was pooled
 //     (idle timeout, peer close, client close); events of a connection whose dial the call abandoned.
-//     While response bodies are buffered, every other event of an attempt precedes the call's
-//     completion.
+//     A buffered response's events all precede the call's completion. A streamed one
+//     (`request::stream_response`) reports response_body_done, put_idle_conn or conn_not_pooled,
+//     and conn_closed when its body ends, which is after call_done.
 #pragma once
 
 #include <roundtrip/detail/config.hpp>
@@ -71,6 +72,8 @@ enum class not_pooled_reason {
     max_lifetime,        ///< The connection is older than the pool's maximum lifetime.
     broken,              ///< An I/O error, timeout or cancellation left the connection unusable.
     protocol_error,      ///< The server broke HTTP/1.1 framing; the bytes that follow cannot be trusted.
+    request_body_unsent, ///< The server answered before the announced request body was sent
+                         ///< (`Expect: 100-continue`): it may still wait for that body.
 };
 
 /// Why a connection was closed.

@@ -4,12 +4,16 @@
 #include <roundtrip/detail/config.hpp>
 #include <roundtrip/events.hpp>
 #include <roundtrip/header_fields.hpp>
+#include <roundtrip/limits.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace roundtrip {
+
+class body_source;
 
 namespace detail {
 struct call_state;
@@ -38,6 +42,15 @@ public:
     header_fields headers;
     /// The body, sent as is with a `Content-Length`. Empty means none.
     std::string body;
+    /// A body produced while the request is sent (a `body_pipe`, or a `body_source` of your own);
+    /// when set, it replaces `body`. One-shot: the request is then not replayable.
+    std::shared_ptr<body_source> body_stream;
+    /// Leaves the response body on the connection for the caller to read through
+    /// `response::body_stream`, without a size limit; the connection returns to the pool when the
+    /// body has been read to its end. Default false: the body is read into `response::body`.
+    bool stream_response = false;
+    /// Replaces the transport's limits for this request.
+    std::optional<roundtrip::limits> limits;
     /// How long the whole call may take; 0 means the client's default (`client_options::timeout`).
     /// Read by the client when the call starts; afterwards, read `deadline()`.
     clock::duration timeout{};
@@ -76,7 +89,8 @@ private:
 
 /// Returns whether `req` may be sent again after it may have reached the server: its method is
 /// idempotent (RFC 9110, section 9.2.2: GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or it carries an
-/// `Idempotency-Key` header, and its body can be sent again (a buffered body always can). This is the
+/// `Idempotency-Key` header, and its body can be sent again: a buffered body can, a `body_stream`
+/// cannot. This is the
 /// library's one replayability rule: the transport's transparent retries and the retry middleware
 /// both ask it.
 bool is_replayable(const request& req) noexcept;

@@ -1,14 +1,17 @@
 // The response a call obtains.
 #pragma once
 
+#include <roundtrip/body_reader.hpp>
 #include <roundtrip/header_fields.hpp>
 
 #include <string>
 
 namespace roundtrip {
 
-/// A `response` is a final (non-1xx) HTTP response with its body read to the end. Any status is a
-/// response, 404 and 500 included: judging statuses is the caller's business.
+/// A `response` is a final (non-1xx) HTTP response. Any status is a response, 404 and 500 included:
+/// judging statuses is the caller's business. Its body is read to the end into `body`, or, when the
+/// request asked for `stream_response`, left for the caller to read through `body_stream`.
+/// Move-only when it holds a body stream (a stream belongs to one reader).
 struct response {
     /// The status code, 100 to 999 (interim 1xx responses are reported by `got_1xx` events, not here).
     unsigned status = 0;
@@ -17,7 +20,11 @@ struct response {
     /// The reason phrase as sent; may be empty.
     std::string reason;
     header_fields headers;
+    /// The buffered body; empty when the body is streamed.
     std::string body;
+    /// The streamed body (`request::stream_response`); at its end for a buffered response and for a
+    /// response without a body (HEAD, 204, 304, `Content-Length: 0`).
+    body_reader body_stream;
 };
 
 } // namespace roundtrip

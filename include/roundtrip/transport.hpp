@@ -4,6 +4,7 @@
 
 #include <roundtrip/detail/config.hpp>
 #include <roundtrip/events.hpp>
+#include <roundtrip/limits.hpp>
 #include <roundtrip/resolver.hpp>
 #include <roundtrip/round_tripper.hpp>
 
@@ -27,17 +28,9 @@ struct timeouts {
     clock::duration read_inactivity = std::chrono::seconds(30);
     /// Longest time a write of the request may make no progress. Default 30 s.
     clock::duration write_inactivity = std::chrono::seconds(30);
-};
-
-/// `limits` bound the memory one response may take. Exceeding one fails the attempt with
-/// `error::header_too_large` or `error::body_too_large` and closes the connection.
-struct limits {
-    /// The response head: status line and all header fields. Default 256 KiB: room for hundreds of
-    /// fields and lines of tens of KiB. A single field line over 64 KiB is always too large (Beast
-    /// 1.81's parser refuses it).
-    std::size_t max_header_bytes = 256 * 1024;
-    /// A buffered response body. Default 64 MiB.
-    std::size_t max_body_bytes = 64 * 1024 * 1024;
+    /// For a request with `Expect: 100-continue`: how long to wait for the server's `100 Continue`
+    /// (or its final answer) before sending the body anyway. Default 1 s, as Go's DefaultTransport.
+    clock::duration expect_continue = std::chrono::seconds(1);
 };
 
 /// `dial_options` shape how new connections are made.

@@ -1,0 +1,43 @@
+// A request body produced while the request is sent, rather than held in memory up front.
+#pragma once
+
+#include <roundtrip/detail/config.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/buffer.hpp>
+
+#include <cstdint>
+#include <optional>
+
+namespace roundtrip {
+
+/// A `body_source` is a one-shot request body (`request::body_stream`) that the transport reads
+/// while it writes the request: with a `Content-Length` when `length()` is known, else with chunked
+/// transfer coding. `body_pipe` is the ready-made source a caller writes chunks into; implement this
+/// interface to stream from elsewhere (a file, another connection).
+///
+/// A request with a body source is not replayable: once the transport has read from it, neither the
+/// transport's transparent retries nor the retry middleware send the request again.
+class body_source {
+public:
+    using read_handler = asio::any_completion_handler<void(error_code, std::size_t)>;
+
+    virtual ~body_source() = default;
+
+    /// The body's length when known in advance; `std::nullopt` sends the body chunked. A source that
+    /// then delivers a different number of bytes fails the attempt (`error::body_length_mismatch`).
+    virtual std::optional<std::uint64_t> length() const noexcept = 0;
+
+    /// Reads the next bytes into `into` and completes with their count (at least 1), or with
+    /// `asio::error::eof` after the last byte. Any other error ends the attempt with that error and
+    /// closes the connection. Called on the transport's executor, one read at a time; `handler` may
+    /// be invoked from any thread (it carries the transport's executor).
+    virtual void async_read_some(asio::mutable_buffer into, read_handler handler) = 0;
+
+    /// Called once when the call that owns the source completes: success when the body was read to
+    /// its end, else why it was not (the call's error, or `asio::error::broken_pipe` when the server
+    /// answered without waiting for the whole body). Lets a source release a producer that waits.
+    virtual void finish(error_code why) noexcept { (void)why; }
+};
+
+} // namespace roundtrip

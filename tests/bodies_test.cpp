@@ -1,0 +1,338 @@
+// Streamed bodies both ways, Expect: 100-continue, and per-request limits: what the caller reads and
+// writes, what reaches the server, and what becomes of the connection.
+#include "recorder.hpp"
+#include "test_server.hpp"
+#include "wait.hpp"
+
+#include <roundtrip/body_pipe.hpp>
+#include <roundtrip/client.hpp>
+#include <roundtrip/error.hpp>
+
+#include <boost/asio/read.hpp>
+
+#include <doctest/doctest.h>
+
+#include <future>
+#include <thread>
+
+using namespace roundtrip;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Starts an asynchronous operation whose handler takes (error_code, T); the future has its outcome.
+template <class T, class Op>
+std::future<std::pair<error_code, T>> start(Op op)
+{
+    auto p = std::make_shared<std::promise<std::pair<error_code, T>>>();
+    auto f = p->get_future();
+    op([p](error_code ec, T v) { p->set_value({ec, std::move(v)}); });
+    return f;
+}
+
+std::pair<error_code, std::size_t> read_some(body_reader& body, asio::mutable_buffer into)
+{
+    return start<std::size_t>([&](auto h) { body.async_read_some(into, std::move(h)); }).get();
+}
+
+std::pair<error_code, std::size_t> write(body_pipe& pipe, std::string_view bytes)
+{
+    return start<std::size_t>([&](auto h) { pipe.async_write(asio::buffer(bytes), std::move(h)); }).get();
+}
+
+std::future<std::pair<error_code, response>> send(client& c, const request& req)
+{
+    return start<response>([&](auto h) { c.async_send(req, std::move(h)); });
+}
+
+// Reads `body` to its end in pieces of `piece` bytes; returns what was read and how it ended.
+std::pair<std::string, error_code> read_all(body_reader& body, std::size_t piece = 7)
+{
+    std::string out;
+    std::vector<char> buffer(piece);
+    for (int reads = 0; reads < 1'000'000; ++reads) {
+        auto [ec, n] = read_some(body, asio::buffer(buffer));
+        out.append(buffer.data(), n);
+        if (ec)
+            return {out, ec};
+    }
+    return {out, error::protocol_error}; // never ends: fail the test, not hang it
+}
+
+// What became of the connection: "pooled", or the conn_not_pooled reason; "none" while undecided.
+std::string fate(const test::recorder& r)
+{
+    for (const auto& e : r.events()) {
+        if (std::holds_alternative<put_idle_conn>(e.e.data))
+            return "pooled";
+        if (auto n = std::get_if<conn_not_pooled>(&e.e.data))
+            return std::string(to_string(n->reason));
+    }
+    return "none";
+}
+
+std::string pattern(std::size_t n)
+{
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i)
+        s[i] = static_cast<char>('a' + i % 23);
+    return s;
+}
+
+request streamed(std::string url)
+{
+    request req("GET", url);
+    req.stream_response = true;
+    return req;
+}
+
+} // namespace
+
+TEST_CASE("a streamed response is read in pieces, and its connection is pooled at its end")
+{
+    const std::string big = pattern(300 * 1024);
+    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+        if (req.target == "/chunked")
+            ex.write_raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+        else
+            ex.reply(200, big);
+    });
+    auto events = std::make_shared<test::recorder>();
+    client_options options{.observers = {events}};
+    options.transport.limits.max_body_bytes = 1024; // a buffered limit does not bound a streamed body
+    client c(std::move(options));
+
+    result r = c.round_trip(streamed(server.url("/big")));
+    REQUIRE_FALSE(r.error);
+    CHECK(r.response.body.empty());
+    CHECK(fate(*events) == "none"); // the body is still on the connection
+    auto [got, end] = read_all(r.response.body_stream, 1000);
+    CHECK(end == asio::error::eof);
+    CHECK(got == big);
+    CHECK(test::eventually([&] { return fate(*events) == "pooled"; }));
+    const std::string order = events->names();
+    CHECK(order.find("call_done") < order.find("response_body_done"));
+    auto done = events->first<response_body_done>();
+    REQUIRE(done);
+    CHECK(done->bytes == big.size());
+
+    // Chunked, through asio::async_read as any AsyncReadStream, on the same connection.
+    result chunked = c.round_trip(streamed(server.url("/chunked")));
+    REQUIRE_FALSE(chunked.error);
+    CHECK(chunked.attempt.reused);
+    std::string text;
+    auto [ec, n] = start<std::size_t>([&](auto h) {
+                       asio::async_read(chunked.response.body_stream, asio::dynamic_buffer(text), std::move(h));
+                   }).get();
+    CHECK(ec == asio::error::eof);
+    CHECK(text == "hello world");
+    CHECK(n == 11);
+    CHECK(server.connections() == 1);
+}
+
+TEST_CASE("a streamed response without a body is at its end at once, its connection already pooled")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.write_raw("HTTP/1.1 204 No Content\r\n\r\n"); });
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    result r = c.round_trip(streamed(server.url()));
+    REQUIRE_FALSE(r.error);
+    CHECK(fate(*events) == "pooled");
+    auto [got, end] = read_all(r.response.body_stream);
+    CHECK(got.empty());
+    CHECK(end == asio::error::eof);
+}
+
+TEST_CASE("a streamed body dropped early is drained when little is left, else its connection is closed")
+{
+    const std::string small = pattern(20 * 1024), large = pattern(2 * 1024 * 1024);
+    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+        ex.reply(200, req.target == "/small" ? small : large);
+    });
+
+    SUBCASE("a little left: drained and pooled")
+    {
+        auto events = std::make_shared<test::recorder>();
+        client c(client_options{.observers = {events}});
+        {
+            result r = c.round_trip(streamed(server.url("/small")));
+            std::array<char, 100> some;
+            auto [ec, n] = read_some(r.response.body_stream, asio::buffer(some));
+            CHECK_FALSE(ec);
+            CHECK(n > 0);
+        } // dropped here
+        CHECK(test::eventually([&] { return fate(*events) == "pooled"; }));
+        CHECK(c.round_trip(request("GET", server.url("/small"))).attempt.reused);
+    }
+    SUBCASE("much left: closed as body_not_drained")
+    {
+        auto events = std::make_shared<test::recorder>();
+        client c(client_options{.observers = {events}});
+        {
+            result r = c.round_trip(streamed(server.url("/large")));
+            std::array<char, 100> some;
+            CHECK_FALSE(read_some(r.response.body_stream, asio::buffer(some)).first);
+        }
+        CHECK(test::eventually([&] { return fate(*events) == "body_not_drained"; }));
+        CHECK(test::eventually([&] { return events->first<conn_closed>() != nullptr; }));
+    }
+    SUBCASE("never read: closed at once as body_not_drained")
+    {
+        auto events = std::make_shared<test::recorder>();
+        client c(client_options{.observers = {events}});
+        c.round_trip(streamed(server.url("/small"))); // the result, and its body, dropped unread
+        CHECK(test::eventually([&] { return fate(*events) == "body_not_drained"; }));
+        CHECK(c.round_trip(request("GET", server.url("/small"))).attempt.reused == false);
+    }
+}
+
+TEST_CASE("a streamed body cut short, or ended by the client's close, fails its read and closes the connection")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+        if (req.target == "/short") {
+            ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this");
+            ex.close();
+        } else {
+            ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nthen nothing");
+            ex.stall();
+        }
+    });
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+
+    result r = c.round_trip(streamed(server.url("/short")));
+    auto [got, end] = read_all(r.response.body_stream);
+    CHECK(got == "only this");
+    CHECK(end == error::unexpected_eof);
+    CHECK(fate(*events) == "broken");
+
+    result held = c.round_trip(streamed(server.url("/stall")));
+    REQUIRE_FALSE(held.error);
+    std::thread closer([&] {
+        std::this_thread::sleep_for(50ms);
+        c.close();
+    });
+    auto [part, why] = read_all(held.response.body_stream);
+    closer.join();
+    CHECK(part == "then nothing");
+    CHECK(why == error::canceled);
+}
+
+TEST_CASE("a body pipe streams a request body, chunked or with its length")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+        std::string framing = req.headers.count("Transfer-Encoding") ? std::string(req.headers["Transfer-Encoding"])
+                                                                     : "length " + std::string(req.headers["Content-Length"]);
+        ex.reply(200, framing + ":" + req.body);
+    });
+    client c;
+    for (std::optional<std::uint64_t> length : {std::optional<std::uint64_t>{}, std::optional<std::uint64_t>{40'000}}) {
+        CAPTURE(length.has_value());
+        auto pipe = std::make_shared<body_pipe>(length);
+        request req("POST", server.url());
+        req.body_stream = pipe;
+        auto call = send(c, req);
+        const std::string part1 = pattern(30'000), part2(10'000, 'z');
+        CHECK(write(*pipe, part1).second == part1.size());
+        CHECK(write(*pipe, part2).second == part2.size());
+        pipe->close();
+        auto [ec, resp] = call.get();
+        REQUIRE_FALSE(ec);
+        CHECK(resp.body == (length ? "length 40000:" : "chunked:") + part1 + part2);
+    }
+}
+
+TEST_CASE("a body pipe that breaks its promise, or outlives its call, gets an error")
+{
+    test::test_server server;
+    client c;
+
+    SUBCASE("fewer bytes than the length it announced")
+    {
+        auto pipe = std::make_shared<body_pipe>(100);
+        request req("POST", server.url());
+        req.body_stream = pipe;
+        auto call = send(c, req);
+        write(*pipe, "short");
+        pipe->close();
+        CHECK(call.get().first == error::body_length_mismatch);
+    }
+    SUBCASE("a call that fails before the body is taken releases the writer")
+    {
+        auto pipe = std::make_shared<body_pipe>();
+        request req("POST", "http://127.0.0.1:" + std::to_string(test::refused_port()) + "/");
+        req.body_stream = pipe;
+        auto call = send(c, req);
+        auto [ec, n] = write(*pipe, "never sent");
+        CHECK(ec == condition::connection_refused);
+        CHECK(n == 0);
+        CHECK(call.get().first == condition::connection_refused);
+    }
+    SUBCASE("a streamed body is not replayable")
+    {
+        request req("PUT", server.url());
+        CHECK(is_replayable(req));
+        req.body_stream = std::make_shared<body_pipe>();
+        CHECK_FALSE(is_replayable(req));
+    }
+}
+
+TEST_CASE("Expect: 100-continue sends the body after 100, never after a final answer, and after a timeout anyway")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+        if (req.target == "/continue") {
+            ex.write_raw("HTTP/1.1 100 Continue\r\n\r\n");
+            ex.reply(200, "got " + ex.read_body());
+        } else if (req.target == "/refuse") {
+            ex.reply(417, "no");
+        } else { // silent until the body comes
+            ex.reply(200, "got " + ex.read_body());
+        }
+    });
+    auto events = std::make_shared<test::recorder>();
+    client_options options{.observers = {events}};
+    options.transport.timeouts.expect_continue = 100ms;
+    client c(std::move(options));
+    auto post = [&](std::string path) {
+        request req("POST", server.url(path));
+        req.headers.insert("Expect", "100-continue");
+        req.body = "payload";
+        return c.round_trip(req);
+    };
+
+    result ok = post("/continue");
+    REQUIRE_FALSE(ok.error);
+    CHECK(ok.response.body == "got payload");
+    CHECK(events->names().find("wrote_headers got_first_response_byte got_1xx wrote_request response_headers")
+          != std::string::npos);
+    CHECK(fate(*events) == "pooled");
+
+    auto refused_events = std::make_shared<test::recorder>();
+    request refuse("POST", server.url("/refuse"));
+    refuse.headers.insert("Expect", "100-continue");
+    refuse.body = "payload";
+    refuse.observe(refused_events);
+    result no = c.round_trip(refuse);
+    REQUIRE_FALSE(no.error);
+    CHECK(no.response.status == 417);
+    auto wrote = refused_events->first<wrote_request>();
+    REQUIRE(wrote);
+    CHECK(wrote->bytes < 100); // the head only
+    CHECK(fate(*refused_events) == "request_body_unsent");
+
+    result late = post("/silent");
+    REQUIRE_FALSE(late.error);
+    CHECK(late.response.body == "got payload");
+}
+
+TEST_CASE("a request's own limits replace the client's")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(200, std::string(2000, 'b')); });
+    client c;
+    CHECK_FALSE(c.round_trip(request("GET", server.url())).error);
+    request tight("GET", server.url());
+    tight.limits = limits{.max_body_bytes = 1000};
+    CHECK(c.round_trip(tight).error == error::body_too_large);
+    tight.limits = limits{.max_header_bytes = 20};
+    CHECK(c.round_trip(tight).error == error::header_too_large);
+}
