@@ -12,6 +12,9 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -335,4 +338,43 @@ TEST_CASE("a request's own limits replace the client's")
     CHECK(c.round_trip(tight).error == error::body_too_large);
     tight.limits = limits{.max_header_bytes = 20};
     CHECK(c.round_trip(tight).error == error::header_too_large);
+}
+
+namespace {
+
+// The process's resident memory now, in bytes.
+std::size_t resident_bytes()
+{
+    std::ifstream statm("/proc/self/statm");
+    std::size_t pages = 0, resident = 0;
+    statm >> pages >> resident;
+    return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+} // namespace
+
+TEST_CASE("an endless streamed body holds memory flat however much of it is read")
+{
+    const std::string chunk = "4000\r\n" + std::string(16 * 1024, 'e') + "\r\n";
+    test::test_server server([&](const test::server_request&, test::exchange& ex) {
+        ex.write_raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for (int i = 0; i < 100'000 && ex.client_port(); ++i)
+            ex.write_raw(chunk);
+    });
+    client c;
+    result r = c.round_trip(streamed(server.url()));
+    REQUIRE_FALSE(r.error);
+    std::vector<char> buffer(64 * 1024);
+    std::size_t total = 0, baseline = 0, peak = 0;
+    while (total < 64 * 1024 * 1024) {
+        auto [ec, n] = read_some(r.response.body_stream, asio::buffer(buffer));
+        if (ec)
+            FAIL("the read failed: " << ec.message());
+        total += n;
+        if (baseline == 0 && total > 1024 * 1024)
+            baseline = resident_bytes();
+        if (baseline != 0)
+            peak = std::max(peak, resident_bytes());
+    }
+    CHECK(peak - baseline < 4 * 1024 * 1024); // 64 MiB read through a connection holding ~32 KiB
 }
