@@ -156,6 +156,14 @@ struct owned_context {
     asio::io_context io{1};
     asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
     std::thread thread{[this] { io.run(); }};
+
+    // Also when the client's construction throws (an unreadable TLS file): the thread must end.
+    ~owned_context()
+    {
+        work.reset();
+        if (thread.joinable())
+            thread.join();
+    }
 };
 
 } // namespace detail

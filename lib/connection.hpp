@@ -7,6 +7,7 @@
 #include <roundtrip/detail/config.hpp>
 #include <roundtrip/events.hpp>
 
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -83,8 +84,17 @@ struct connection {
         stream.socket().close(ignored);
     }
 
+    // Runs `f` with the stream HTTP travels on: the TLS stream of an https connection, else the TCP one.
+    template <class F>
+    decltype(auto) on_stream(F&& f)
+    {
+        return tls ? f(*tls) : f(stream);
+    }
+
     boost::beast::tcp_stream& stream;
     std::unique_ptr<boost::beast::tcp_stream> owned_stream;
+    std::optional<asio::ssl::stream<boost::beast::tcp_stream&>> tls; // over `stream`, for https
+    std::string tls_peer; // the server certificate's subject, for the handshake's event
     boost::beast::flat_buffer buffer; // bytes read and not yet parsed
     response_in in;                   // while an exchange or a streamed body reads a response
     std::string head;                 // the request head being written; reused across requests
@@ -99,6 +109,21 @@ struct connection {
 };
 
 using conn_ptr = std::shared_ptr<connection>;
+
+// How long closing a TLS connection waits for the peer's close_notify after sending its own.
+inline constexpr auto close_notify_wait = std::chrono::milliseconds(100);
+
+// Closes `c` for good. A TLS connection first sends close_notify — a clean end, which also keeps its
+// session resumable (OpenSSL discards the session of a connection freed without one) — and waits a
+// moment for the peer's, never longer: a peer that does not answer must not hold the socket.
+inline void shut_down(conn_ptr c)
+{
+    if (!c->tls)
+        return c->close();
+    c->stream.expires_after(close_notify_wait);
+    auto& tls = *c->tls;
+    tls.async_shutdown([c = std::move(c)](error_code) { c->close(); });
+}
 
 // Where a connection goes when the response it carries is finished: the transport, which pools or
 // closes it. Only called on the transport's strand.

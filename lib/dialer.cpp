@@ -9,15 +9,20 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 namespace roundtrip::detail {
 
 dial::dial(executor strand, const dial_options& options, resolver& names, event_sink sink, const target& t,
-           std::uint64_t conn_id, clock::duration connect_timeout, clock::time_point call_deadline)
+           std::uint64_t conn_id, clock::duration connect_timeout, clock::time_point call_deadline,
+           std::shared_ptr<tls_context> tls, std::string key)
     : strand_(strand), options_(options), resolver_(names), sink_(std::move(sink)), host_(t.host),
       host_is_ip_(t.host_is_ip), ip_(t.ip), port_(t.port), conn_id_(conn_id),
       dial_deadline_(bounded(connect_timeout, call_deadline)), call_deadline_(call_deadline),
-      expiry_(strand), fallback_(strand)
+      expiry_(strand), fallback_(strand), tls_(std::move(tls)), key_(std::move(key))
 {
 }
 
@@ -66,6 +71,10 @@ void dial::on_expired(error_code ec)
 // is abandoned at once, whether or not the resolver honours cancellation: its answer is ignored.
 void dial::abort_all()
 {
+    if (handshaking_) {
+        handshaking_->stream.cancel();
+        return;
+    }
     if (resolving_) {
         resolving_ = false;
         resolve_cancel_->emit(asio::cancellation_type::terminal);
@@ -176,9 +185,76 @@ void dial::on_connected(std::size_t index, error_code ec)
         error_code ignored;
         stream->socket().set_option(asio::ip::tcp::no_delay(options_.tcp_no_delay), ignored);
         stream->expires_never();
-        return finish({}, std::make_unique<connection>(std::move(stream), conn_id_));
+        auto conn = std::make_unique<connection>(std::move(stream), conn_id_);
+        conn->key = key_;
+        if (tls_)
+            return handshake(std::move(conn));
+        return finish({}, std::move(conn));
     }
     finish(stop_ != stop::none ? outcome({}) : first_error_, nullptr);
+}
+
+void dial::handshake(std::unique_ptr<connection> conn)
+{
+    expiry_.cancel(); // connecting is over; the handshake has a timeout of its own
+    auto& tls = conn->tls.emplace(conn->stream, tls_->native());
+    tls_->prepare(tls.native_handle(), host_, host_is_ip_, conn->key);
+    sink_.emit(conn_id_, [&] { return tls_handshake_start{host_is_ip_ ? std::string_view() : host_}; });
+    conn->stream.expires_at(bounded(tls_->options().handshake_timeout, call_deadline_));
+    handshaking_ = std::move(conn);
+    handshaking_->tls->async_handshake(asio::ssl::stream_base::client,
+                                       asio::bind_executor(strand_, [self = shared_from_this()](error_code ec) {
+                                           self->on_handshake(ec);
+                                       }));
+}
+
+namespace {
+
+// The subject of the peer's certificate on one line, as `openssl x509 -subject` prints it.
+std::string peer_subject(SSL* ssl)
+{
+    const X509* peer = SSL_get0_peer_certificate(ssl);
+    if (!peer)
+        return {};
+    std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), &BIO_free);
+    if (!out || X509_NAME_print_ex(out.get(), X509_get_subject_name(peer), 0, XN_FLAG_ONELINE) < 0)
+        return {};
+    char* text = nullptr;
+    const long n = BIO_get_mem_data(out.get(), &text);
+    return n > 0 ? std::string(text, static_cast<std::size_t>(n)) : std::string();
+}
+
+} // namespace
+
+void dial::on_handshake(error_code ec)
+{
+    std::unique_ptr<connection> conn = std::move(handshaking_);
+    conn->stream.expires_never();
+    SSL* ssl = conn->tls->native_handle();
+    if (stop_ == stop::canceled)
+        ec = error::canceled;
+    else if (ec == boost::beast::error::timeout)
+        ec = timed_out(call_deadline_, error::tls_handshake_timeout);
+    else if (ec)
+        ec = tls_context::handshake_failure(ssl, ec);
+    if (ec) {
+        sink_.emit(conn_id_, [&] { return tls_handshake_done{ec}; });
+        conn->close();
+        return finish(ec, nullptr);
+    }
+    sink_.emit(conn_id_, [&] {
+        const unsigned char* alpn = nullptr;
+        unsigned alpn_size = 0;
+        SSL_get0_alpn_selected(ssl, &alpn, &alpn_size);
+        conn->tls_peer = peer_subject(ssl);
+        return tls_handshake_done{{},
+                                  SSL_get_version(ssl),
+                                  SSL_get_cipher_name(ssl),
+                                  std::string_view(reinterpret_cast<const char*>(alpn), alpn_size),
+                                  SSL_session_reused(ssl) == 1,
+                                  conn->tls_peer};
+    });
+    finish({}, std::move(conn));
 }
 
 void dial::finish(error_code ec, std::unique_ptr<connection> conn)

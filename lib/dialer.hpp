@@ -1,10 +1,12 @@
 // The dialer makes one new connection: it resolves the host (unless it is an IP literal), then
 // connects to its addresses in order, starting the next one when the current one has not answered
-// within the fallback delay (RFC 8305), and keeps the first that succeeds.
+// within the fallback delay (RFC 8305), and keeps the first that succeeds; for https it then runs
+// the TLS handshake, so that a connection is ready for HTTP whoever ends up using it.
 #pragma once
 
 #include "connection.hpp"
 #include "event_sink.hpp"
+#include "tls_context.hpp"
 
 #include <roundtrip/resolver.hpp>
 #include <roundtrip/transport.hpp>
@@ -27,8 +29,10 @@ public:
 
     // `call_deadline` decides whether a timeout is the call's (deadline_exceeded) or the dial's own
     // (connect_timeout). Everything runs on `strand`.
+    // `tls` is null for http. `key` is the pool key, which also names the host's TLS sessions.
     dial(executor strand, const dial_options& options, resolver& names, event_sink sink, const target& t,
-         std::uint64_t conn_id, clock::duration connect_timeout, clock::time_point call_deadline);
+         std::uint64_t conn_id, clock::duration connect_timeout, clock::time_point call_deadline,
+         std::shared_ptr<tls_context> tls, std::string key);
 
     // Starts the dial; `handler` runs once, on the strand, never inside this function.
     void start(handler_type handler);
@@ -43,6 +47,8 @@ private:
     void on_expired(error_code ec);
     void abort_all();
     error_code outcome(error_code ec) const;
+    void handshake(std::unique_ptr<connection> conn);
+    void on_handshake(error_code ec);
     void finish(error_code ec, std::unique_ptr<connection> conn);
 
     executor strand_;
@@ -71,6 +77,9 @@ private:
     std::size_t in_flight_ = 0;
     std::size_t winner_ = SIZE_MAX;
     error_code first_error_;
+    std::shared_ptr<tls_context> tls_;
+    std::string key_;
+    std::unique_ptr<connection> handshaking_; // connected, its TLS handshake in progress
     enum class stop { none, expired, canceled } stop_ = stop::none;
     bool done_ = false;
 };

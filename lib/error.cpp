@@ -40,6 +40,13 @@ public:
         case error::canceled: return "canceled";
         case error::middleware_threw: return "a middleware threw an exception";
         case error::body_length_mismatch: return "request body length differs from its declared length";
+        case error::tls_untrusted_certificate: return "server certificate not trusted";
+        case error::tls_certificate_expired: return "server certificate expired or not yet valid";
+        case error::tls_hostname_mismatch: return "server certificate does not match the host";
+        case error::tls_handshake_failed: return "tls handshake failed";
+        case error::tls_not_spoken: return "the server does not speak tls on this port";
+        case error::tls_handshake_timeout: return "tls handshake timed out";
+        case error::tls_answer_to_http: return "the server answered in tls: use https";
         }
         return "unknown roundtrip error";
     }
@@ -74,6 +81,13 @@ condition classify_own(error e) noexcept
     case error::invalid_config: return condition::invalid_config;
     case error::host_not_found:
     case error::dns_failed: return condition::dns_failure;
+    case error::tls_untrusted_certificate:
+    case error::tls_certificate_expired: return condition::tls_verify_failed;
+    case error::tls_hostname_mismatch: return condition::hostname_mismatch;
+    case error::tls_handshake_failed:
+    case error::tls_not_spoken: return condition::tls_handshake_failed;
+    case error::tls_answer_to_http: return condition::protocol_error;
+    case error::tls_handshake_timeout:
     case error::connect_timeout:
     case error::response_header_timeout:
     case error::read_timeout:

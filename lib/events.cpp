@@ -94,8 +94,14 @@ struct field_writer {
     }
     void operator()(const connect_start& e) { address("remote", e.remote); }
     void operator()(const connect_done& e) { address("remote", e.remote), failure(e.error); }
-    void operator()(const tls_handshake_start&) {}
-    void operator()(const tls_handshake_done& e) { failure(e.error); }
+    void operator()(const tls_handshake_start& e) { text("server_name", e.server_name); }
+    void operator()(const tls_handshake_done& e)
+    {
+        if (e.error)
+            return failure(e.error);
+        text("version", e.version), text("cipher", e.cipher), text("alpn", e.alpn), flag("resumed", e.resumed);
+        text("peer", e.peer_subject);
+    }
     void operator()(const got_conn& e)
     {
         flag("reused", e.reused), flag("was_idle", e.was_idle), micros("idle_us", e.idle_time);

@@ -19,7 +19,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -155,16 +154,19 @@ asio::awaitable<error_code> read(Stream& stream, connection& c, Done done, const
     co_return error_code{};
 }
 
-// Waits for the first response byte after the request (or its head) was written.
+// Waits for the first response byte after the request (or its head) was written, unless one is
+// buffered already.
 template <class Stream>
 asio::awaitable<error_code> read_first_byte(Stream& stream, connection& c, const exchange_scope& x, result& r)
 {
-    boost::beast::get_lowest_layer(stream).expires_at(bounded(x.timeouts.response_header, x.req.deadline()));
-    auto [ec, first] = co_await stream.async_read_some(c.buffer.prepare(read_chunk), use_tuple);
-    c.buffer.commit(first);
-    const error_code no_byte = first > 0 ? error_code{} : ec ? ec : error_code(error::unexpected_eof);
-    if (auto outcome = io_outcome(no_byte, error::response_header_timeout, x.req.deadline(), x.canceled))
-        co_return outcome;
+    if (c.buffer.size() == 0) {
+        boost::beast::get_lowest_layer(stream).expires_at(bounded(x.timeouts.response_header, x.req.deadline()));
+        auto [ec, first] = co_await stream.async_read_some(c.buffer.prepare(read_chunk), use_tuple);
+        c.buffer.commit(first);
+        const error_code no_byte = first > 0 ? error_code{} : ec ? ec : error_code(error::unexpected_eof);
+        if (auto outcome = io_outcome(no_byte, error::response_header_timeout, x.req.deadline(), x.canceled))
+            co_return outcome;
+    }
     r.attempt.progress = request_progress::response_started;
     x.sink.emit(c.id, [] { return got_first_response_byte{}; });
     co_return error_code{};
@@ -180,7 +182,10 @@ asio::awaitable<error_code> read_head(Stream& stream, connection& c, const excha
             co_return error::protocol_error; // an endless stream of 1xx would hold the call forever
         start_response(c, x.req, x.limits);
         auto& parser = *c.in.parser;
-        if (auto ec = co_await read(stream, c, [&] { return parser.is_header_done(); }, x.reads()))
+        // Named, not temporaries in the co_await: GCC 12 destroys those twice (docs/architecture.md).
+        const auto head_done = [&parser] { return parser.is_header_done(); };
+        const read_scope reads = x.reads();
+        if (auto ec = co_await read(stream, c, head_done, reads))
             co_return ec;
         const unsigned status = parser.get().result_int();
         if (status / 100 != 1)
@@ -194,24 +199,38 @@ asio::awaitable<error_code> read_head(Stream& stream, connection& c, const excha
 }
 
 // Waits up to the expect-continue timeout for the server to answer a head sent with
-// `Expect: 100-continue`; returns whether it did (bytes are waiting).
+// `Expect: 100-continue`; returns whether it did (its first bytes are then in `c.buffer`). A read,
+// not a wait for readability: over TLS, records such as session tickets make the socket readable
+// without an answer.
 template <class Stream>
-asio::awaitable<std::pair<error_code, bool>> await_answer(Stream& stream, const exchange_scope& x)
+asio::awaitable<std::pair<error_code, bool>> await_answer(Stream& stream, connection& c, const exchange_scope& x)
 {
-    using namespace asio::experimental::awaitable_operators;
+    struct wait_state {
+        bool done = false, expired = false;
+    };
+    auto state = std::make_shared<wait_state>();
     auto& socket = boost::beast::get_lowest_layer(stream).socket();
     asio::steady_timer timer(socket.get_executor());
     timer.expires_at(bounded(x.timeouts.expect_continue, x.req.deadline()));
-    auto first = co_await (socket.async_wait(asio::socket_base::wait_read, use_tuple) || timer.async_wait(use_tuple));
+    timer.async_wait([state, &socket](error_code ec) {
+        if (ec || state->done)
+            return; // the read ended first; the socket may already serve the next phase
+        state->expired = true;
+        socket.cancel();
+    });
+    boost::beast::get_lowest_layer(stream).expires_never();
+    auto [ec, n] = co_await stream.async_read_some(c.buffer.prepare(read_chunk), use_tuple);
+    c.buffer.commit(n);
+    state->done = true;
+    timer.cancel();
     if (x.canceled)
         co_return std::pair{error_code(error::canceled), false};
-    if (first.index() == 0) {
-        const auto [ec] = std::get<0>(first);
-        co_return std::pair{ec, !ec};
-    }
-    if (clock::now() >= x.req.deadline())
-        co_return std::pair{error_code(error::deadline_exceeded), false};
-    co_return std::pair{error_code{}, false}; // no answer in time: send the body anyway
+    if (n > 0)
+        co_return std::pair{error_code{}, true};
+    if (state->expired && ec == asio::error::operation_aborted)
+        co_return std::pair{clock::now() >= x.req.deadline() ? error_code(error::deadline_exceeded) : error_code{}, false};
+    co_return std::pair{io_outcome(ec ? ec : error_code(error::unexpected_eof), error::read_timeout, x.req.deadline(), false),
+                        false};
 }
 
 // Reads from a body source, bounded by the call's deadline: the source is told to finish when the
@@ -314,7 +333,7 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c, const 
     bool body_unsent = false; // the server gave its final answer before the body was sent
     if (!wec && has_body && !body_with_head) {
         if (confirm_first) {
-            std::tie(wec, answered) = co_await await_answer(stream, x);
+            std::tie(wec, answered) = co_await await_answer(stream, c, x);
             if (answered) {
                 if ((out.error = co_await read_first_byte(stream, c, x, r)))
                     co_return out;
@@ -354,7 +373,9 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c, const 
         co_return out;
     }
 
-    out.error = co_await read(stream, c, [&] { return parser.is_done(); }, x.reads());
+    const auto body_done = [&parser] { return parser.is_done(); };
+    const read_scope reads = x.reads();
+    out.error = co_await read(stream, c, body_done, reads);
     x.sink.emit(c.id, [&] { return response_body_done{head.body().size(), out.error}; });
     if (out.error)
         co_return out;

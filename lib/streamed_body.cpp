@@ -69,7 +69,8 @@ asio::awaitable<std::pair<error_code, std::size_t>> streamed_body::read_body(asi
     auto& parser = *conn_->in.parser;
     if (parser.get().body().empty() && !parser.is_done()) {
         auto ready = [&parser] { return parser.is_done() || !parser.get().body().empty(); };
-        if (auto ec = co_await http1::read(conn_->stream, *conn_, ready, reads_)) {
+        const auto read_more = [&](auto& s) { return http1::read(s, *conn_, ready, reads_); };
+        if (auto ec = co_await conn_->on_stream(read_more)) {
             end(ec, ec == error::protocol_error ? not_pooled_reason::protocol_error : not_pooled_reason::broken);
             co_return end_of_body();
         }
@@ -134,7 +135,8 @@ asio::awaitable<void> streamed_body::drain()
     const std::uint64_t limit = received_ + drain_bytes;
     auto ready = [&parser] { return parser.is_done() || !parser.get().body().empty(); };
     while (!parser.is_done()) {
-        if (auto ec = co_await http1::read(conn_->stream, *conn_, ready, bounded_reads))
+        const auto read_more = [&](auto& s) { return http1::read(s, *conn_, ready, bounded_reads); };
+        if (auto ec = co_await conn_->on_stream(read_more))
             co_return end(canceled_ ? ec : error_code(error::canceled), not_pooled_reason::body_not_drained);
         received_ += parser.get().body().size();
         parser.get().body().clear();

@@ -28,8 +28,9 @@ error_code parse_target(const request& req, target& out)
     if (!parsed)
         return error::invalid_url;
     const boost::urls::url_view& u = *parsed;
-    if (u.scheme_id() != boost::urls::scheme::http)
+    if (u.scheme_id() != boost::urls::scheme::http && u.scheme_id() != boost::urls::scheme::https)
         return error::unsupported_scheme;
+    out.tls = u.scheme_id() == boost::urls::scheme::https;
     if (!u.has_authority() || u.encoded_host().empty())
         return error::invalid_url;
 
@@ -60,7 +61,7 @@ error_code parse_target(const request& req, target& out)
             return error::invalid_port;
         out.port = u.port_number();
     } else {
-        out.port = 80;
+        out.port = out.tls ? 443 : 80;
     }
 
     // The Host header is the authority without user info (RFC 9110, section 7.2).

@@ -18,6 +18,7 @@ struct target {
     bool host_is_ip = false;      // an IP literal: no name resolution
     asio::ip::address ip;         // when host_is_ip
     std::uint16_t port = 0;
+    bool tls = false;             // https
     std::string_view host_header; // host[:port] as the URL spells it; points into the request's url
     std::string_view path;        // origin-form request target; points into the url or owned_path
     std::string owned_path;       // only when the URL's target lacks its leading "/"

@@ -18,6 +18,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/intrusive/list.hpp>
@@ -95,6 +96,12 @@ public:
           resolver_(options_.dial.resolver ? options_.dial.resolver : std::make_shared<system_resolver>()),
           pool_(options_.pool), sweep_(strand)
     {
+        const auto& tls = options_.tls;
+        // Files named in the options are read now, so a bad one fails the client's construction;
+        // the system trust store alone is loaded on first use, sparing http-only clients its cost.
+        if (!tls.ca_file.empty() || !tls.ca_dir.empty() || !tls.ca_pem.empty() || !tls.cert_file.empty()
+            || !tls.cert_pem.empty() || !tls.key_file.empty() || !tls.key_pem.empty() || !tls.key_log_file.empty())
+            tls_ = std::make_shared<tls_context>(tls);
     }
 
     void start(request req, asio::any_completion_handler<void(result)> handler)
@@ -178,6 +185,19 @@ private:
             r.error = ec;
             co_return r;
         }
+        if (t.tls && !tls_) {
+            error_code unusable;
+            try {
+                tls_ = std::make_shared<tls_context>(options_.tls);
+            } catch (const boost::system::system_error& e) {
+                unusable = e.code();
+            }
+            if (unusable) {
+                result r;
+                r.error = unusable;
+                co_return r;
+            }
+        }
         const std::string key = pool_key(t);
 
         for (int transparent_retries = 0;; ++transparent_retries) {
@@ -228,8 +248,10 @@ private:
         try {
             if (a.canceled)
                 out.error = error::canceled;
-            else
-                out = co_await http1::exchange(c.stream, c, scope, r);
+            else {
+                const auto run_exchange = [&](auto& stream) { return http1::exchange(stream, c, scope, r); };
+                out = co_await c.on_stream(run_exchange);
+            }
         } catch (...) {
             // bad_alloc buffering a body, say: the connection is lost, but its place in the pool is not.
             a.conn = nullptr;
@@ -272,7 +294,10 @@ private:
             c->idle_handle = nullptr;
             ++c->idle_epoch;
             // The watcher may not have run yet for bytes or a FIN that arrived just now: look directly.
-            if (auto fault = c->idle_fault()) {
+            auto fault = c->idle_fault();
+            if (fault == close_reason::stray_bytes_idle && c->tls)
+                fault = co_await look_through_tls(c);
+            if (fault) {
                 close_unused(std::move(c), *fault);
                 continue;
             }
@@ -349,7 +374,8 @@ private:
             w->sink.emit(0, [] { return wait_for_conn_done{}; });
         }
         auto d = std::make_shared<dial>(strand_, options_.dial, *resolver_, w->sink, w->where, ++last_conn_id_,
-                                        options_.timeouts.connect, w->deadline);
+                                        options_.timeouts.connect, w->deadline,
+                                        w->where.tls ? tls_ : nullptr, w->key);
         dials_.insert(d);
         d->start([self = shared_from_this(), d, weak = std::weak_ptr<conn_wait>(w),
                   key = w->key](error_code ec, std::unique_ptr<connection> c) mutable {
@@ -420,7 +446,7 @@ private:
     void close_returned(conn_ptr c, const event_sink& sink, not_pooled_reason why)
     {
         sink.emit(c->id, [&] { return conn_not_pooled{why}; });
-        c->close();
+        shut_down(c);
         sink.emit(c->id, [&] {
             return conn_closed{close_reason::not_pooled, c->requests_served, clock::now() - c->created};
         });
@@ -430,7 +456,10 @@ private:
     // Closes a connection the pool let go while no attempt held it; only client observers hear of it.
     void close_unused(conn_ptr c, close_reason why)
     {
-        c->close();
+        // A TLS close waits a moment for the peer's close_notify: its idle watcher must not act on it.
+        c->idle_handle = nullptr;
+        ++c->idle_epoch;
+        shut_down(c);
         pool_sink().emit(c->id, [&] { return conn_closed{why, c->requests_served, clock::now() - c->created}; });
         gone(c->key);
     }
@@ -465,8 +494,41 @@ private:
                 }
                 conn->idle_handle = nullptr;
                 ++conn->idle_epoch;
-                self->close_unused(std::move(conn), *fault);
+                if (fault != close_reason::stray_bytes_idle || !conn->tls)
+                    return self->close_unused(std::move(conn), *fault);
+                // Bytes on a TLS connection may be a session ticket or a close_notify: let TLS say.
+                asio::co_spawn(self->strand_, look_through_tls(conn),
+                               [self, conn](std::exception_ptr e, std::optional<close_reason> tls_fault) mutable {
+                                   if (e)
+                                       tls_fault = close_reason::error;
+                                   if (tls_fault)
+                                       return self->close_unused(std::move(conn), *tls_fault);
+                                   self->give_back(std::move(conn), self->pool_sink(), std::nullopt);
+                               });
             });
+    }
+
+    // Reads what arrived on an idle TLS connection through TLS: records TLS handles itself (a TLS 1.3
+    // session ticket) leave the connection usable; application data is stray bytes, and a
+    // close_notify or a FIN means the server closed it.
+    static asio::awaitable<std::optional<close_reason>> look_through_tls(conn_ptr c)
+    {
+        asio::steady_timer enough(c->stream.get_executor());
+        enough.expires_after(tls_look_time);
+        enough.async_wait([weak = std::weak_ptr<connection>(c)](error_code ec) {
+            if (auto conn = weak.lock(); conn && !ec)
+                conn->stream.socket().cancel(); // nothing but TLS records came: stop reading
+        });
+        char byte;
+        auto [ec, n] = co_await c->tls->async_read_some(asio::buffer(&byte, 1), use_tuple);
+        enough.cancel();
+        if (n > 0)
+            co_return close_reason::stray_bytes_idle;
+        if (ec == asio::error::operation_aborted)
+            co_return std::nullopt;
+        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+            co_return close_reason::peer_closed_idle;
+        co_return close_reason::error;
     }
 
     // Arms the sweep for the earliest of the given expiries that applies, if sooner than the armed one.
@@ -522,7 +584,9 @@ private:
     static std::string pool_key(const target& t)
     {
         const bool bracketed = t.host_is_ip && t.ip.is_v6();
-        std::string key = bracketed ? "http://[" : "http://";
+        std::string key = t.tls ? "https://" : "http://";
+        if (bracketed)
+            key += '[';
         for (char ch : t.host)
             key += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
         key += bracketed ? "]:" : ":";
@@ -534,9 +598,13 @@ private:
     // pool full of connections the server closed at once.
     static constexpr int max_transparent_retries = 8;
 
+    // How long a look at an idle TLS connection waits for application data after TLS records.
+    static constexpr auto tls_look_time = std::chrono::milliseconds(20);
+
     transport_options options_;
     observer_list observers_;
     std::shared_ptr<resolver> resolver_;
+    std::shared_ptr<tls_context> tls_; // made at construction, or at the first https attempt
     mutable std::mutex pool_mutex_; // guards pool_: written on the strand, read by stats() anywhere
     conn_pool pool_;
     // Only touched on the strand:

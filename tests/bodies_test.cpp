@@ -376,5 +376,9 @@ TEST_CASE("an endless streamed body holds memory flat however much of it is read
         if (baseline != 0)
             peak = std::max(peak, resident_bytes());
     }
+#if defined(__SANITIZE_ADDRESS__)
+    (void)peak; // AddressSanitizer's quarantine holds freed memory: resident size says nothing here
+#else
     CHECK(peak - baseline < 4 * 1024 * 1024); // 64 MiB read through a connection holding ~32 KiB
+#endif
 }

@@ -68,7 +68,7 @@ TEST_CASE("invalid URLs fail before any connection with invalid_url")
              {"http://", error::invalid_url},
              {"http:///path", error::invalid_url},
              {"ftp://127.0.0.1:" + port + "/", error::unsupported_scheme},
-             {"https://127.0.0.1:" + port + "/", error::unsupported_scheme},
+             {"ws://127.0.0.1:" + port + "/", error::unsupported_scheme},
              {"http://127.0.0.1:0/", error::invalid_port},
              {"http://127.0.0.1:65536/", error::invalid_port},
              {"http://127.0.0.1:99999999/", error::invalid_port},

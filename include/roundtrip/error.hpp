@@ -15,7 +15,7 @@ namespace roundtrip {
 enum class error {
     /// The URL does not parse as an absolute URI with a host.
     invalid_url = 1,
-    /// The URL's scheme is not one roundtrip speaks (only `http` for now).
+    /// The URL's scheme is not one roundtrip speaks (`http` and `https`).
     unsupported_scheme,
     /// The URL's port is not a number from 1 to 65535.
     invalid_port,
@@ -55,6 +55,21 @@ enum class error {
     middleware_threw,
     /// A request's `body_source` delivered more or fewer bytes than its `length()` announced.
     body_length_mismatch,
+    /// The server's certificate chain does not lead to a trusted CA (unknown issuer, self-signed).
+    tls_untrusted_certificate,
+    /// The server's certificate, or one in its chain, has expired or is not valid yet.
+    tls_certificate_expired,
+    /// The server's certificate is not for the URL's host (or IP address).
+    tls_hostname_mismatch,
+    /// The TLS handshake failed for another reason: no common version or cipher, an alert, a
+    /// certificate the server refused.
+    tls_handshake_failed,
+    /// The server does not speak TLS on this port (it answered in plain text, e.g. plain HTTP).
+    tls_not_spoken,
+    /// The TLS handshake took longer than `tls_options::handshake_timeout`.
+    tls_handshake_timeout,
+    /// The server answered a plain-HTTP request in TLS: the URL should be https.
+    tls_answer_to_http,
 };
 
 /// A `condition` is a class of errors that callers test for: `ec == condition::timeout` holds for

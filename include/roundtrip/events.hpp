@@ -146,10 +146,18 @@ struct connect_done {
     error_code error;
 };
 /// `tls_handshake_start` fires before a TLS handshake on a new connection.
-struct tls_handshake_start {};
-/// `tls_handshake_done` ends the handshake.
+struct tls_handshake_start {
+    std::string_view server_name; ///< The SNI sent; empty for an IP literal (RFC 6066 forbids it).
+};
+/// `tls_handshake_done` ends the handshake. On failure only `error` is meaningful.
 struct tls_handshake_done {
     error_code error;
+    std::string_view version;      ///< "TLSv1.3", "TLSv1.2"
+    std::string_view cipher;       ///< The negotiated cipher suite, e.g. "TLS_AES_256_GCM_SHA384".
+    std::string_view alpn;         ///< The protocol the server chose by ALPN; empty if none.
+    bool resumed = false;          ///< A session of an earlier connection was resumed.
+    std::string_view peer_subject; ///< The server certificate's subject, one line; empty on resumption
+                                   ///< when the session does not carry it.
 };
 /// `got_conn` fires when an attempt has a connection to write its request on.
 struct got_conn {

@@ -7,6 +7,7 @@
 #include <roundtrip/limits.hpp>
 #include <roundtrip/resolver.hpp>
 #include <roundtrip/round_tripper.hpp>
+#include <roundtrip/tls.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -83,6 +84,7 @@ struct transport_options {
     struct limits limits;
     struct dial_options dial;
     struct pool_options pool;
+    struct tls_options tls;
 };
 
 namespace detail {

@@ -41,8 +41,13 @@ struct fields {
     }
     void operator()(const connect_start& e) { add("remote", ep(e.remote)); }
     void operator()(const connect_done& e) { add("remote", ep(e.remote)), add("error", err(e.error)); }
-    void operator()(const tls_handshake_start&) {}
-    void operator()(const tls_handshake_done& e) { add("error", err(e.error)); }
+    void operator()(const tls_handshake_start& e) { add("server_name", json_string(e.server_name)); }
+    void operator()(const tls_handshake_done& e)
+    {
+        add("error", err(e.error)), add("version", json_string(e.version)), add("cipher", json_string(e.cipher));
+        add("alpn", json_string(e.alpn)), add("resumed", e.resumed ? "true" : "false");
+        add("peer_subject", json_string(e.peer_subject));
+    }
     void operator()(const got_conn& e)
     {
         add("reused", e.reused ? "true" : "false"), add("was_idle", e.was_idle ? "true" : "false");

@@ -1,0 +1,267 @@
+// HTTPS against the loopback server in TLS mode, with a test PKI made at run time: verification and
+// each of its failures, client certificates, session resumption, pooling, events and timeouts.
+#include "recorder.hpp"
+#include "silent_peer.hpp"
+#include "test_certs.hpp"
+#include "test_server.hpp"
+#include "wait.hpp"
+
+#include <roundtrip/client.hpp>
+#include <roundtrip/error.hpp>
+
+#include <boost/system/system_error.hpp>
+
+#include <openssl/ssl.h>
+
+#include <doctest/doctest.h>
+
+#include <boost/asio/write.hpp>
+
+#include <fstream>
+#include <thread>
+#include <sstream>
+
+using namespace roundtrip;
+using namespace std::chrono_literals;
+
+namespace {
+
+test::tls_options serving(test::pem_identity identity)
+{
+    test::tls_options o;
+    o.identity = std::move(identity);
+    return o;
+}
+
+// A client that trusts the test CA and nothing else.
+client_options trusting_test_ca(std::shared_ptr<test::recorder> events = nullptr)
+{
+    client_options o;
+    if (events)
+        o.observers.push_back(events);
+    o.transport.tls.ca_pem = test::pki().ca_cert;
+    return o;
+}
+
+std::string https_url(std::string_view host, std::uint16_t port)
+{
+    return "https://" + std::string(host) + ":" + std::to_string(port) + "/";
+}
+
+} // namespace
+
+TEST_CASE("a server with a certificate from a trusted CA is verified, by IP and by name, and its connection reused")
+{
+    test::test_server server(test::reply_ok(), serving(test::pki().server));
+    auto events = std::make_shared<test::recorder>();
+    client c(trusting_test_ca(events));
+
+    result first = c.round_trip(request("GET", server.url()));
+    REQUIRE_FALSE(first.error);
+    CHECK(first.response.body == "ok");
+    auto done = events->first<tls_handshake_done>();
+    REQUIRE(done);
+    CHECK_FALSE(done->error);
+    CHECK_FALSE(done->resumed);
+    auto names = events->names();
+    CHECK(names.find("connect_done tls_handshake_start tls_handshake_done got_conn") != std::string::npos);
+
+    result second = c.round_trip(request("GET", server.url()));
+    REQUIRE_FALSE(second.error);
+    CHECK(second.attempt.reused);
+    CHECK(server.handshakes() == 1);
+
+    result by_name = c.round_trip(request("GET", https_url("localhost", server.port())));
+    CHECK_FALSE(by_name.error);
+}
+
+TEST_CASE("the handshake's event carries version, cipher, resumption and the peer's subject")
+{
+    test::test_server server(test::reply_ok(), serving(test::pki().server));
+    struct fields : observer {
+        std::string version, cipher, peer, server_name;
+        bool resumed = true;
+        void on_event(const event& e) noexcept override
+        {
+            if (auto d = std::get_if<tls_handshake_done>(&e.data))
+                version = d->version, cipher = d->cipher, peer = d->peer_subject, resumed = d->resumed;
+            if (auto s = std::get_if<tls_handshake_start>(&e.data))
+                server_name = s->server_name;
+        }
+    };
+    auto seen = std::make_shared<fields>();
+    client_options options = trusting_test_ca();
+    options.observers.push_back(seen);
+    client c(std::move(options));
+    REQUIRE_FALSE(c.round_trip(request("GET", https_url("localhost", server.port()))).error);
+    CHECK(seen->version == "TLSv1.3");
+    CHECK_FALSE(seen->cipher.empty());
+    CHECK(seen->peer.find("CN") != std::string::npos);
+    CHECK(seen->server_name == "localhost");
+    CHECK_FALSE(seen->resumed);
+
+    REQUIRE_FALSE(c.round_trip(request("GET", server.url())).error);
+    CHECK(seen->server_name.empty()); // never SNI for an IP literal (RFC 6066)
+}
+
+TEST_CASE("each verification failure names its cause, and nothing is sent")
+{
+    const auto& pki = test::pki();
+    struct failing {
+        const char* name;
+        test::pem_identity identity;
+        std::string address;
+        error expected;
+        condition cls;
+    };
+    const std::vector<failing> cases{
+        {"self-signed", pki.self_signed, "127.0.0.1", error::tls_untrusted_certificate, condition::tls_verify_failed},
+        {"expired", pki.expired, "127.0.0.1", error::tls_certificate_expired, condition::tls_verify_failed},
+        {"wrong host name", pki.wrong_host, "127.0.0.1", error::tls_hostname_mismatch, condition::hostname_mismatch},
+        {"IP not in the certificate", pki.server, "127.0.0.2", error::tls_hostname_mismatch, condition::hostname_mismatch},
+    };
+    for (const auto& f : cases) {
+        CAPTURE(f.name);
+        test::test_server server(test::reply_ok(), serving(f.identity), f.address);
+        client c(trusting_test_ca());
+        result r = c.round_trip(request("GET", server.url()));
+        CHECK(r.error == f.expected);
+        CHECK(r.error == f.cls);
+        CHECK(r.attempt.progress == request_progress::not_sent);
+        CHECK(server.requests() == 0);
+    }
+
+    SUBCASE("a server from a CA the client does not trust")
+    {
+        test::test_server server(test::reply_ok(), serving(pki.server));
+        client c; // the system store: the test CA is not in it
+        CHECK(c.round_trip(request("GET", server.url())).error == error::tls_untrusted_certificate);
+    }
+    SUBCASE("insecure_skip_verify accepts it, by name")
+    {
+        test::test_server server(test::reply_ok(), serving(pki.self_signed));
+        client_options o;
+        o.transport.tls.insecure_skip_verify = true;
+        client c(std::move(o));
+        CHECK(c.round_trip(request("GET", server.url())).response.body == "ok");
+    }
+}
+
+TEST_CASE("plain HTTP where TLS is expected is named")
+{
+    // A plain HTTP server answers a TLS ClientHello as the garbage it is to it: 400, in plain text.
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    std::thread plain([&] {
+        boost::asio::ip::tcp::socket peer(io);
+        boost::system::error_code ec;
+        acceptor.accept(peer, ec);
+        char hello[512];
+        peer.read_some(boost::asio::buffer(hello), ec);
+        boost::asio::write(peer, boost::asio::buffer(std::string_view("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")), ec);
+    });
+    client c(trusting_test_ca());
+    result r = c.round_trip(request("GET", https_url("127.0.0.1", acceptor.local_endpoint().port())));
+    plain.join();
+    CHECK(r.error == error::tls_not_spoken);
+    CHECK(r.error == condition::tls_handshake_failed);
+}
+
+TEST_CASE("client certificates: accepted when the server trusts their CA, refused otherwise")
+{
+    const auto& pki = test::pki();
+    test::tls_options tls = serving(pki.server);
+    tls.client_ca = pki.client_ca_cert;
+    test::test_server server(test::reply_ok(), tls);
+
+    client_options with_cert = trusting_test_ca();
+    with_cert.transport.tls.cert_pem = pki.client.cert;
+    with_cert.transport.tls.key_pem = pki.client.key;
+    client accepted(std::move(with_cert));
+    CHECK(accepted.round_trip(request("GET", server.url())).response.body == "ok");
+    CHECK(server.last_client_subject().find("roundtrip-test-client") != std::string::npos);
+
+    client_options stranger = trusting_test_ca();
+    stranger.transport.tls.cert_pem = pki.stranger_client.cert;
+    stranger.transport.tls.key_pem = pki.stranger_client.key;
+    client refused(std::move(stranger));
+    result r = refused.round_trip(request("GET", server.url()));
+    CHECK(r.error); // TLS 1.3 reports the refusal after the handshake: at the first read
+    CHECK((r.error == condition::tls_handshake_failed || r.error == condition::connection_reset
+           || r.error == condition::eof));
+
+    client without(trusting_test_ca());
+    CHECK(without.round_trip(request("GET", server.url())).error);
+}
+
+TEST_CASE("a second connection to the same host resumes the first one's TLS session, in TLS 1.3 and 1.2")
+{
+    for (int max_version : {0, TLS1_2_VERSION}) {
+        CAPTURE(max_version);
+        test::tls_options tls = serving(test::pki().server);
+        tls.max_version = max_version;
+        test::test_server server(test::reply_ok(), tls);
+        auto events = std::make_shared<test::recorder>();
+        client c(trusting_test_ca(events));
+        REQUIRE_FALSE(c.round_trip(request("GET", server.url())).error);
+        request fresh("GET", server.url());
+        fresh.new_connection = true;
+        REQUIRE_FALSE(c.round_trip(fresh).error);
+        CHECK(server.handshakes() == 2);
+        CHECK(server.resumed_handshakes() == 1);
+        std::vector<bool> resumed;
+        for (const auto& e : events->events())
+            if (auto d = std::get_if<tls_handshake_done>(&e.e.data))
+                resumed.push_back(d->resumed);
+        CHECK(resumed == std::vector<bool>{false, true});
+    }
+}
+
+TEST_CASE("a server that accepts and never speaks TLS fails the handshake at its timeout")
+{
+    test::deaf_listener deaf;
+    client_options o = trusting_test_ca();
+    o.transport.tls.handshake_timeout = 200ms;
+    client c(std::move(o));
+    result r = c.round_trip(request("GET", https_url("127.0.0.1", deaf.port())));
+    CHECK(r.error == error::tls_handshake_timeout);
+    CHECK(r.error == condition::timeout);
+}
+
+TEST_CASE("a peer closing without close_notify after a complete response is not an error")
+{
+    test::tls_options tls = serving(test::pki().server);
+    tls.close_notify = false;
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.reply(200, "complete");
+        ex.close();
+    }, tls);
+    auto events = std::make_shared<test::recorder>();
+    client c(trusting_test_ca(events));
+    result r = c.round_trip(request("GET", server.url()));
+    REQUIRE_FALSE(r.error);
+    CHECK(r.response.body == "complete");
+    // The server's FIN arrives while the connection is idle: it is removed, not handed out.
+    CHECK(test::eventually([&] { return events->first<conn_closed>() != nullptr; }));
+    CHECK(c.round_trip(request("GET", server.url())).response.body == "complete");
+}
+
+TEST_CASE("TLS options are checked when the client is built; a key log is written")
+{
+    client_options missing;
+    missing.transport.tls.ca_file = "/no/such/ca.pem";
+    CHECK_THROWS_AS(client(std::move(missing)), boost::system::system_error);
+
+    const std::string key_log = test::write_temp_file("keys.log", "");
+    test::test_server server(test::reply_ok(), serving(test::pki().server));
+    client_options o = trusting_test_ca();
+    o.transport.tls.ca_pem.clear();
+    o.transport.tls.ca_file = test::write_temp_file("ca.pem", test::pki().ca_cert);
+    o.transport.tls.key_log_file = key_log;
+    client c(std::move(o));
+    REQUIRE_FALSE(c.round_trip(request("GET", server.url())).error);
+    std::ifstream in(key_log);
+    std::stringstream text;
+    text << in.rdbuf();
+    CHECK(text.str().find("CLIENT_TRAFFIC_SECRET_0") != std::string::npos);
+}
