@@ -1,5 +1,6 @@
 // The `roundtrip` program from the outside: each flag, the JSON and trace formats, exit statuses and
 // error classes, run against the loopback server. The program's path comes from ROUNDTRIP_CLI.
+#include "test_certs.hpp"
 #include "test_server.hpp"
 
 #include <doctest/doctest.h>
@@ -264,4 +265,37 @@ TEST_CASE("--demo runs the connection-pooling demo and finishes by itself")
     CHECK(r.status == 0);
     CHECK(has(r.out, "got_conn reused=true was_idle=true"));
     CHECK(has(r.out, "conn_closed reason=idle_timeout"));
+}
+
+TEST_CASE("https: --cacert trusts a CA, --insecure trusts anyone, and each TLS failure has its class")
+{
+    const auto& pki = test::pki();
+    test::tls_options tls;
+    tls.identity = pki.server;
+    test::test_server server(test::reply_ok(), tls);
+    const std::string ca = test::write_temp_file("ca.pem", pki.ca_cert);
+
+    auto trusted = cli("-s --cacert " + ca + " " + server.url());
+    CHECK(trusted.status == 0);
+    CHECK(trusted.out == "ok");
+    auto untrusted = cli(server.url());
+    CHECK(untrusted.status == 1);
+    CHECK(has(untrusted.err, "roundtrip: tls_verify_failed: "));
+    auto insecure = cli("-s --insecure " + server.url());
+    CHECK(insecure.status == 0);
+    auto not_pem = cli("--cacert " + test::write_temp_file("not.pem", "not a certificate") + " " + server.url());
+    CHECK(not_pem.status == 2);
+    CHECK(has(not_pem.err, "roundtrip: invalid_config: "));
+
+    test::tls_options elsewhere;
+    elsewhere.identity = pki.server;
+    test::test_server other(test::reply_ok(), elsewhere, "127.0.0.2");
+    auto mismatch = cli("--cacert " + ca + " " + other.url());
+    CHECK(mismatch.status == 1);
+    CHECK(has(mismatch.err, "roundtrip: hostname_mismatch: "));
+    test::test_server plain;
+    auto handshake = cli("--cacert " + ca + " https://127.0.0.1:" + std::to_string(plain.port()) + "/");
+    CHECK(handshake.status == 1);
+    CHECK(has(handshake.err, "roundtrip: tls_handshake_failed: "));
+    CHECK(server.requests() == 2);
 }

@@ -21,6 +21,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -29,6 +30,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace roundtrip::cli {
@@ -113,8 +115,18 @@ public:
             t.limits.max_body_bytes = *o_.max_body;
         if (o_.max_header)
             t.limits.max_header_bytes = *o_.max_header;
-        client c(io.get_executor(), std::move(options));
-        client_ = &c;
+        t.tls.insecure_skip_verify = o_.insecure;
+        if (o_.cacert && !input_error)
+            t.tls.ca_file = *o_.cacert;
+        std::optional<client> c;
+        try {
+            c.emplace(io.get_executor(), options);
+        } catch (const boost::system::system_error&) { // a CA file that is not PEM
+            input_error = error::invalid_config;
+            options.transport.tls = {};
+            c.emplace(io.get_executor(), std::move(options));
+        }
+        client_ = &*c;
 
         workers_left_ = std::min(o_.concurrency, o_.requests);
         for (unsigned i = 0; i < workers_left_; ++i)
