@@ -62,17 +62,6 @@ std::pair<std::string, error_code> read_all(body_reader& body, std::size_t piece
     return {out, error::protocol_error}; // never ends: fail the test, not hang it
 }
 
-// What became of the connection: "pooled", or the conn_not_pooled reason; "none" while undecided.
-std::string fate(const test::recorder& r)
-{
-    for (const auto& e : r.events()) {
-        if (std::holds_alternative<put_idle_conn>(e.e.data))
-            return "pooled";
-        if (auto n = std::get_if<conn_not_pooled>(&e.e.data))
-            return std::string(to_string(n->reason));
-    }
-    return "none";
-}
 
 std::string pattern(std::size_t n)
 {
@@ -108,11 +97,11 @@ TEST_CASE("a streamed response is read in pieces, and its connection is pooled a
     result r = c.round_trip(streamed(server.url("/big")));
     REQUIRE_FALSE(r.error);
     CHECK(r.response.body.empty());
-    CHECK(fate(*events) == "none"); // the body is still on the connection
+    CHECK(test::connection_fate(*events) == "none"); // the body is still on the connection
     auto [got, end] = read_all(r.response.body_stream, 1000);
     CHECK(end == asio::error::eof);
     CHECK(got == big);
-    CHECK(test::eventually([&] { return fate(*events) == "pooled"; }));
+    CHECK(test::eventually([&] { return test::connection_fate(*events) == "pooled"; }));
     const std::string order = events->names();
     CHECK(order.find("call_done") < order.find("response_body_done"));
     auto done = events->first<response_body_done>();
@@ -140,7 +129,7 @@ TEST_CASE("a streamed response without a body is at its end at once, its connect
     client c(client_options{.observers = {events}});
     result r = c.round_trip(streamed(server.url()));
     REQUIRE_FALSE(r.error);
-    CHECK(fate(*events) == "pooled");
+    CHECK(test::connection_fate(*events) == "pooled");
     auto [got, end] = read_all(r.response.body_stream);
     CHECK(got.empty());
     CHECK(end == asio::error::eof);
@@ -164,7 +153,7 @@ TEST_CASE("a streamed body dropped early is drained when little is left, else it
             CHECK_FALSE(ec);
             CHECK(n > 0);
         } // dropped here
-        CHECK(test::eventually([&] { return fate(*events) == "pooled"; }));
+        CHECK(test::eventually([&] { return test::connection_fate(*events) == "pooled"; }));
         CHECK(c.round_trip(request("GET", server.url("/small"))).attempt.reused);
     }
     SUBCASE("much left: closed as body_not_drained")
@@ -176,7 +165,7 @@ TEST_CASE("a streamed body dropped early is drained when little is left, else it
             std::array<char, 100> some;
             CHECK_FALSE(read_some(r.response.body_stream, asio::buffer(some)).first);
         }
-        CHECK(test::eventually([&] { return fate(*events) == "body_not_drained"; }));
+        CHECK(test::eventually([&] { return test::connection_fate(*events) == "body_not_drained"; }));
         CHECK(test::eventually([&] { return events->first<conn_closed>() != nullptr; }));
     }
     SUBCASE("never read: closed at once as body_not_drained")
@@ -184,7 +173,7 @@ TEST_CASE("a streamed body dropped early is drained when little is left, else it
         auto events = std::make_shared<test::recorder>();
         client c(client_options{.observers = {events}});
         c.round_trip(streamed(server.url("/small"))); // the result, and its body, dropped unread
-        CHECK(test::eventually([&] { return fate(*events) == "body_not_drained"; }));
+        CHECK(test::eventually([&] { return test::connection_fate(*events) == "body_not_drained"; }));
         CHECK(c.round_trip(request("GET", server.url("/small"))).attempt.reused == false);
     }
 }
@@ -207,7 +196,7 @@ TEST_CASE("a streamed body cut short, or ended by the client's close, fails its 
     auto [got, end] = read_all(r.response.body_stream);
     CHECK(got == "only this");
     CHECK(end == error::unexpected_eof);
-    CHECK(fate(*events) == "broken");
+    CHECK(test::connection_fate(*events) == "broken");
 
     result held = c.round_trip(streamed(server.url("/stall")));
     REQUIRE_FALSE(held.error);
@@ -308,7 +297,7 @@ TEST_CASE("Expect: 100-continue sends the body after 100, never after a final an
     CHECK(ok.response.body == "got payload");
     CHECK(events->names().find("wrote_headers got_first_response_byte got_1xx wrote_request response_headers")
           != std::string::npos);
-    CHECK(fate(*events) == "pooled");
+    CHECK(test::connection_fate(*events) == "pooled");
 
     auto refused_events = std::make_shared<test::recorder>();
     request refuse("POST", server.url("/refuse"));
@@ -321,7 +310,7 @@ TEST_CASE("Expect: 100-continue sends the body after 100, never after a final an
     auto wrote = refused_events->first<wrote_request>();
     REQUIRE(wrote);
     CHECK(wrote->bytes < 100); // the head only
-    CHECK(fate(*refused_events) == "request_body_unsent");
+    CHECK(test::connection_fate(*refused_events) == "request_body_unsent");
 
     result late = post("/silent");
     REQUIRE_FALSE(late.error);

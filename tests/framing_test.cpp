@@ -15,17 +15,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// What became of the connection: "pooled", or the conn_not_pooled reason.
-std::string fate(const test::recorder& r)
-{
-    for (const auto& e : r.events()) {
-        if (std::holds_alternative<put_idle_conn>(e.e.data))
-            return "pooled";
-        if (auto n = std::get_if<conn_not_pooled>(&e.e.data))
-            return std::string(to_string(n->reason));
-    }
-    return "none";
-}
 
 struct framing_case {
     const char* name;
@@ -86,7 +75,7 @@ TEST_CASE("each framing case has one decided outcome and connection fate")
         const std::string outcome = r.error ? std::string(to_string(classify(r.error)))
                                             : std::to_string(r.response.status) + " " + r.response.body;
         CHECK(outcome == c.outcome);
-        CHECK(fate(*events) == c.connection);
+        CHECK(test::connection_fate(*events) == c.connection);
         CHECK(r.response.headers.count("Set-Cookie") == 0);
     }
 }

@@ -60,4 +60,17 @@ private:
     std::vector<recorded> log_;
 };
 
+// What became of the connection of the recorded attempts: "pooled", the conn_not_pooled reason, or
+// "none" while undecided.
+inline std::string connection_fate(const recorder& r)
+{
+    for (const auto& e : r.events()) {
+        if (std::holds_alternative<put_idle_conn>(e.e.data))
+            return "pooled";
+        if (auto n = std::get_if<conn_not_pooled>(&e.e.data))
+            return std::string(to_string(n->reason));
+    }
+    return "none";
+}
+
 } // namespace roundtrip::test
