@@ -91,6 +91,12 @@ error_code io_outcome(error_code ec, error phase_timeout, clock::time_point dead
 // a streamed body.
 void start_response(connection& c, const request& req, const limits& l);
 
+// Why a connection whose exchange or body read failed with `ec` is not pooled.
+inline not_pooled_reason refusal_after_error(error_code ec)
+{
+    return ec == condition::protocol_error ? not_pooled_reason::protocol_error : not_pooled_reason::broken;
+}
+
 // Whether a connection whose response was read to its end may be pooled, from its head alone.
 std::optional<not_pooled_reason> refusal_after_body(const connection& c, bool close_after);
 
@@ -172,6 +178,14 @@ asio::awaitable<error_code> read_first_byte(Stream& stream, connection& c, const
     co_return error_code{};
 }
 
+// Whether the unparsed bytes begin like a TLS record (handshake or alert, version 3.x): what a TLS
+// server answers a plain-HTTP request with.
+inline bool starts_tls_record(const connection& c)
+{
+    const auto* bytes = static_cast<const unsigned char*>(c.buffer.data().data());
+    return c.buffer.size() >= 2 && (bytes[0] == 0x15 || bytes[0] == 0x16) && bytes[1] == 0x03;
+}
+
 // Reads response heads up to the final one — or, with `stop_at_continue`, up to a 100 Continue —
 // reporting interim ones; the head read is left in `c.in.parser`.
 template <class Stream>
@@ -186,7 +200,7 @@ asio::awaitable<error_code> read_head(Stream& stream, connection& c, const excha
         const auto head_done = [&parser] { return parser.is_header_done(); };
         const read_scope reads = x.reads();
         if (auto ec = co_await read(stream, c, head_done, reads))
-            co_return ec;
+            co_return interim == 0 && ec != error::canceled && starts_tls_record(c) ? error::tls_answer_to_http : ec;
         const unsigned status = parser.get().result_int();
         if (status / 100 != 1)
             co_return error_code{};

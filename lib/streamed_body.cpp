@@ -71,7 +71,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> streamed_body::read_body(asi
         auto ready = [&parser] { return parser.is_done() || !parser.get().body().empty(); };
         const auto read_more = [&](auto& s) { return http1::read(s, *conn_, ready, reads_); };
         if (auto ec = co_await conn_->on_stream(read_more)) {
-            end(ec, ec == error::protocol_error ? not_pooled_reason::protocol_error : not_pooled_reason::broken);
+            end(ec, http1::refusal_after_error(ec));
             co_return end_of_body();
         }
     }

@@ -268,7 +268,7 @@ private:
             co_return reused;
         }
         if (r.error)
-            out.refused = r.error == error::protocol_error ? not_pooled_reason::protocol_error : not_pooled_reason::broken;
+            out.refused = http1::refusal_after_error(r.error);
         give_back(std::move(lease.conn), sink, out.refused);
         co_return reused;
     }

@@ -58,6 +58,7 @@ TEST_CASE("each framing case has one decided outcome and connection fate")
         {"status out of range", "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n", "protocol_error", "protocol_error"},
         {"not HTTP at all", "SSH-2.0-OpenSSH_9.2\r\n", "protocol_error", "protocol_error"},
         {"nothing, then close", "", "eof", "broken"},
+        {"a TLS alert: plain HTTP sent to a TLS port", std::string("\x15\x03\x03\x00\x02\x02\x46", 7), "protocol_error", "protocol_error"},
         {"100 Continue, then close", "HTTP/1.1 100 Continue\r\n\r\n", "eof", "broken"},
         {"trailers never become header fields",
          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nSet-Cookie: t=1\r\nConnection: close\r\n\r\n",
@@ -78,6 +79,16 @@ TEST_CASE("each framing case has one decided outcome and connection fate")
         CHECK(test::connection_fate(*events) == c.connection);
         CHECK(r.response.headers.count("Set-Cookie") == 0);
     }
+}
+
+TEST_CASE("a TLS record answering a plain-HTTP request is named: the URL should be https")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.write_raw(std::string_view("\x15\x03\x03\x00\x02\x02\x46", 7)); // a TLS alert, as a TLS server answers plain text
+        ex.close();
+    });
+    client c;
+    CHECK(c.round_trip(request("GET", server.url())).error == error::tls_answer_to_http);
 }
 
 TEST_CASE("a response head over the limit is header_too_large, a body over it body_too_large")
