@@ -23,6 +23,8 @@
 
 namespace roundtrip::detail {
 
+class tls_context;
+
 using response_parser = boost::beast::http::response_parser<boost::beast::http::string_body>;
 
 // The response a connection is reading, kept with the connection so that a streamed body can be read
@@ -93,6 +95,7 @@ struct connection {
 
     boost::beast::tcp_stream& stream;
     std::unique_ptr<boost::beast::tcp_stream> owned_stream;
+    std::shared_ptr<tls_context> tls_config; // what `tls` was made with; outlives it (declared first)
     std::optional<asio::ssl::stream<boost::beast::tcp_stream&>> tls; // over `stream`, for https
     std::string tls_peer; // the server certificate's subject, for the handshake's event
     boost::beast::flat_buffer buffer; // bytes read and not yet parsed

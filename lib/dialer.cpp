@@ -197,6 +197,7 @@ void dial::on_connected(std::size_t index, error_code ec)
 void dial::handshake(std::unique_ptr<connection> conn)
 {
     expiry_.cancel(); // connecting is over; the handshake has a timeout of its own
+    conn->tls_config = tls_;
     auto& tls = conn->tls.emplace(conn->stream, tls_->native());
     tls_->prepare(tls.native_handle(), host_, host_is_ip_, conn->key);
     sink_.emit(conn_id_, [&] { return tls_handshake_start{host_is_ip_ ? std::string_view() : host_}; });

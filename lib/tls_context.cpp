@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <atomic>
 #include <filesystem>
 
 namespace roundtrip::detail {
@@ -35,6 +36,8 @@ int session_key_index()
     return index;
 }
 
+std::atomic<std::uint64_t> last_id{0};
+
 // ALPN's wire format: each protocol name prefixed by its length.
 std::string alpn_wire(const std::vector<std::string>& protocols)
 {
@@ -48,7 +51,7 @@ std::string alpn_wire(const std::vector<std::string>& protocols)
 } // namespace
 
 tls_context::tls_context(const tls_options& options)
-    : options_(options), ctx_(asio::ssl::context::tls_client)
+    : options_(options), id_(++last_id), ctx_(asio::ssl::context::tls_client)
 {
     SSL_CTX* ctx = ctx_.native_handle();
     SSL_CTX_set_ex_data(ctx, context_index(), this);
@@ -190,3 +193,11 @@ error_code tls_context::handshake_failure(SSL* ssl, error_code ec)
 }
 
 } // namespace roundtrip::detail
+
+namespace roundtrip {
+
+tls_config::tls_config(const tls_options& options) : context_(std::make_shared<detail::tls_context>(options)) {}
+
+const tls_options& tls_config::options() const noexcept { return context_->options(); }
+
+} // namespace roundtrip

@@ -1,5 +1,5 @@
-// One TLS configuration of a transport: the OpenSSL context built once from `tls_options`, the
-// per-connection set-up (SNI, host-name check, a session to resume), the client session cache, and
+// One TLS configuration (the state behind a public `tls_config`): the OpenSSL context built once from
+// `tls_options`, the per-connection set-up (SNI, host-name check, a session to resume), the client session cache, and
 // the mapping of a failed handshake to roundtrip's errors.
 #pragma once
 
@@ -8,6 +8,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,8 @@ public:
 
     asio::ssl::context& native() noexcept { return ctx_; }
     const tls_options& options() const noexcept { return options_; }
+    // Unique in the process, never 0: tells configs apart in pool keys.
+    std::uint64_t id() const noexcept { return id_; }
 
     // Sets up a new connection's SSL object for `host`: SNI for a host name, the certificate check
     // against the name or IP, and the last session of `session_key` to resume. `session_key` must
@@ -41,11 +44,17 @@ private:
     static void on_key_log(const SSL* ssl, const char* line);
 
     tls_options options_;
+    std::uint64_t id_;
     asio::ssl::context ctx_;
     std::mutex sessions_mutex_; // the new-session callback may run on any client thread
     std::unordered_map<std::string, SSL_SESSION*> sessions_; // one reference each
     std::mutex key_log_mutex_;
     std::FILE* key_log_ = nullptr;
+};
+
+// The library's way into a `tls_config`.
+struct tls_access {
+    static const std::shared_ptr<tls_context>& context(const tls_config& config) noexcept { return config.context_; }
 };
 
 } // namespace roundtrip::detail

@@ -71,6 +71,7 @@ struct conn_wait : conn_pool::waiter, std::enable_shared_from_this<conn_wait> {
 
     event_sink sink;
     const target& where;          // the attempt's target, alive while the attempt waits
+    std::shared_ptr<tls_context> tls; // https: the configuration a dial for it uses
     clock::time_point deadline;
     asio::steady_timer timer;     // the call's deadline, while waiting
     std::optional<handler_type> handler;
@@ -84,6 +85,7 @@ struct attempt_record : boost::intrusive::list_base_hook<boost::intrusive::link_
     explicit attempt_record(request r) : req(std::move(r)) {}
 
     request req;
+    std::shared_ptr<tls_context> tls; // https: the request's TLS configuration, else the transport's
     bool canceled = false;
     std::shared_ptr<conn_wait> waiting; // while waiting for a connection
     connection* conn = nullptr;         // while exchanging
@@ -185,10 +187,13 @@ private:
             r.error = ec;
             co_return r;
         }
-        if (t.tls && !tls_) {
+        if (t.tls && req.tls)
+            a.tls = tls_access::context(*req.tls);
+        else if (t.tls) {
             error_code unusable;
             try {
-                tls_ = std::make_shared<tls_context>(options_.tls);
+                if (!tls_)
+                    tls_ = std::make_shared<tls_context>(options_.tls);
             } catch (const boost::system::system_error& e) {
                 unusable = e.code();
             }
@@ -197,8 +202,9 @@ private:
                 r.error = unusable;
                 co_return r;
             }
+            a.tls = tls_;
         }
-        const std::string key = pool_key(t);
+        const std::string key = pool_key(t, a.tls != tls_ ? a.tls.get() : nullptr);
 
         for (int transparent_retries = 0;; ++transparent_retries) {
             result r;
@@ -305,6 +311,7 @@ private:
         }
 
         auto w = std::make_shared<conn_wait>(strand_, sink, t, key, req.deadline(), req.new_connection);
+        w->tls = a.tls;
         if (w->deadline != clock::time_point::max()) {
             w->timer.expires_at(w->deadline);
             w->timer.async_wait([self = shared_from_this(), w](error_code ec) {
@@ -375,7 +382,7 @@ private:
         }
         auto d = std::make_shared<dial>(strand_, options_.dial, *resolver_, w->sink, w->where, ++last_conn_id_,
                                         options_.timeouts.connect, w->deadline,
-                                        w->where.tls ? tls_ : nullptr, w->key);
+                                        w->tls, w->key);
         dials_.insert(d);
         d->start([self = shared_from_this(), d, weak = std::weak_ptr<conn_wait>(w),
                   key = w->key](error_code ec, std::unique_ptr<connection> c) mutable {
@@ -580,8 +587,9 @@ private:
     event_sink pool_sink() const { return event_sink(&observers_, nullptr, 0, 0); }
 
     // "http://example.com:80": the host lowercased and the port always spelled, so that one server
-    // has one pool however its URLs spell it.
-    static std::string pool_key(const target& t)
+    // has one pool however its URLs spell it. Connections made with a request's own TLS configuration
+    // (`own_tls`) are keyed apart: "https://example.com:443#tls7".
+    static std::string pool_key(const target& t, const tls_context* own_tls)
     {
         const bool bracketed = t.host_is_ip && t.ip.is_v6();
         std::string key = t.tls ? "https://" : "http://";
@@ -591,6 +599,8 @@ private:
             key += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
         key += bracketed ? "]:" : ":";
         key += std::to_string(t.port);
+        if (own_tls)
+            key.append("#tls").append(std::to_string(own_tls->id()));
         return key;
     }
 
@@ -604,7 +614,7 @@ private:
     transport_options options_;
     observer_list observers_;
     std::shared_ptr<resolver> resolver_;
-    std::shared_ptr<tls_context> tls_; // made at construction, or at the first https attempt
+    std::shared_ptr<tls_context> tls_; // from options_.tls: made at construction, or at the first https attempt
     mutable std::mutex pool_mutex_; // guards pool_: written on the strand, read by stats() anywhere
     conn_pool pool_;
     // Only touched on the strand:

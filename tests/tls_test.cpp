@@ -17,6 +17,7 @@
 
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 #include <sstream>
@@ -192,6 +193,77 @@ TEST_CASE("client certificates: accepted when the server trusts their CA, refuse
 
     client without(trusting_test_ca());
     CHECK(without.round_trip(request("GET", server.url())).error);
+}
+
+TEST_CASE("a request's own TLS configuration gets connections and sessions of its own, never the transport's")
+{
+    test::test_server server(test::reply_ok(), serving(test::pki().server));
+    auto events = std::make_shared<test::recorder>();
+    client c(trusting_test_ca(events));
+    result first = c.round_trip(request("GET", server.url()));
+    REQUIRE_FALSE(first.error);
+
+    // A config that does not trust the server's CA fails, though a verified connection is idle.
+    tls_options distrust;
+    distrust.ca_pem = test::pki().client_ca_cert;
+    request untrusted("GET", server.url());
+    untrusted.tls = tls_config(distrust);
+    CHECK(c.round_trip(untrusted).error == error::tls_untrusted_certificate);
+
+    // A config trusting the same CA still gets a connection of its own, with a full handshake.
+    tls_options same_trust;
+    same_trust.ca_pem = test::pki().ca_cert;
+    const tls_config own(same_trust);
+    request mine("GET", server.url());
+    mine.tls = own;
+    result second = c.round_trip(mine);
+    REQUIRE_FALSE(second.error);
+    CHECK_FALSE(second.attempt.reused);
+    CHECK(second.attempt.conn != first.attempt.conn);
+    CHECK(server.resumed_handshakes() == 0);
+
+    // Each config reuses its own connection.
+    result again = c.round_trip(mine);
+    CHECK(again.attempt.conn == second.attempt.conn);
+    result plain = c.round_trip(request("GET", server.url()));
+    CHECK(plain.attempt.conn == first.attempt.conn);
+    CHECK(server.handshakes() == 2); // the server counts completed handshakes: the distrusted one was not
+
+    std::vector<std::string> keys;
+    for (const auto& h : c.stats().hosts)
+        keys.push_back(h.key);
+    std::sort(keys.begin(), keys.end());
+    REQUIRE(keys.size() == 2);
+    CHECK(keys[0] == "https://127.0.0.1:" + std::to_string(server.port()));
+    CHECK(keys[1].starts_with(keys[0] + "#tls"));
+}
+
+TEST_CASE("a middleware can give one host's requests a client certificate")
+{
+    const auto& pki = test::pki();
+    test::tls_options mtls = serving(pki.server);
+    mtls.client_ca = pki.client_ca_cert;
+    test::test_server tenant(test::reply_ok(), mtls);
+    test::test_server public_site(test::reply_ok(), serving(pki.server));
+
+    tls_options identity;
+    identity.ca_pem = pki.ca_cert;
+    identity.cert_pem = pki.client.cert;
+    identity.key_pem = pki.client.key;
+    const tls_config tenant_tls(identity);
+    const std::string tenant_prefix = tenant.url();
+    client_options o = trusting_test_ca();
+    o.middleware.emplace_back([&](request req, next next) -> asio::awaitable<result> {
+        if (req.url.starts_with(tenant_prefix))
+            req.tls = tenant_tls;
+        co_return co_await next(std::move(req));
+    });
+    client c(std::move(o));
+
+    CHECK(c.round_trip(request("GET", tenant.url())).response.body == "ok");
+    CHECK(tenant.last_client_subject().find("roundtrip-test-client") != std::string::npos);
+    CHECK(c.round_trip(request("GET", public_site.url())).response.body == "ok");
+    CHECK(public_site.last_client_subject().empty());
 }
 
 TEST_CASE("a second connection to the same host resumes the first one's TLS session, in TLS 1.3 and 1.2")

@@ -4,10 +4,17 @@
 #include <roundtrip/detail/config.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace roundtrip {
+
+namespace detail {
+class tls_context;
+struct tls_access;
+} // namespace detail
 
 /// The lowest TLS version a connection may use.
 enum class tls_version { tls1_2, tls1_3 };
@@ -49,6 +56,30 @@ struct tls_options {
     /// Accept any certificate from any server: no chain, expiry or host name check. Anyone on the
     /// path can then read and change the traffic. For tests against throwaway servers only.
     bool insecure_skip_verify = false;
+};
+
+/// A `tls_config` is a TLS configuration made ready once: its `tls_options` read and loaded into an
+/// OpenSSL context, with a session cache of its own. Copies share it; it is safe to use from any
+/// thread.
+///
+/// The transport makes one from `transport_options::tls` for every https request. A request that
+/// needs other trust or another client certificate (a second tenant's identity, a host behind a
+/// private CA) carries its own in `request::tls`; a middleware can choose it by host. Connections
+/// made with different configs are pooled apart and never lent to each other, and TLS sessions are
+/// only resumed under the config that made them. Build a config once and reuse it: each one loads
+/// its certificates, and each new one starts with an empty session cache.
+class tls_config {
+public:
+    /// Reads every file `options` names; throws `boost::system::system_error` with
+    /// `error::invalid_config` naming the option when one is missing, unreadable or malformed.
+    explicit tls_config(const tls_options& options);
+
+    /// Returns the options the config was made from.
+    const tls_options& options() const noexcept;
+
+private:
+    friend struct detail::tls_access;
+    std::shared_ptr<detail::tls_context> context_;
 };
 
 } // namespace roundtrip

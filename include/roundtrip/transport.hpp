@@ -67,7 +67,7 @@ struct pool_options {
 struct pool_stats {
     /// The counts of one host (scheme, host and port).
     struct host {
-        std::string key;          ///< "http://example.com:80"
+        std::string key;          ///< "http://example.com:80"; "https://example.com:443#tls2" for a request's own `tls_config`
         std::size_t open = 0;     ///< connections that exist or are being dialed: active + idle + dialing
         std::size_t idle = 0;     ///< in the pool, ready for reuse
         std::size_t active = 0;   ///< carrying an exchange
@@ -96,7 +96,7 @@ class transport_impl;
 /// reads the response, emitting each step as an event to the client's observers and to the request's
 /// own observers.
 ///
-/// Connections are kept alive in a pool keyed by scheme, host and port, and reused most recently used
+/// Connections are kept alive in a pool keyed by scheme, host, port and TLS configuration, and reused most recently used
 /// first; an attempt that finds none dials one, and takes whichever comes first: its own dial or a
 /// connection another attempt returns (late binding). Idle connections are watched: one the server
 /// closes, or sends unasked bytes on, is removed at once. An attempt that fails on a reused
