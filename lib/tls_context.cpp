@@ -98,6 +98,10 @@ tls_context::tls_context(const tls_options& options)
         bad_option("min_version");
     if (!options.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, options.ciphers.c_str()) != 1)
         bad_option("ciphers");
+    // Offering a protocol roundtrip cannot speak would let a server pick it and then get HTTP/1.1.
+    for (const auto& protocol : options.alpn)
+        if (protocol != "http/1.1")
+            bad_option("alpn");
     const std::string alpn = alpn_wire(options.alpn);
     if (!alpn.empty()
         && SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(alpn.data()),

@@ -76,16 +76,17 @@ TEST_CASE("a server with a certificate from a trusted CA is verified, by IP and 
     CHECK_FALSE(by_name.error);
 }
 
-TEST_CASE("the handshake's event carries version, cipher, resumption and the peer's subject")
+TEST_CASE("the handshake's event carries version, cipher, ALPN, resumption and the peer's subject")
 {
     test::test_server server(test::reply_ok(), serving(test::pki().server));
     struct fields : observer {
-        std::string version, cipher, peer, server_name;
+        std::string version, cipher, alpn, peer, server_name;
         bool resumed = true;
         void on_event(const event& e) noexcept override
         {
             if (auto d = std::get_if<tls_handshake_done>(&e.data))
-                version = d->version, cipher = d->cipher, peer = d->peer_subject, resumed = d->resumed;
+                version = d->version, cipher = d->cipher, alpn = d->alpn, peer = d->peer_subject,
+                resumed = d->resumed;
             if (auto s = std::get_if<tls_handshake_start>(&e.data))
                 server_name = s->server_name;
         }
@@ -97,12 +98,20 @@ TEST_CASE("the handshake's event carries version, cipher, resumption and the pee
     REQUIRE_FALSE(c.round_trip(request("GET", https_url("localhost", server.port()))).error);
     CHECK(seen->version == "TLSv1.3");
     CHECK_FALSE(seen->cipher.empty());
+    CHECK(seen->alpn == "http/1.1");
     CHECK(seen->peer.find("CN") != std::string::npos);
     CHECK(seen->server_name == "localhost");
     CHECK_FALSE(seen->resumed);
 
     REQUIRE_FALSE(c.round_trip(request("GET", server.url())).error);
     CHECK(seen->server_name.empty()); // never SNI for an IP literal (RFC 6066)
+
+    // A server that ignores ALPN is fine: HTTP/1.1 is assumed.
+    test::tls_options no_alpn = serving(test::pki().server);
+    no_alpn.alpn_http11 = false;
+    test::test_server plain_tls(test::reply_ok(), no_alpn);
+    REQUIRE_FALSE(c.round_trip(request("GET", plain_tls.url())).error);
+    CHECK(seen->alpn.empty());
 }
 
 TEST_CASE("each verification failure names its cause, and nothing is sent")
@@ -323,6 +332,8 @@ TEST_CASE("TLS options are checked when the client is built; a key log is writte
     client_options missing;
     missing.transport.tls.ca_file = "/no/such/ca.pem";
     CHECK_THROWS_AS(client(std::move(missing)), boost::system::system_error);
+    CHECK_THROWS_WITH_AS(tls_config(tls_options{.alpn = {"h2", "http/1.1"}}), doctest::Contains("alpn"),
+                         boost::system::system_error);
 
     const std::string key_log = test::write_temp_file("keys.log", "");
     test::test_server server(test::reply_ok(), serving(test::pki().server));

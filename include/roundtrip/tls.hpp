@@ -41,8 +41,9 @@ struct tls_options {
     /// The TLS 1.2 cipher list in OpenSSL's syntax; empty means OpenSSL's default. (TLS 1.3 suites are
     /// OpenSSL's defaults, which are all sound.)
     std::string ciphers;
-    /// Protocols offered by ALPN, most preferred first. `http/1.1` is the only one roundtrip speaks;
-    /// the list is here so `h2` can join it.
+    /// Protocols offered by ALPN, most preferred first; empty offers none. `http/1.1` is the only one
+    /// roundtrip speaks, and any other is refused as `invalid_config`; the list is here so `h2` can
+    /// join it.
     std::vector<std::string> alpn{"http/1.1"};
     /// Appends each connection's secrets to this file in the NSS key log format (as SSLKEYLOGFILE
     /// does), so Wireshark can decrypt a capture. For debugging only: whoever reads it reads the traffic.

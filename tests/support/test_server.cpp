@@ -44,6 +44,19 @@ std::uint16_t refused_port()
 
 namespace {
 
+// ALPN: picks http/1.1 when the client offers it; otherwise the handshake goes on without ALPN.
+int select_http11(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* offered,
+                  unsigned offered_len, void*)
+{
+    static constexpr unsigned char ours[] = "\x08http/1.1";
+    unsigned char* selected = nullptr;
+    if (SSL_select_next_proto(&selected, out_len, ours, sizeof ours - 1, offered, offered_len)
+        != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+}
+
 // One context per server, shared by its connections, because the session cache and the ticket keys
 // live in it: a context per connection would make resumption impossible.
 ssl::context make_tls_context(const tls_options& o)
@@ -70,6 +83,8 @@ ssl::context make_tls_context(const tls_options& o)
             throw std::invalid_argument("test_server: cannot turn TLS 1.3 tickets off");
         SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
     }
+    if (o.alpn_http11)
+        SSL_CTX_set_alpn_select_cb(native, &select_http11, nullptr);
     if (o.max_version != 0 && SSL_CTX_set_max_proto_version(native, o.max_version) != 1)
         throw std::invalid_argument("test_server: unknown max_version " + std::to_string(o.max_version));
     return ctx;

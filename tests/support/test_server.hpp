@@ -82,6 +82,9 @@ struct tls_options {
     // True: a connection the server ends gets close_notify and then FIN. False: FIN alone, so the
     // client sees a truncated stream. The server never waits for the client's close_notify.
     bool close_notify = true;
+    // True: the server selects `http/1.1` by ALPN when the client offers it, as real servers do.
+    // False: the server ignores ALPN and selects nothing.
+    bool alpn_http11 = true;
 };
 
 class test_server {
