@@ -28,6 +28,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <time.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -58,8 +60,9 @@ constexpr const char* usage_text =
     "usage: roundtrip-bench --url URL --concurrency C --requests N [--new-conn] [--insecure]\n"
     "                       [--middleware NAME ...]\n"
     "Sends N GET requests to URL through a roundtrip::client with C concurrent workers and prints\n"
-    "one JSON line. --new-conn: a new connection for every request. --insecure: accepted for\n"
-    "compatibility (no HTTPS yet). --middleware NAME adds a layer, outermost first; repeat to add\n"
+    "one JSON line. --new-conn: a new connection for every request. --insecure: accept any TLS\n"
+    "certificate (for https URLs; without it the system trust store, or SSL_CERT_FILE, decides).\n"
+    "--middleware NAME adds a layer, outermost first; repeat to add\n"
     "more: noop, observe, headers, logging-off (level above info: formats nothing),\n"
     "logging-basic and logging-debug (to a null sink), retry.\n";
 
@@ -73,9 +76,7 @@ struct settings {
     std::uint64_t concurrency = 0;
     std::uint64_t requests = 0;
     bool new_conn = false;
-    // Accepted so that every client in a comparison takes the same flags. The transport has no TLS
-    // yet, so there is no verification to turn off: an https URL fails each request, counted as an
-    // error. When HTTPS lands this is the place to pass it on.
+    // Skips certificate verification (`tls_options::insecure_skip_verify`), as curl's -k does.
     bool insecure = false;
     std::vector<std::string> middleware; // outermost first, as given
     bool help = false;
@@ -214,8 +215,19 @@ struct phase {
     clock::time_point finished;
     std::uint64_t allocations_at_start = 0;
     std::uint64_t allocations_at_finish = 0;
+    clock::duration cpu_at_start{};
+    clock::duration cpu_at_finish{};
     asio::steady_timer done; // never expires: the last worker to finish cancels it
 };
+
+// The CPU time, user and system, that this process has used: the one thread that runs the client,
+// plus any the system resolver starts for host names (none for an IP literal).
+clock::duration process_cpu_time()
+{
+    timespec t{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return std::chrono::duration_cast<clock::duration>(std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec));
+}
 
 // Sends requests one after another, each when the previous one completed, until the phase has
 // none left.
@@ -235,6 +247,7 @@ asio::awaitable<void> worker(const target& t, phase& p)
     if (--p.workers_running == 0) {
         p.finished = clock::now();
         p.allocations_at_finish = bench::allocation_count();
+        p.cpu_at_finish = process_cpu_time();
         p.done.cancel();
     }
 }
@@ -247,9 +260,11 @@ asio::awaitable<void> run_phase(const target& t, std::uint64_t concurrency, phas
     // Taken before the workers are spawned, since co_spawn may run one up to its first send inline.
     // So the count includes the workers' own frames: a handful per worker, not per request.
     p.allocations_at_start = bench::allocation_count();
+    p.cpu_at_start = process_cpu_time();
     p.started = clock::now();
     p.finished = p.started;
     p.allocations_at_finish = p.allocations_at_start;
+    p.cpu_at_finish = p.cpu_at_start;
     for (std::uint64_t w = 0; w < p.workers_running; ++w)
         asio::co_spawn(ex, worker(t, p), [](std::exception_ptr e) {
             if (e)
@@ -268,6 +283,7 @@ struct figures {
     double p99_us = 0;
     std::uint64_t conns_opened = 0;
     double allocs_per_req = 0;
+    double cpu_us_per_req = 0;
 };
 
 // The nearest-rank percentile: the smallest sample with at least `percent`% of the samples at or
@@ -303,6 +319,8 @@ asio::awaitable<figures> measure(const target& t, const settings& s, const conn_
     f.p99_us = percentile_us(measured.latencies, 99);
     f.allocs_per_req = static_cast<double>(measured.allocations_at_finish - measured.allocations_at_start) /
                        static_cast<double>(f.requests);
+    f.cpu_us_per_req = std::chrono::duration<double, std::micro>(measured.cpu_at_finish - measured.cpu_at_start).count() /
+                       static_cast<double>(f.requests);
     co_return f;
 }
 
@@ -311,6 +329,7 @@ int run(const settings& s)
     asio::io_context io{1}; // run by this thread alone
     auto conns = std::make_shared<conn_counter>();
     roundtrip::client_options options{.observers = {conns}};
+    options.transport.tls.insecure_skip_verify = s.insecure;
     for (const auto& name : s.middleware)
         options.middleware.push_back(make_layer(name));
     roundtrip::client client(io.get_executor(), std::move(options));
@@ -328,10 +347,11 @@ int run(const settings& s)
     io.run();
 
     std::printf("{\"client\":\"roundtrip\",\"requests\":%llu,\"errors\":%llu,\"wall_s\":%.6f,\"rps\":%.1f,"
-                "\"p50_us\":%.1f,\"p99_us\":%.1f,\"conns_opened\":%llu,\"allocs_per_req\":%.2f}\n",
+                "\"p50_us\":%.1f,\"p99_us\":%.1f,\"conns_opened\":%llu,\"allocs_per_req\":%.2f,"
+                "\"cpu_us_per_req\":%.1f}\n",
                 static_cast<unsigned long long>(out->requests), static_cast<unsigned long long>(out->errors),
                 out->wall_s, out->rps, out->p50_us, out->p99_us,
-                static_cast<unsigned long long>(out->conns_opened), out->allocs_per_req);
+                static_cast<unsigned long long>(out->conns_opened), out->allocs_per_req, out->cpu_us_per_req);
     std::fflush(stdout);
     return 0;
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The bench's smoke test: starts roundtrip-bench-server on a free port, sends 200 requests through
-# roundtrip-bench, and checks that all of them got a response. Every wait is bounded.
+# The bench's smoke test: starts roundtrip-bench-server on a free port and sends 200 requests through
+# roundtrip-bench, checking that every one got a response: over HTTP, over HTTPS verified against
+# the server's CA, and over HTTPS with --insecure and a new connection (a handshake) per request.
+# Every wait is bounded.
 #
 #   smoke.sh path/to/roundtrip-bench path/to/roundtrip-bench-server
 set -euo pipefail
@@ -10,37 +12,44 @@ server=$2
 work=$(mktemp -d)
 server_pid=
 
-cleanup() {
+stop_server() {
   # Only the server this script started, by its PID.
   if [[ -n $server_pid ]]; then
     kill "$server_pid" 2>/dev/null || true
     timeout 10 tail --pid="$server_pid" -f /dev/null || true
+    server_pid=
   fi
-  rm -rf "$work"
 }
-trap cleanup EXIT
+trap 'stop_server; rm -rf "$work"' EXIT
 
-# `timeout` also bounds the server's life if this script is killed before its trap runs.
-timeout 120 "$server" --port 0 >"$work/server.out" 2>"$work/server.err" &
-server_pid=$!
+# smoke NAME SCHEME "SERVER FLAGS" [BENCH FLAGS...]: one server, one bench run, its line checked.
+smoke() {
+  local name=$1 scheme=$2 server_flags=$3
+  shift 3
+  # `timeout` also bounds the server's life if this script is killed before its trap runs.
+  # shellcheck disable=SC2086 # the server's flags are words
+  timeout 120 "$server" --port 0 $server_flags >"$work/server.out" 2>"$work/server.err" &
+  server_pid=$!
+  if ! timeout 10 bash -c "until grep -q '^listening on ' '$work/server.out'; do sleep 0.05; done"; then
+    echo "smoke ($name): the server did not start" >&2
+    cat "$work/server.err" >&2
+    exit 1
+  fi
+  local port
+  port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/server.out")
+  if ! timeout 60 "$bench" --url "$scheme://127.0.0.1:$port/" --concurrency 4 --requests 200 "$@" >"$work/bench.out"; then
+    echo "smoke ($name): roundtrip-bench failed" >&2
+    exit 1
+  fi
+  stop_server
+  echo "smoke ($name): $(cat "$work/bench.out")"
+  if ! grep -q '"requests":200,' "$work/bench.out" || ! grep -q '"errors":0,' "$work/bench.out"; then
+    echo "smoke ($name): expected \"requests\":200 and \"errors\":0" >&2
+    exit 1
+  fi
+}
 
-if ! timeout 10 bash -c "until grep -q '^listening on ' '$work/server.out'; do sleep 0.05; done"; then
-  echo "smoke: the server did not start" >&2
-  cat "$work/server.err" >&2
-  exit 1
-fi
-port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/server.out")
-echo "smoke: server on port $port"
-
-if ! timeout 60 "$bench" --url "http://127.0.0.1:$port/" --concurrency 4 --requests 200 >"$work/bench.out"; then
-  echo "smoke: roundtrip-bench failed" >&2
-  exit 1
-fi
-cat "$work/bench.out"
-
-if grep -q '"requests":200,' "$work/bench.out" && grep -q '"errors":0,' "$work/bench.out"; then
-  echo "smoke: ok"
-  exit 0
-fi
-echo 'smoke: expected "requests":200 and "errors":0' >&2
-exit 1
+smoke http http ""
+SSL_CERT_FILE="$work/ca.pem" smoke "https, verified" https "--tls --write-ca $work/ca.pem"
+smoke "https, --insecure, new connections" https "--tls --no-resumption" --insecure --new-conn
+echo "smoke: ok"
