@@ -326,6 +326,9 @@ void test_server::impl::accept_loop()
             return;
         if (ec)
             continue;
+        // As real servers do: a reply written in pieces (a TLS ticket, then the answer) must not
+        // wait for the client's delayed ACK.
+        s.set_option(tcp::no_delay(true), ec);
         ++connections;
         auto& c = conns.emplace_back(std::make_unique<conn>(*this, std::move(s)));
         c->thread = std::thread([raw = c.get()] { raw->serve(); });
