@@ -12,9 +12,9 @@
 
 #include "counting_new.hpp"
 
-#include <middleware/headers/headers.hpp>
-#include <middleware/logging/logging.hpp>
-#include <middleware/retry/retry.hpp>
+#include <roundtrip/middleware/headers.hpp>
+#include <roundtrip/middleware/logging.hpp>
+#include <roundtrip/middleware/retry.hpp>
 
 #include <roundtrip/client.hpp>
 

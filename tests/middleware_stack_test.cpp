@@ -3,9 +3,9 @@
 #include "recorder.hpp"
 #include "test_server.hpp"
 
-#include <middleware/headers/headers.hpp>
-#include <middleware/logging/logging.hpp>
-#include <middleware/retry/retry.hpp>
+#include <roundtrip/middleware/headers.hpp>
+#include <roundtrip/middleware/logging.hpp>
+#include <roundtrip/middleware/retry.hpp>
 
 #include <roundtrip/client.hpp>
 
@@ -55,4 +55,17 @@ TEST_CASE("logging above retry above headers: each layer sees every attempt and 
     CHECK(text.find("<-- 200") != std::string::npos);
     // The client's observers saw the decision too.
     CHECK(client_events->first<retry_scheduled>() != nullptr);
+}
+
+TEST_CASE("the retry README's example: logging above retry, a 503 retried")
+{
+    std::atomic<int> seen{0};
+    test::test_server server([&](const test::server_request&, test::exchange& ex) { ex.reply(seen++ == 0 ? 503 : 200); });
+    // [doc-sample retry-readme]
+    #include <roundtrip/middleware/retry.hpp>
+
+    roundtrip::client client({.middleware = {roundtrip::logging(), roundtrip::retry({.max_retries = 3})}});
+    // [end doc-sample]
+    CHECK(client.send(request("GET", server.url())).status == 200);
+    CHECK(seen == 2);
 }

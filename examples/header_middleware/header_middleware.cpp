@@ -3,7 +3,7 @@
 
 #include "test_server.hpp" // the local server; tests use the same one
 
-#include <middleware/headers/headers.hpp>
+#include <roundtrip/middleware/headers.hpp>
 
 #include <roundtrip/client.hpp>
 

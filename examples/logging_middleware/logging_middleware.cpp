@@ -4,7 +4,7 @@
 
 #include "test_server.hpp" // the local server; tests use the same one
 
-#include <middleware/logging/logging.hpp>
+#include <roundtrip/middleware/logging.hpp>
 
 #include <roundtrip/client.hpp>
 

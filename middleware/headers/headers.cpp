@@ -1,5 +1,5 @@
 // The headers middleware as a coroutine layer over a validated, shared list of rules.
-#include "headers.hpp"
+#include <roundtrip/middleware/headers.hpp>
 
 #include <roundtrip/error.hpp>
 #include <roundtrip/header_fields.hpp>

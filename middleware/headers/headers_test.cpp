@@ -2,7 +2,7 @@
 // User-Agent, the provider, and validation when the middleware is built.
 #include "test_server.hpp"
 
-#include <middleware/headers/headers.hpp>
+#include <roundtrip/middleware/headers.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -150,4 +150,38 @@ TEST_CASE("names and fixed values are checked when the middleware is built, not 
 
     headers(header_rules{}.set("X-Fine", "ok\tvalue"), ec);
     CHECK_FALSE(ec);
+}
+
+TEST_CASE("the README's example: each rule on a real request, the token from an async source")
+{
+    header_echo echo;
+    struct {
+        asio::awaitable<std::string> current() { co_return "t0k3n"; }
+    } tokens;
+    // [doc-sample headers-readme]
+    #include <roundtrip/middleware/headers.hpp>
+
+    roundtrip::header_provider token = [&](const roundtrip::request&)
+        -> roundtrip::asio::awaitable<std::optional<std::string>> {
+        co_return "Bearer " + co_await tokens.current();    // may wait; must not block
+    };
+
+    roundtrip::client client({.middleware = {roundtrip::headers(roundtrip::header_rules{}
+                                                 .set("X-Env", "prod")             // replaces
+                                                 .add("X-Tag", "billing")          // appends
+                                                 .set_if_absent("X-Trace", "new")  // unless present
+                                                 .remove("Cookie")
+                                                 .provide("Authorization", token)
+                                                 .user_agent("acme-billing/2.3"))}});
+    // [end doc-sample]
+    request req("GET", echo.server.url());
+    req.headers.set("Cookie", "session=1");
+    req.headers.set("X-Tag", "mine");
+    CHECK(client.send(req).status == 200);
+    CHECK(echo.values("X-Env") == std::vector<std::string>{"prod"});
+    CHECK(echo.values("X-Tag") == std::vector<std::string>{"mine", "billing"});
+    CHECK(echo.values("X-Trace") == std::vector<std::string>{"new"});
+    CHECK(echo.values("Cookie").empty());
+    CHECK(echo.values("Authorization") == std::vector<std::string>{"Bearer t0k3n"});
+    CHECK(echo.values("User-Agent") == std::vector<std::string>{"acme-billing/2.3"});
 }

@@ -1,5 +1,5 @@
 // The logging middleware: one coroutine layer, and an observer for the lifecycle lines.
-#include "logging.hpp"
+#include <roundtrip/middleware/logging.hpp>
 
 #include <roundtrip/detail/utf8.hpp>
 #include <roundtrip/error.hpp>

@@ -2,7 +2,7 @@
 // detail level, redaction (the secret never appears), bodies, failures, lifecycle lines, and silence.
 #include "test_server.hpp"
 
-#include <middleware/logging/logging.hpp>
+#include <roundtrip/middleware/logging.hpp>
 
 #include <roundtrip/client.hpp>
 
@@ -149,4 +149,20 @@ TEST_CASE("nothing is written, or formatted, when the logger's level is above wh
                                                       .lifecycle = false})}});
     off.send(request("GET", server.url()));
     CHECK(quiet.text().empty());
+}
+
+TEST_CASE("the README's example: headers in the log, the secret ones redacted")
+{
+    captured log(spdlog::level::info);
+    const auto my_logger = log.logger;
+    test::test_server server(reply_json());
+    // [doc-sample logging-readme]
+    #include <roundtrip/middleware/logging.hpp>
+
+    roundtrip::client client({.middleware = {
+        roundtrip::logging({.logger = my_logger, .detail = roundtrip::log_detail::headers})}});
+    // [end doc-sample]
+    CHECK(client.send(with_secret(server)).status == 201);
+    CHECK(log.has("X-Visible: shown"));
+    CHECK(log.text().find(secret) == std::string::npos);
 }

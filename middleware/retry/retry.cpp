@@ -1,5 +1,5 @@
 // The retry middleware: one coroutine layer over shared options and a retry budget.
-#include "retry.hpp"
+#include <roundtrip/middleware/retry.hpp>
 
 #include <roundtrip/error.hpp>
 #include <roundtrip/events.hpp>

@@ -4,7 +4,7 @@
 #include "recorder.hpp"
 #include "test_server.hpp"
 
-#include <middleware/retry/retry.hpp>
+#include <roundtrip/middleware/retry.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>

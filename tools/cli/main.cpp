@@ -9,8 +9,8 @@
 
 #include "connection_pooling.hpp" // --demo runs the example's own code
 
-#include <middleware/logging/logging.hpp>
-#include <middleware/retry/retry.hpp>
+#include <roundtrip/middleware/logging.hpp>
+#include <roundtrip/middleware/retry.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>

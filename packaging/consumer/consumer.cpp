@@ -1,0 +1,50 @@
+// A program outside the roundtrip tree, built against an installed roundtrip the way a user's
+// project is: through pkg-config or CMake's find_package. It sends one request to the URL it is
+// given through a chain of two middleware (the headers middleware, then a coroutine of its own that
+// checks what the first one did), watched by an observer, and exits 0 only if all of it worked.
+
+#include <roundtrip/client.hpp>
+#include <roundtrip/middleware/headers.hpp>
+#include <roundtrip/version.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+namespace {
+
+class counter : public roundtrip::observer {
+public:
+    void on_event(const roundtrip::event&) noexcept override { ++events; }
+    std::atomic<int> events{0};
+};
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc != 3) {
+        std::fprintf(stderr, "usage: consumer URL NAME\n");
+        return 2;
+    }
+    bool header_seen = false;
+    roundtrip::layer check = [&](roundtrip::request req, roundtrip::next next)
+        -> roundtrip::asio::awaitable<roundtrip::result> {
+        header_seen = req.headers.count("X-Consumer") == 1;
+        co_return co_await next(std::move(req));
+    };
+    auto events = std::make_shared<counter>();
+    roundtrip::client client({.middleware = {roundtrip::headers(roundtrip::header_rules{}.set("X-Consumer", argv[2])), check},
+                              .observers = {events}});
+    roundtrip::error_code ec;
+    roundtrip::response r = client.send({"GET", argv[1]}, ec);
+    if (ec) {
+        std::fprintf(stderr, "consumer (%s): %s\n", argv[2], ec.message().c_str());
+        return 1;
+    }
+    const bool same_version = std::strcmp(roundtrip::library_version(), ROUNDTRIP_VERSION_STRING) == 0;
+    std::printf("consumer (%s): status %u, roundtrip %s, header set by middleware: %s, %d events\n", argv[2],
+                r.status, roundtrip::library_version(), header_seen ? "yes" : "no", events->events.load());
+    return r.status == 200 && header_seen && same_version && events->events > 0 ? 0 : 1;
+}
