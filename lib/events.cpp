@@ -17,7 +17,7 @@ std::string_view name(const event& e) noexcept
         "dns_start", "dns_done", "connect_start", "connect_done", "tls_handshake_start",
         "tls_handshake_done", "got_conn", "wrote_headers", "wrote_request",
         "got_first_response_byte", "got_1xx", "response_headers", "response_body_done",
-        "put_idle_conn", "conn_not_pooled", "conn_closed", "retry_scheduled", "retry_given_up"};
+        "put_idle_conn", "conn_not_pooled", "conn_closed", "attempt_done", "retry_scheduled", "retry_given_up"};
     return names[e.data.index()];
 }
 
@@ -115,6 +115,7 @@ struct field_writer {
     void operator()(const response_body_done& e) { number("bytes", e.bytes), failure(e.error); }
     void operator()(const put_idle_conn&) {}
     void operator()(const conn_not_pooled& e) { text("reason", to_string(e.reason)); }
+    void operator()(const attempt_done& e) { number("status", e.status), failure(e.error); }
     void operator()(const retry_scheduled& e)
     {
         number("failed_attempt", e.failed_attempt), text("cause", to_string(e.cause)), micros("delay_us", e.delay);

@@ -212,6 +212,7 @@ private:
             const event_sink sink(&observers_, request_access::observers(req), call ? call->id : 0,
                                   r.attempt.attempts);
             bool reused = co_await attempt(a, t, key, sink, r);
+            sink.emit(r.attempt.conn, [&] { return attempt_done{r.error, r.error ? 0u : r.response.status}; });
             const bool stale_connection = r.error == condition::eof || r.error == condition::connection_reset;
             const bool safe = r.attempt.progress == request_progress::not_sent
                               || (r.attempt.progress == request_progress::possibly_processed && is_replayable(req));

@@ -64,7 +64,7 @@ TEST_CASE("cancelling through the slot while waiting for the response ends the c
     auto [ec, events] = cancel_after({}, request("GET", server.url()), 100ms);
     CHECK(ec == error::canceled);
     CHECK(ec == condition::canceled);
-    CHECK(events->names().ends_with("wrote_request conn_not_pooled conn_closed call_done"));
+    CHECK(events->names().ends_with("wrote_request conn_not_pooled conn_closed attempt_done call_done"));
     CHECK(events->first<conn_not_pooled>()->reason == not_pooled_reason::broken);
 }
 
@@ -76,8 +76,8 @@ TEST_CASE("cancelling during a lookup that never answers ends the call at once; 
     CHECK(ec == error::canceled);
     // The abandoned dial would go to the pool if it connected; the client's close ends it, and its
     // dns_start is still paired.
-    CHECK(events->completed_at == "call_start get_conn dns_start call_done");
-    CHECK(events->names() == "call_start get_conn dns_start call_done dns_done");
+    CHECK(events->completed_at == "call_start get_conn dns_start attempt_done call_done");
+    CHECK(events->names() == "call_start get_conn dns_start attempt_done call_done dns_done");
     CHECK(events->first<dns_done>()->error == error::canceled);
 }
 

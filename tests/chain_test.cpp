@@ -194,7 +194,7 @@ TEST_CASE("two middleware observing the same attempt each get every event, in ch
     client c(client_options{.middleware = {add(outer), add(inner)}});
     CHECK(c.send(request("GET", server.url())).status == 200);
     REQUIRE(log->size() % 2 == 0);
-    REQUIRE(log->size() == 2 * 10); // get_conn ... put_idle_conn: ten events of one attempt
+    REQUIRE(log->size() == 2 * 11); // get_conn ... put_idle_conn, attempt_done: eleven events of one attempt
     for (std::size_t i = 0; i < log->size(); i += 2) {
         CHECK((*log)[i].starts_with("outer:"));
         CHECK((*log)[i + 1].starts_with("inner:"));
@@ -202,7 +202,7 @@ TEST_CASE("two middleware observing the same attempt each get every event, in ch
     }
     // Scoped observers see attempts, not the call: call_start/call_done belong to client observers.
     CHECK(log->front() == "outer:get_conn");
-    CHECK(log->back() == "inner:put_idle_conn");
+    CHECK(log->back() == "inner:attempt_done");
 }
 
 TEST_CASE("an observer added by an inner middleware sees only the attempts beneath it")
@@ -294,7 +294,7 @@ TEST_CASE("a middleware object can observe the whole client, connection events i
     client c(client_options{.middleware = {w}});
     c.send(request("GET", server.url()));
     CHECK(w->events->names().starts_with("call_start get_conn"));
-    CHECK(w->events->names().ends_with("put_idle_conn call_done"));
+    CHECK(w->events->names().ends_with("put_idle_conn attempt_done call_done"));
     c.close_idle(); // a connection event no call owns
     for (int i = 0; i < 200 && !w->events->names().ends_with("conn_closed"); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));

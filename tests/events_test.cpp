@@ -24,7 +24,7 @@ TEST_CASE("one request on a new connection emits every event, in order, each sta
 
     CHECK(events->names()
           == "call_start get_conn connect_start connect_done got_conn wrote_headers wrote_request "
-             "got_first_response_byte response_headers response_body_done put_idle_conn call_done");
+             "got_first_response_byte response_headers response_body_done put_idle_conn attempt_done call_done");
 
     auto all = events->events();
     const auto call = all.front().e.call;
@@ -105,7 +105,7 @@ TEST_CASE("a failed attempt stops where it failed and still closes its connectio
     CHECK(r.error == error::unexpected_eof);
     CHECK(r.error == condition::eof);
     CHECK(r.attempt.progress == request_progress::response_started);
-    CHECK(events->names().ends_with("response_headers response_body_done conn_not_pooled conn_closed call_done"));
+    CHECK(events->names().ends_with("response_headers response_body_done conn_not_pooled conn_closed attempt_done call_done"));
     CHECK(events->first<response_body_done>()->error == error::unexpected_eof);
     CHECK(events->first<conn_not_pooled>()->reason == not_pooled_reason::broken);
     CHECK(events->first<call_done>()->error == error::unexpected_eof);
@@ -133,7 +133,7 @@ TEST_CASE("a refused connection reports connect_done with the error, and no conn
     CHECK(r.error == condition::connection_refused);
     CHECK(r.attempt.progress == request_progress::not_sent);
     CHECK(r.attempt.conn == 0);
-    CHECK(events->names() == "call_start get_conn connect_start connect_done call_done");
+    CHECK(events->names() == "call_start get_conn connect_start connect_done attempt_done call_done");
     CHECK(events->first<connect_done>()->error == condition::connection_refused);
 }
 

@@ -76,7 +76,7 @@ TEST_CASE("a second request reuses the idle connection: got_conn says reused, wa
             second_call += (second_call.empty() ? "" : " ") + r.name;
     CHECK(second_call
           == "call_start get_conn got_conn wrote_headers wrote_request got_first_response_byte response_headers "
-             "response_body_done put_idle_conn call_done");
+             "response_body_done put_idle_conn attempt_done call_done");
     auto got = got_conns(*events);
     REQUIRE(got.size() == 2);
     CHECK_FALSE(got[0].reused);
@@ -191,7 +191,7 @@ TEST_CASE("Connection: close, HTTP/1.0 and read-until-close responses are never 
         const auto* why = events->first<conn_not_pooled>();
         REQUIRE(why);
         CHECK(why->reason == not_pooled_reason::connection_close);
-        CHECK(events->names().ends_with("response_body_done conn_not_pooled conn_closed call_done"));
+        CHECK(events->names().ends_with("response_body_done conn_not_pooled conn_closed attempt_done call_done"));
         CHECK(c.stats().open == 0);
     }
 }

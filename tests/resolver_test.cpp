@@ -119,7 +119,7 @@ TEST_CASE("a host with no address fails with dns_failure after a paired dns_star
     result r = c.round_trip(request("GET", "http://nowhere.test/"));
     CHECK(r.error == error::host_not_found);
     CHECK(r.error == condition::dns_failure);
-    CHECK(events->names() == "call_start get_conn dns_start dns_done call_done");
+    CHECK(events->names() == "call_start get_conn dns_start dns_done attempt_done call_done");
 }
 
 TEST_CASE("an address that refuses hands over to the next one at once (RFC 8305)")
@@ -137,7 +137,7 @@ TEST_CASE("an address that refuses hands over to the next one at once (RFC 8305)
     CHECK(events->names()
           == "call_start get_conn dns_start dns_done connect_start connect_done connect_start connect_done got_conn "
              "wrote_headers wrote_request got_first_response_byte response_headers response_body_done "
-             "put_idle_conn call_done");
+             "put_idle_conn attempt_done call_done");
     std::vector<error_code> connects;
     for (const auto& rec : events->events())
         if (auto d = std::get_if<connect_done>(&rec.e.data))

@@ -35,7 +35,7 @@ TEST_CASE("a connect that gets no answer fails with connect_timeout")
     CHECK(r.error == error::connect_timeout);
     CHECK(r.error == condition::timeout);
     CHECK(r.attempt.progress == request_progress::not_sent);
-    CHECK(events->names() == "call_start get_conn connect_start connect_done call_done");
+    CHECK(events->names() == "call_start get_conn connect_start connect_done attempt_done call_done");
 }
 
 TEST_CASE("a lookup that never answers is bounded by the connect timeout, and dns events pair")
@@ -49,7 +49,7 @@ TEST_CASE("a lookup that never answers is bounded by the connect timeout, and dn
     client c(std::move(options));
     result r = c.round_trip(request("GET", "http://slow.test/"));
     CHECK(r.error == error::connect_timeout);
-    CHECK(events->names() == "call_start get_conn dns_start dns_done call_done");
+    CHECK(events->names() == "call_start get_conn dns_start dns_done attempt_done call_done");
     CHECK(events->first<dns_done>()->error == error::connect_timeout);
     CHECK(watch.lock()->lookups() == 1);
 }
@@ -66,7 +66,7 @@ TEST_CASE("a server that does not answer in time fails with response_header_time
     CHECK(r.error == error::response_header_timeout);
     CHECK(r.error == condition::timeout);
     CHECK(r.attempt.progress == request_progress::possibly_processed);
-    CHECK(events->names().ends_with("wrote_request conn_not_pooled conn_closed call_done"));
+    CHECK(events->names().ends_with("wrote_request conn_not_pooled conn_closed attempt_done call_done"));
     CHECK(events->first<conn_not_pooled>()->reason == not_pooled_reason::broken);
 }
 

@@ -28,9 +28,11 @@
 //   - The order within an attempt is: get_conn, [wait_for_conn_start, wait_for_conn_done],
 //     [dns_start, dns_done], [connect_start, connect_done]..., [tls_handshake_start, tls_handshake_done],
 //     got_conn, wrote_headers, wrote_request, got_first_response_byte, [got_1xx]..., response_headers,
-//     response_body_done, then put_idle_conn or conn_not_pooled followed by conn_closed. An attempt
-//     that fails stops where it failed; its connection, if it had one, still reports
-//     conn_not_pooled{broken or protocol_error} and conn_closed.
+//     response_body_done, then put_idle_conn or conn_not_pooled followed by conn_closed, and last
+//     attempt_done. An attempt that fails stops where it failed; its connection, if it had one, still
+//     reports conn_not_pooled{broken or protocol_error} and conn_closed; attempt_done ends it too,
+//     with the error. (An attempt refused before it asked for a connection — an invalid URL — has no
+//     events at all.)
 //   - Late binding: an attempt that started a dial and was handed another connection first (one that
 //     another attempt returned) reports that connection's got_conn and exchange, while its own dial's
 //     remaining dns_*/connect_* events arrive later — possibly after call_done — with the dial's
@@ -42,8 +44,8 @@
 //   - Events that may arrive after the call completed: conn_closed for a connection that was pooled
 //     (idle timeout, peer close, client close); events of a connection whose dial the call abandoned.
 //     A buffered response's events all precede the call's completion. A streamed one
-//     (`request::stream_response`) reports response_body_done, put_idle_conn or conn_not_pooled,
-//     and conn_closed when its body ends, which is after call_done.
+//     (`request::stream_response`) reports attempt_done after its head, and response_body_done,
+//     put_idle_conn or conn_not_pooled, and conn_closed when its body ends, which is after call_done.
 #pragma once
 
 #include <roundtrip/detail/config.hpp>
@@ -206,6 +208,13 @@ struct put_idle_conn {};
 struct conn_not_pooled {
     not_pooled_reason reason;
 };
+/// `attempt_done` ends an attempt: the transport's last event for it, whether it obtained a response
+/// or failed, so observers can close what they opened at `get_conn`. For a streamed response it fires
+/// once the head has been read; the body's events follow when it is read.
+struct attempt_done {
+    error_code error;    ///< Success iff the attempt obtained a response.
+    unsigned status = 0; ///< The response's status, 0 when there is none.
+};
 /// `conn_closed` fires when a connection is closed.
 struct conn_closed {
     close_reason reason;
@@ -218,7 +227,7 @@ using event_data = std::variant<
     call_start, call_done, get_conn, wait_for_conn_start, wait_for_conn_done, dns_start, dns_done,
     connect_start, connect_done, tls_handshake_start, tls_handshake_done, got_conn, wrote_headers,
     wrote_request, got_first_response_byte, got_1xx, response_headers, response_body_done,
-    put_idle_conn, conn_not_pooled, conn_closed, retry_scheduled, retry_given_up>;
+    put_idle_conn, conn_not_pooled, conn_closed, attempt_done, retry_scheduled, retry_given_up>;
 
 /// An `event` is one moment of a call, an attempt or a connection, with where and when it happened.
 struct event {

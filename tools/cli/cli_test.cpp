@@ -121,13 +121,14 @@ TEST_CASE("--trace writes every event as JSON on stderr, in order, for a new and
     }
     const std::vector<std::string> first{"call_start", "get_conn", "connect_start", "connect_done", "got_conn",
                                          "wrote_headers", "wrote_request", "got_first_response_byte",
-                                         "response_headers", "response_body_done", "put_idle_conn", "call_done"};
+                                         "response_headers", "response_body_done", "put_idle_conn", "attempt_done",
+                                         "call_done"};
     const std::vector<std::string> second{"call_start", "get_conn", "got_conn", "wrote_headers", "wrote_request",
                                           "got_first_response_byte", "response_headers", "response_body_done",
-                                          "put_idle_conn", "call_done"};
+                                          "put_idle_conn", "attempt_done", "call_done"};
     REQUIRE(names.size() >= first.size() + second.size());
-    CHECK(std::vector<std::string>(names.begin(), names.begin() + 12) == first);
-    CHECK(std::vector<std::string>(names.begin() + 12, names.begin() + 22) == second);
+    CHECK(std::vector<std::string>(names.begin(), names.begin() + 13) == first);
+    CHECK(std::vector<std::string>(names.begin() + 13, names.begin() + 24) == second);
     CHECK(has(r.err, "\"reused\":true,\"was_idle\":true"));
     CHECK(has(r.err, "\"conn\":null"));
 }

@@ -61,6 +61,7 @@ struct fields {
     void operator()(const response_body_done& e) { add("bytes", std::to_string(e.bytes)), add("error", err(e.error)); }
     void operator()(const put_idle_conn&) {}
     void operator()(const conn_not_pooled& e) { add("reason", json_string(to_string(e.reason))); }
+    void operator()(const attempt_done& e) { add("error", err(e.error)), add("status", std::to_string(e.status)); }
     void operator()(const conn_closed& e)
     {
         add("reason", json_string(to_string(e.reason))), add("requests_served", std::to_string(e.requests_served));
