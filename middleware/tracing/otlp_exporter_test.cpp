@@ -398,3 +398,17 @@ TEST_CASE("the destructor shuts down within export_timeout when the receiver nev
     }
     CHECK(clock::now() - start < 3s);
 }
+
+TEST_CASE("the README's exporter starts, and stops at once with nothing queued")
+{
+    // [doc-sample tracing-otlp-readme]
+    #include <roundtrip/middleware/tracing/otlp_exporter.hpp>
+
+    auto exporter = std::make_shared<roundtrip::otlp_exporter>(roundtrip::otlp_options{
+        .endpoint = "http://localhost:4318/v1/traces",
+        .resource = {{"service.name", std::string("checkout")}}});
+    // [end doc-sample]
+    exporter->shutdown(5s);
+    const otlp_stats stats = exporter->stats();
+    CHECK(stats.exported + stats.dropped + stats.failed == 0);
+}

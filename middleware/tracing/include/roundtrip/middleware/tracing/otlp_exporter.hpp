@@ -33,7 +33,8 @@ struct otlp_options {
     /// The most spans waiting to be sent; a span exported when it is full is dropped and counted
     /// (`otlp_stats::dropped`). 0 drops every span. Default 2048, as BatchSpanProcessor's maxQueueSize.
     std::size_t max_queue = 2048;
-    /// The most spans in one export. An export starts as soon as this many are queued. 0 means 1.
+    /// The most spans in one export. An export starts as soon as this many are queued (a value above
+    /// `max_queue` is never reached: exports then wait for `flush_interval`). 0 means 1.
     /// Default 512, as BatchSpanProcessor's maxExportBatchSize.
     std::size_t max_batch = 512;
     /// The longest a queued span waits for its export when fewer than `max_batch` are queued.
@@ -90,9 +91,10 @@ public:
     /// down. Never blocks (beyond a short mutex), never throws.
     void export_span(span s) noexcept override;
 
-    /// Sends what is queued, in batches, and stops. Returns within `timeout`: an export still running
-    /// then is cancelled and counted as failed, and spans not yet sent are counted as dropped. Spans
-    /// exported afterwards are dropped. Calling it again returns at once.
+    /// Sends what is queued, in batches, and stops, waiting at most `timeout`: when it runs out, an
+    /// export still running is cancelled and counted as failed, spans not yet sent are counted as
+    /// dropped, and the call returns as soon as the exporter's thread has seen the cancellation.
+    /// Spans exported afterwards are dropped. Calling it again returns at once.
     void shutdown(clock::duration timeout) noexcept override;
 
     /// Returns the counts so far.
