@@ -62,6 +62,7 @@ TEST_CASE("the retry README's example: logging above retry, a 503 retried")
     std::atomic<int> seen{0};
     test::test_server server([&](const test::server_request&, test::exchange& ex) { ex.reply(seen++ == 0 ? 503 : 200); });
     // [doc-sample retry-readme]
+    #include <roundtrip/middleware/logging.hpp>
     #include <roundtrip/middleware/retry.hpp>
 
     roundtrip::client client({.middleware = {roundtrip::logging(), roundtrip::retry({.max_retries = 3})}});

@@ -224,7 +224,8 @@ TEST_CASE("close_idle() closes every idle connection")
     const auto idle = c.stats().idle;
     c.close_idle();
     REQUIRE(test::eventually([&] { return c.stats().idle == 0; }));
-    CHECK(closes(*events).size() == idle);
+    // The pool forgets a connection before its conn_closed event is delivered.
+    CHECK(test::eventually([&] { return closes(*events).size() == idle; }));
     CHECK(closed_because(*events, close_reason::close_idle));
 }
 

@@ -25,7 +25,8 @@ enum class error {
     invalid_header_name,
     /// A header value holds CR, LF, NUL or another control character.
     invalid_header_value,
-    /// A setting is unusable: a zero-sized limit, an unreadable file, a client used after `close()`.
+    /// A setting is unusable: a TLS file that is missing, unreadable or malformed, a cipher list or
+    /// ALPN protocol OpenSSL or roundtrip refuses.
     invalid_config,
     /// Name resolution found no address for the host.
     host_not_found,

@@ -69,7 +69,9 @@ using endpoint = asio::ip::tcp::endpoint;
 enum class not_pooled_reason {
     connection_close,    ///< `Connection: close`, HTTP/1.0 without keep-alive, or a read-until-close body.
     body_not_drained,    ///< The response body was not read to its end.
-    pool_full,           ///< The idle limits (total or per host) are reached.
+    pool_full,           ///< The host's idle limit (`max_idle_per_host`) is reached, or only attempts that
+                         ///< want a new connection wait for the host. (At the total limit, `max_idle`,
+                         ///< the longest-idle connection is evicted instead.)
     keep_alive_disabled, ///< The transport does not keep connections alive.
     max_lifetime,        ///< The connection is older than the pool's maximum lifetime.
     broken,              ///< An I/O error, timeout or cancellation left the connection unusable.
@@ -87,7 +89,9 @@ enum class close_reason {
     stray_bytes_idle, ///< The server sent bytes while it was idle; they cannot be a response.
     close_idle,       ///< `close_idle()` was called.
     client_closed,    ///< The client was closed.
-    evicted,          ///< The idle pool was full (`max_idle`) and this was its longest-idle connection.
+    evicted,          ///< Its place was needed: the idle pool was full (`max_idle`) and this was its
+                      ///< longest-idle connection, or an attempt wanting a new connection waited at
+                      ///< the host's connection limit.
     error,            ///< A read error (not a clean close) while it was idle.
 };
 
@@ -233,7 +237,8 @@ using event_data = std::variant<
 struct event {
     std::uint64_t call = 0;      ///< The call's id, from 1; 0 for a connection event no call owns.
     std::uint32_t attempt = 0;   ///< The attempt's number within its call, from 1; 0 outside attempts.
-    std::uint64_t conn = 0;      ///< The connection's id, from 1; 0 while the attempt has none.
+    std::uint64_t conn = 0;      ///< The connection's id, from 1: the one being dialed for dns_*, connect_*
+                                 ///< and tls_* events; 0 while the attempt has none.
     clock::time_point at;        ///< When it happened.
     event_data data;
 };

@@ -26,6 +26,8 @@ enum class tls_version { tls1_2, tls1_3 };
 ///
 /// Files are read when the transport is built: a missing or unreadable one makes the client
 /// constructor throw `boost::system::system_error` with `error::invalid_config` naming the option.
+/// Without files, the options are checked when the first https request needs them, which then fails
+/// with `error::invalid_config`; build a `tls_config` from them to check them up front.
 struct tls_options {
     /// Trust anchors in addition to none: when any of the three is set, the system store is not used.
     std::string ca_file; ///< A PEM file of CA certificates.

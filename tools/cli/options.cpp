@@ -99,7 +99,7 @@ Limits and timeouts:
   --idle-timeout SECONDS    close pooled connections idle this long
   --max-body BYTES          largest response body accepted
   --max-header BYTES        largest response head accepted
-TLS (https:// is not supported yet: these are checked, and take effect when it is):
+TLS:
   --insecure                do not verify the server's certificate
   --cacert FILE             trust the CA certificates in FILE (must be readable)
 Output:
