@@ -61,6 +61,10 @@ public:
     /// Returns the executor reads complete on by default: the transport's.
     executor_type get_executor() const noexcept { return channel_ ? channel_->get_executor() : executor(); }
 
+    /// Returns whether the reader holds a streamed body: false for a buffered response's reader, for
+    /// a streamed response without a body (HEAD, 204, `Content-Length: 0`), and after `close()`.
+    bool is_open() const noexcept { return channel_ != nullptr; }
+
     /// Reads some bytes into the first non-empty buffer of `buffers`.
     ///
     /// @param token A completion token for `void(error_code, std::size_t)`; the handler runs on its

@@ -1,0 +1,378 @@
+// The tracing middleware against the loopback server: traceparent on every attempt, and the spans of
+// a new connection, a reused one, a retried call, a wait for a connection, TLS, a cancelled call and
+// a streamed body, read back from an in_memory_exporter.
+#include "test_certs.hpp"
+#include "test_server.hpp"
+#include "wait.hpp"
+
+#include <roundtrip/middleware/retry.hpp>
+#include <roundtrip/middleware/tracing.hpp>
+
+#include <roundtrip/client.hpp>
+#include <roundtrip/error.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+using namespace roundtrip;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A server that answers "ok" and keeps every traceparent it was sent.
+struct traced_server {
+    std::mutex mutex;
+    std::vector<std::string> traceparents;
+    test::handler reply = [](const test::server_request&, test::exchange& ex) { ex.reply(200, "ok"); };
+    test::test_server server{[this](const test::server_request& req, test::exchange& ex) {
+        {
+            std::lock_guard lock(mutex);
+            traceparents.emplace_back(req.headers["traceparent"]);
+        }
+        reply(req, ex);
+    }};
+    std::vector<std::string> seen()
+    {
+        std::lock_guard lock(mutex);
+        return traceparents;
+    }
+};
+
+struct traced_client {
+    std::shared_ptr<in_memory_exporter> spans = std::make_shared<in_memory_exporter>();
+    client c;
+    explicit traced_client(tracing_options options = {}, client_options more = {})
+        : c((options.exporter = options.exporter ? options.exporter : spans,
+             more.middleware.insert(more.middleware.begin(), tracing(std::move(options))), std::move(more)))
+    {
+    }
+};
+
+std::vector<const span*> named(const std::vector<span>& all, std::string_view name)
+{
+    std::vector<const span*> out;
+    for (const auto& s : all)
+        if (s.name == name)
+            out.push_back(&s);
+    return out;
+}
+
+std::vector<const span*> children(const std::vector<span>& all, const span& parent)
+{
+    std::vector<const span*> out;
+    for (const auto& s : all)
+        if (s.parent == parent.context.span)
+            out.push_back(&s);
+    return out;
+}
+
+// The one call span (kind internal, named after the method) among `all`.
+const span& call_span(const std::vector<span>& all)
+{
+    const auto is_call = [](const span& s) { return s.kind == span_kind::internal && s.name == "GET"; };
+    REQUIRE(std::count_if(all.begin(), all.end(), is_call) == 1);
+    return *std::find_if(all.begin(), all.end(), is_call);
+}
+
+template <class T>
+T value(const span& s, std::string_view key)
+{
+    const attribute_value* v = s.find(key);
+    REQUIRE_MESSAGE(v, "no attribute " << key << " on span " << s.name);
+    REQUIRE(std::holds_alternative<T>(*v));
+    return std::get<T>(*v);
+}
+
+} // namespace
+
+TEST_CASE("traceparent: version 00 parsed exactly; bad values start a new trace")
+{
+    const auto ok = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    REQUIRE(ok);
+    CHECK(ok->trace.hex() == "4bf92f3577b34da6a3ce929d0e0e4736");
+    CHECK(ok->span.hex() == "00f067aa0ba902b7");
+    CHECK(ok->sampled);
+    CHECK(format_traceparent(*ok) == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    CHECK_FALSE(parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")->sampled);
+    // A later version may add fields after the four it shares with 00.
+    CHECK(parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"));
+    for (const char* bad : {"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",  // uppercase
+                            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  // zero trace id
+                            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  // zero span id
+                            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  // version ff
+                            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", // 00 has no more
+                            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", "", "garbage"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(parse_traceparent(bad));
+    }
+    CHECK(new_trace_id().valid());
+    CHECK(new_span_id() != new_span_id());
+}
+
+TEST_CASE("samplers: always, never, ratio by trace id, and parent-based")
+{
+    int sampled = 0;
+    const auto half = sampler::ratio(0.5);
+    for (int i = 0; i < 10000; ++i)
+        sampled += half.should_sample(nullptr, new_trace_id());
+    CHECK(sampled > 4600);
+    CHECK(sampled < 5400);
+    const trace_id id = new_trace_id();
+    CHECK(half.should_sample(nullptr, id) == half.should_sample(nullptr, id)); // one decision per trace
+    CHECK(sampler::always_on().should_sample(nullptr, id));
+    CHECK_FALSE(sampler::always_off().should_sample(nullptr, id));
+    CHECK_FALSE(sampler::ratio(0).should_sample(nullptr, id));
+
+    span_context parent{new_trace_id(), new_span_id(), false, {}};
+    CHECK_FALSE(sampler::parent_based(sampler::always_on()).should_sample(&parent, parent.trace));
+    parent.sampled = true;
+    CHECK(sampler::parent_based(sampler::always_off()).should_sample(&parent, parent.trace));
+    CHECK_FALSE(sampler::parent_based(sampler::always_off()).should_sample(nullptr, id));
+}
+
+TEST_CASE("a new connection: a call span, its attempt, the connect phase; the server sees the attempt's traceparent")
+{
+    traced_server server;
+    traced_client t;
+    std::string url = server.server.url("/orders?sig=secret");
+    url.insert(url.find("//") + 2, "alice:pw@");
+    REQUIRE(t.c.send(request("GET", url)).status == 200);
+
+    const auto all = t.spans->spans();
+    REQUIRE(all.size() == 3);
+    const span& call = call_span(all);
+    CHECK_FALSE(call.parent.valid());
+    CHECK(value<std::string>(call, "url.full").find("secret") == std::string::npos);
+    CHECK(value<std::string>(call, "url.full").find("alice") == std::string::npos);
+    CHECK(value<std::int64_t>(call, "http.response.status_code") == 200);
+    CHECK(call.status == status_code::unset);
+
+    const auto attempts = children(all, call);
+    REQUIRE(attempts.size() == 1);
+    const span& attempt = *attempts[0];
+    CHECK(attempt.kind == span_kind::client);
+    CHECK(attempt.context.trace == call.context.trace);
+    CHECK(value<std::string>(attempt, "http.request.method") == "GET");
+    CHECK(value<std::string>(attempt, "server.address") == "127.0.0.1");
+    CHECK(value<std::int64_t>(attempt, "server.port") == server.server.port());
+    CHECK(value<std::int64_t>(attempt, "http.response.status_code") == 200);
+    CHECK(value<bool>(attempt, "roundtrip.connection.reused") == false);
+    CHECK(value<std::string>(attempt, "network.peer.address") == "127.0.0.1");
+    CHECK_FALSE(attempt.find("http.request.resend_count"));
+    CHECK(attempt.start >= call.start);
+    CHECK(attempt.end <= call.end);
+
+    const auto phases = children(all, attempt);
+    REQUIRE(phases.size() == 1); // an IP literal: no name lookup
+    CHECK(phases[0]->name == "connect");
+    CHECK(value<std::int64_t>(*phases[0], "network.peer.port") == server.server.port());
+
+    REQUIRE(server.seen().size() == 1);
+    CHECK(server.seen()[0] == "00-" + call.context.trace.hex() + "-" + attempt.context.span.hex() + "-01");
+}
+
+TEST_CASE("a reused connection shows as attributes, never as phases")
+{
+    traced_server server;
+    traced_client t;
+    REQUIRE(t.c.send(request("GET", server.server.url())).status == 200);
+    t.spans->clear();
+    std::this_thread::sleep_for(5ms);
+    REQUIRE(t.c.send(request("GET", server.server.url())).status == 200);
+    const auto all = t.spans->spans();
+    REQUIRE(all.size() == 2);
+    const span& attempt = all[0].kind == span_kind::client ? all[0] : all[1];
+    CHECK(value<bool>(attempt, "roundtrip.connection.reused"));
+    CHECK(value<std::int64_t>(attempt, "roundtrip.connection.idle_us") >= 1000);
+    CHECK(value<std::int64_t>(attempt, "roundtrip.connection.id") == 1);
+    CHECK(children(all, attempt).empty());
+}
+
+TEST_CASE("a retried call: one call span, two attempt spans, each attempt with its own traceparent")
+{
+    traced_server server;
+    server.reply = [](const test::server_request&, test::exchange& ex) { ex.reply(ex.request_index() == 1 ? 503 : 200); };
+    retry_options fast;
+    fast.sleep = [](clock::duration) -> asio::awaitable<void> { co_return; };
+    traced_client t({}, client_options{.middleware = {retry(fast)}});
+    REQUIRE(t.c.send(request("GET", server.server.url())).status == 200);
+
+    const auto all = t.spans->spans();
+    const span& call = call_span(all);
+    auto attempts = children(all, call);
+    REQUIRE(attempts.size() == 2);
+    std::sort(attempts.begin(), attempts.end(), [](const span* a, const span* b) { return a->start < b->start; });
+    CHECK(value<std::string>(*attempts[0], "error.type") == "503");
+    CHECK(attempts[0]->status == status_code::error);
+    CHECK(value<std::int64_t>(*attempts[1], "http.request.resend_count") == 1);
+    CHECK(attempts[1]->status == status_code::unset);
+    REQUIRE(call.events.size() == 1);
+    CHECK(call.events[0].name == "retry_scheduled");
+
+    const auto seen = server.seen();
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0] != seen[1]);
+    CHECK(seen[0] == "00-" + call.context.trace.hex() + "-" + attempts[0]->context.span.hex() + "-01");
+    CHECK(seen[1] == "00-" + call.context.trace.hex() + "-" + attempts[1]->context.span.hex() + "-01");
+}
+
+TEST_CASE("a caller's traceparent is continued, its tracestate passed on; an unsampled call records nothing")
+{
+    traced_server server;
+    traced_client t;
+    request continued("GET", server.server.url());
+    continued.headers.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    continued.headers.set("tracestate", "vendor=opaque");
+    REQUIRE(t.c.send(continued).status == 200);
+    const auto all = t.spans->spans();
+    REQUIRE_FALSE(all.empty());
+    for (const auto& s : all) {
+        CHECK(s.context.trace.hex() == "4bf92f3577b34da6a3ce929d0e0e4736");
+        CHECK(s.context.trace_state == "vendor=opaque");
+    }
+    const span& call = call_span(all);
+    CHECK(call.parent.hex() == "00f067aa0ba902b7");
+    CHECK(server.seen().back().starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+    CHECK(server.seen().back().find("00f067aa0ba902b7") == std::string::npos); // our span, not the caller's
+
+    t.spans->clear();
+    request unsampled("GET", server.server.url());
+    unsampled.headers.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
+    REQUIRE(t.c.send(unsampled).status == 200);
+    CHECK(t.spans->spans().empty());
+    const std::string sent = server.seen().back();
+    CHECK(sent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+    CHECK(sent.ends_with("-00"));
+    CHECK(parse_traceparent(sent));
+
+    traced_client never({.sampler = sampler::always_off()});
+    REQUIRE(never.c.send(request("GET", server.server.url())).status == 200);
+    CHECK(never.spans->spans().empty());
+    CHECK(parse_traceparent(server.seen().back()));
+}
+
+TEST_CASE("a call that waited for a connection has a wait_for_connection phase")
+{
+    traced_server server;
+    server.reply = [](const test::server_request&, test::exchange& ex) {
+        ex.sleep(100ms);
+        ex.reply(200);
+    };
+    client_options limited;
+    limited.transport.pool.max_conns_per_host = 1;
+    traced_client t({}, std::move(limited));
+    auto first = t.c.async_send(request("GET", server.server.url()), asio::use_future);
+    std::this_thread::sleep_for(20ms);
+    auto second = t.c.async_send(request("GET", server.server.url()), asio::use_future);
+    REQUIRE(first.get().status == 200);
+    REQUIRE(second.get().status == 200);
+    const auto all = t.spans->spans();
+    const auto waits = named(all, "wait_for_connection");
+    REQUIRE(waits.size() == 1);
+    const auto waited = std::find_if(all.begin(), all.end(), [&](const span& s) { return s.context.span == waits[0]->parent; });
+    REQUIRE(waited != all.end());
+    CHECK(waited->kind == span_kind::client);
+    CHECK(value<bool>(*waited, "roundtrip.connection.reused"));
+    CHECK(waits[0]->end - waits[0]->start >= 50ms);
+}
+
+TEST_CASE("a TLS connection has a tls_handshake phase; phases can be span events instead")
+{
+    test::tls_options tls;
+    tls.identity = test::pki().server;
+    test::test_server server(test::reply_ok(), tls);
+    for (auto mode : {phase_detail::spans, phase_detail::events}) {
+        CAPTURE(static_cast<int>(mode));
+        client_options trusting;
+        trusting.transport.tls.ca_pem = test::pki().ca_cert;
+        traced_client t({.phases = mode}, std::move(trusting));
+        REQUIRE(t.c.send(request("GET", server.url())).status == 200);
+        const auto all = t.spans->spans();
+        if (mode == phase_detail::spans) {
+            const auto hs = named(all, "tls_handshake");
+            REQUIRE(hs.size() == 1);
+            CHECK(value<std::string>(*hs[0], "tls.protocol.version") == "1.3");
+            CHECK(value<bool>(*hs[0], "tls.resumed") == false);
+            CHECK(value<std::string>(*hs[0], "tls.next_protocol") == "http/1.1");
+            CHECK(all.size() == 4);
+        } else {
+            REQUIRE(all.size() == 2);
+            const span& attempt = all[0].kind == span_kind::client ? all[0] : all[1];
+            REQUIRE(attempt.events.size() == 2);
+            CHECK(attempt.events[0].name == "connect");
+            CHECK(attempt.events[1].name == "tls_handshake");
+            const auto& attrs = attempt.events[1].attributes;
+            CHECK(std::any_of(attrs.begin(), attrs.end(), [](const attribute& a) { return a.key == "roundtrip.duration_us"; }));
+        }
+    }
+}
+
+TEST_CASE("a cancelled call ends its spans, with error.type canceled")
+{
+    traced_server server;
+    server.reply = [](const test::server_request&, test::exchange& ex) { ex.stall(); };
+    asio::io_context io;
+    auto spans = std::make_shared<in_memory_exporter>();
+    client c(io.get_executor(), {.middleware = {tracing({.exporter = spans})}});
+    asio::cancellation_signal cancel;
+    error_code ec;
+    bool done = false;
+    c.async_send(request("GET", server.server.url()), asio::bind_cancellation_slot(cancel.slot(), [&](error_code e, response) {
+                     ec = e;
+                     done = true;
+                 }));
+    asio::steady_timer timer(io, 100ms);
+    timer.async_wait([&](error_code) { cancel.emit(asio::cancellation_type::terminal); });
+    const auto give_up = clock::now() + 10s;
+    while (!done && clock::now() < give_up)
+        io.run_one_for(100ms);
+    REQUIRE(done);
+    CHECK(ec == error::canceled);
+    const auto all = spans->spans();
+    const auto gets = named(all, "GET");
+    REQUIRE(gets.size() == 2);
+    for (const span* s : gets) {
+        CHECK(value<std::string>(*s, "error.type") == "canceled");
+        CHECK(s->status == status_code::error);
+    }
+    c.close();
+    io.run_for(1s);
+}
+
+TEST_CASE("a streamed response's call span ends when its body has been read")
+{
+    traced_server server;
+    server.reply = [](const test::server_request&, test::exchange& ex) { ex.reply(200, std::string(10000, 'x')); };
+    traced_client t;
+    request req("GET", server.server.url());
+    req.stream_response = true;
+    response r = t.c.send(req);
+    REQUIRE(r.body_stream.is_open());
+    // The attempt ended with the head; the call waits for its body.
+    CHECK(test::eventually([&] { return t.spans->spans().size() == 2; }));
+    CHECK(named(t.spans->spans(), "GET").size() == 1);
+    std::string body(10000, '\0');
+    auto read = asio::async_read(r.body_stream, asio::buffer(body), asio::use_future);
+    CHECK(read.get() == 10000);
+    CHECK(test::eventually([&] { return named(t.spans->spans(), "GET").size() == 2; }));
+
+    // A body dropped unread ends the call too, marked as dropped.
+    t.spans->clear();
+    response dropped = t.c.send(req);
+    dropped = response();
+    CHECK(test::eventually([&] { return named(t.spans->spans(), "GET").size() == 2; }));
+    const auto all = t.spans->spans();
+    const span& call = call_span(all);
+    CHECK(value<bool>(call, "roundtrip.response.body_dropped"));
+    CHECK(call.status == status_code::unset); // dropping a body is the caller's choice, not a failure
+}
