@@ -15,6 +15,7 @@
 #include <roundtrip/middleware/headers.hpp>
 #include <roundtrip/middleware/logging.hpp>
 #include <roundtrip/middleware/retry.hpp>
+#include <roundtrip/middleware/tracing.hpp>
 
 #include <roundtrip/client.hpp>
 
@@ -64,7 +65,8 @@ constexpr const char* usage_text =
     "certificate (for https URLs; without it the system trust store, or SSL_CERT_FILE, decides).\n"
     "--middleware NAME adds a layer, outermost first; repeat to add\n"
     "more: noop, observe, headers, logging-off (level above info: formats nothing),\n"
-    "logging-basic and logging-debug (to a null sink), retry.\n";
+    "logging-basic and logging-debug (to a null sink), retry, tracing (every call sampled, spans\n"
+    "built and handed to an exporter that drops them) and tracing-unsampled (traceparent only).\n";
 
 // A mistake on the command line: one line on stderr and exit status 2.
 struct usage_error {
@@ -83,7 +85,8 @@ struct settings {
 };
 
 constexpr std::string_view known_middleware[] = {"noop",          "observe",       "headers", "logging-off",
-                                                  "logging-basic", "logging-debug", "retry"};
+                                                  "logging-basic", "logging-debug", "retry",   "tracing",
+                                                  "tracing-unsampled"};
 
 bool is_known_middleware(std::string_view name)
 {
@@ -166,6 +169,15 @@ private:
     std::uint64_t events_ = 0; // only touched on the client's strand
 };
 
+// Takes every span and keeps none: what `--middleware tracing` measures is building the spans.
+class discarding_exporter : public roundtrip::span_exporter {
+public:
+    void export_span(roundtrip::span) noexcept override { ++spans_; }
+
+private:
+    std::uint64_t spans_ = 0; // only touched on the client's strand
+};
+
 roundtrip::layer make_layer(std::string_view name)
 {
     using roundtrip::next;
@@ -177,6 +189,11 @@ roundtrip::layer make_layer(std::string_view name)
         return roundtrip::headers(roundtrip::header_rules{}.set("X-Bench", "1").add("Accept", "*/*"));
     if (name == "retry")
         return roundtrip::retry(); // the bench server never fails: what a retry layer costs when idle
+    if (name == "tracing")
+        return roundtrip::tracing({.exporter = std::make_shared<discarding_exporter>()});
+    if (name == "tracing-unsampled")
+        return roundtrip::tracing({.exporter = std::make_shared<discarding_exporter>(),
+                                   .sampler = roundtrip::sampler::always_off()});
     if (name.starts_with("logging-")) {
         // A null sink: the figure is the middleware's cost, not a terminal's.
         auto log = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());

@@ -1,10 +1,12 @@
 // A program outside the roundtrip tree, built against an installed roundtrip the way a user's
 // project is: through pkg-config or CMake's find_package. It sends one request to the URL it is
-// given through a chain of two middleware (the headers middleware, then a coroutine of its own that
-// checks what the first one did), watched by an observer, and exits 0 only if all of it worked.
+// given through a chain of three middleware (tracing, the headers middleware, then a coroutine of its
+// own that checks what the second one did), watched by an observer, and exits 0 only if all of it
+// worked.
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/middleware/headers.hpp>
+#include <roundtrip/middleware/tracing.hpp>
 #include <roundtrip/version.hpp>
 
 #include <atomic>
@@ -35,7 +37,10 @@ int main(int argc, char** argv)
         co_return co_await next(std::move(req));
     };
     auto events = std::make_shared<counter>();
-    roundtrip::client client({.middleware = {roundtrip::headers(roundtrip::header_rules{}.set("X-Consumer", argv[2])), check},
+    auto spans = std::make_shared<roundtrip::in_memory_exporter>();
+    roundtrip::client client({.middleware = {roundtrip::tracing({.exporter = spans}),
+                                             roundtrip::headers(roundtrip::header_rules{}.set("X-Consumer", argv[2])),
+                                             check},
                               .observers = {events}});
     roundtrip::error_code ec;
     roundtrip::response r = client.send({"GET", argv[1]}, ec);
@@ -44,7 +49,9 @@ int main(int argc, char** argv)
         return 1;
     }
     const bool same_version = std::strcmp(roundtrip::library_version(), ROUNDTRIP_VERSION_STRING) == 0;
-    std::printf("consumer (%s): status %u, roundtrip %s, header set by middleware: %s, %d events\n", argv[2],
-                r.status, roundtrip::library_version(), header_seen ? "yes" : "no", events->events.load());
-    return r.status == 200 && header_seen && same_version && events->events > 0 ? 0 : 1;
+    const auto traced = spans->spans().size();
+    std::printf("consumer (%s): status %u, roundtrip %s, header set by middleware: %s, %d events, %zu spans\n",
+                argv[2], r.status, roundtrip::library_version(), header_seen ? "yes" : "no", events->events.load(),
+                traced);
+    return r.status == 200 && header_seen && same_version && events->events > 0 && traced >= 2 ? 0 : 1;
 }
