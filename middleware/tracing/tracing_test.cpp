@@ -7,6 +7,7 @@
 
 #include <roundtrip/middleware/retry.hpp>
 #include <roundtrip/middleware/tracing.hpp>
+#include <roundtrip/middleware/tracing/otlp_exporter.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -375,4 +376,36 @@ TEST_CASE("a streamed response's call span ends when its body has been read")
     const span& call = call_span(all);
     CHECK(value<bool>(call, "roundtrip.response.body_dropped"));
     CHECK(call.status == status_code::unset); // dropping a body is the caller's choice, not a failure
+}
+
+TEST_CASE("the README's example: tracing over retry, one call in ten sampled, spans sent to a collector")
+{
+    std::mutex mutex;
+    std::string received;
+    test::test_server collector([&](const test::server_request& req, test::exchange& ex) {
+        std::lock_guard lock(mutex);
+        received += req.body;
+        ex.reply(200);
+    });
+    const std::string collector_url = collector.url("/v1/traces");
+    // [doc-sample tracing-readme]
+    #include <roundtrip/middleware/retry.hpp>
+    #include <roundtrip/middleware/tracing.hpp>
+    #include <roundtrip/middleware/tracing/otlp_exporter.hpp>
+
+    auto exporter = std::make_shared<roundtrip::otlp_exporter>(roundtrip::otlp_options{
+        .endpoint = collector_url, .resource = {{"service.name", std::string("checkout")}}});
+    roundtrip::client client({.middleware = {
+        roundtrip::tracing({.exporter = exporter, .sampler = roundtrip::sampler::parent_based(
+                                                      roundtrip::sampler::ratio(0.1))}),
+        roundtrip::retry()}});
+    // [end doc-sample]
+    traced_server server;
+    request continued("GET", server.server.url()); // a sampled parent: followed whatever the ratio
+    continued.headers.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    REQUIRE(client.send(continued).status == 200);
+    exporter->shutdown(5s);
+    std::lock_guard lock(mutex);
+    CHECK(received.find("4bf92f3577b34da6a3ce929d0e0e4736") != std::string::npos);
+    CHECK(received.find("checkout") != std::string::npos);
 }
