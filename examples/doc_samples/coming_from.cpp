@@ -2,6 +2,7 @@
 // spelled in roundtrip, and cancelling a call as a Go context or OkHttp's Call.cancel would. Returns
 // non-zero when something does not behave as the page says.
 
+#include "expectations.hpp"
 #include "test_server.hpp" // the local server; tests use the same one
 
 #include <roundtrip/client.hpp>
@@ -17,19 +18,7 @@
 #include <string>
 #include <thread>
 
-namespace {
-
-int failures = 0;
-
-void expect(bool ok, const char* what)
-{
-    if (!ok) {
-        std::printf("FAILED: %s\n", what);
-        ++failures;
-    }
-}
-
-} // namespace
+using doc_sample::expect;
 
 int main()
 {
@@ -72,6 +61,5 @@ int main()
     expect(done.wait_for(std::chrono::seconds(5)) == std::future_status::ready, "the cancelled call completes");
     expect(done.get() == roundtrip::error::canceled, "a cancelled call ends with error::canceled");
 
-    std::printf("%s\n", failures ? "some samples did not behave as docs/coming-from.md says" : "ok");
-    return failures ? 1 : 0;
+    return doc_sample::verdict("docs/coming-from.md");
 }

@@ -2,6 +2,7 @@
 // request's own overrides, and "no limit" for a timeout. Returns non-zero when something does not
 // behave as the page says.
 
+#include "expectations.hpp"
 #include "test_server.hpp" // the local server; tests use the same one
 
 #include <roundtrip/client.hpp>
@@ -11,19 +12,7 @@
 #include <cstdio>
 #include <string>
 
-namespace {
-
-int failures = 0;
-
-void expect(bool ok, const char* what)
-{
-    if (!ok) {
-        std::printf("FAILED: %s\n", what);
-        ++failures;
-    }
-}
-
-} // namespace
+using doc_sample::expect;
 
 int main()
 {
@@ -69,6 +58,5 @@ int main()
 
     }
 
-    std::printf("%s\n", failures ? "some samples did not behave as docs/defaults.md says" : "ok");
-    return failures ? 1 : 0;
+    return doc_sample::verdict("docs/defaults.md");
 }

@@ -2,6 +2,7 @@
 // the blocking send's two forms, and whether a failed request may have reached the server. Returns
 // non-zero when something does not behave as the page says.
 
+#include "expectations.hpp"
 #include "test_server.hpp" // the local server; tests use the same one
 
 #include <roundtrip/client.hpp>
@@ -13,19 +14,7 @@
 #include <cstdio>
 #include <string>
 
-namespace {
-
-int failures = 0;
-
-void expect(bool ok, const char* what)
-{
-    if (!ok) {
-        std::printf("FAILED: %s\n", what);
-        ++failures;
-    }
-}
-
-} // namespace
+using doc_sample::expect;
 
 int main()
 {
@@ -100,6 +89,5 @@ int main()
         expect(refused.attempt.progress == roundtrip::request_progress::not_sent, "a refused request was not sent");
     }
 
-    std::printf("%s\n", failures ? "some samples did not behave as docs/errors.md says" : "ok");
-    return failures ? 1 : 0;
+    return doc_sample::verdict("docs/errors.md");
 }

@@ -3,6 +3,7 @@
 // order the page states. Returns non-zero when something does not behave as the page says.
 
 #include "recorder.hpp"    // records events for the checks; tests use the same one
+#include "expectations.hpp"
 #include "test_server.hpp" // the local server; tests use the same one
 #include "wait.hpp"        // bounded waits for the checks
 
@@ -80,17 +81,9 @@ std::string names_of_call(const roundtrip::test::recorder& events, std::uint64_t
     return out;
 }
 
-int failures = 0;
-
-void expect(bool ok, const char* what)
-{
-    if (!ok) {
-        std::printf("FAILED: %s\n", what);
-        ++failures;
-    }
-}
-
 } // namespace
+
+using doc_sample::expect;
 
 int main()
 {
@@ -178,6 +171,5 @@ int main()
         expect(client.send({"GET", url}).body == "1.2", "the second attempt of call 1 is stamped 1.2");
     }
 
-    std::printf("%s\n", failures ? "some samples did not behave as docs/events.md says" : "ok");
-    return failures ? 1 : 0;
+    return doc_sample::verdict("docs/events.md");
 }

@@ -2,6 +2,7 @@
 // middleware object, one that observes the whole client, and the three shipped middleware in one
 // chain. Returns non-zero when something does not behave as the page says.
 
+#include "expectations.hpp"
 #include "test_server.hpp" // the local server; tests use the same one
 #include "wait.hpp"        // bounded waits for the checks
 
@@ -75,17 +76,9 @@ public:
 };
 // [end doc-sample]
 
-int failures = 0;
-
-void expect(bool ok, const char* what)
-{
-    if (!ok) {
-        std::printf("FAILED: %s\n", what);
-        ++failures;
-    }
-}
-
 } // namespace
+
+using doc_sample::expect;
 
 int main()
 {
@@ -130,6 +123,5 @@ int main()
                "the client observer saw the idle connection close");
     }
 
-    std::printf("%s\n", failures ? "some samples did not behave as docs/middleware.md says" : "ok");
-    return failures ? 1 : 0;
+    return doc_sample::verdict("docs/middleware.md");
 }

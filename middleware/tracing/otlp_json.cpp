@@ -2,6 +2,7 @@
 // proto definitions (opentelemetry/proto/trace/v1/trace.proto, common/v1/common.proto).
 #include "otlp_json.hpp"
 
+#include <roundtrip/detail/json.hpp>
 #include <roundtrip/version.hpp>
 
 #include <charconv>
@@ -15,82 +16,10 @@
 namespace roundtrip::detail {
 namespace {
 
-// The length of the well-formed UTF-8 sequence that starts `s` (1 to 4), or 0 when there is none.
-// Stricter than detail::utf8_sequence_length: overlong forms, surrogates and code points above
-// U+10FFFF are rejected too (RFC 3629, section 4), because protobuf JSON parsers reject them.
-std::size_t well_formed_utf8_length(std::string_view s) noexcept
-{
-    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-    const auto in = [](unsigned char b, unsigned char lo, unsigned char hi) { return b >= lo && b <= hi; };
-    const unsigned char lead = byte(0);
-    if (lead < 0x80)
-        return 1;
-    // The allowed range of the second byte depends on the lead byte; later bytes are always 80..BF.
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (in(lead, 0xc2, 0xdf))
-        len = 2;
-    else if (lead == 0xe0)
-        len = 3, lo = 0xa0; // below: overlong
-    else if (lead == 0xed)
-        len = 3, hi = 0x9f; // above: UTF-16 surrogates
-    else if (in(lead, 0xe1, 0xef))
-        len = 3;
-    else if (lead == 0xf0)
-        len = 4, lo = 0x90; // below: overlong
-    else if (lead == 0xf4)
-        len = 4, hi = 0x8f; // above: beyond U+10FFFF
-    else if (in(lead, 0xf1, 0xf3))
-        len = 4;
-    if (len == 0 || s.size() < len || !in(byte(1), lo, hi))
-        return 0;
-    for (std::size_t k = 2; k < len; ++k)
-        if (!in(byte(k), 0x80, 0xbf))
-            return 0;
-    return len;
-}
-
-// Appends `s` as a JSON string (RFC 8259, section 7).
-void append_string(std::string& out, std::string_view s)
-{
-    static constexpr char hex[] = "0123456789abcdef";
-    out += '"';
-    for (std::size_t i = 0; i < s.size();) {
-        const std::size_t len = well_formed_utf8_length(s.substr(i));
-        if (len == 0) {
-            out += "\xef\xbf\xbd"; // U+FFFD REPLACEMENT CHARACTER, for this one byte
-            ++i;
-            continue;
-        }
-        if (len > 1) {
-            out.append(s.substr(i, len));
-            i += len;
-            continue;
-        }
-        const char c = s[i++];
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 0xf];
-            } else {
-                out += c;
-            }
-        }
-    }
-    out += '"';
-}
-
 // Appends `"key":` .
 void append_key(std::string& out, std::string_view key)
 {
-    append_string(out, key);
+    append_json_string(out, key);
     out += ':';
 }
 
@@ -143,7 +72,7 @@ void append_value(std::string& out, const attribute_value& value)
             using type = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<type, std::string>) {
                 append_key(out, "stringValue");
-                append_string(out, v);
+                append_json_string(out, v);
             } else if constexpr (std::is_same_v<type, std::int64_t>) {
                 append_key(out, "intValue");
                 append_quoted_integer(out, v);
@@ -170,7 +99,7 @@ void append_attributes(std::string& out, const std::vector<attribute>& attribute
             out += ',';
         out += '{';
         append_key(out, "key");
-        append_string(out, attributes[i].key);
+        append_json_string(out, attributes[i].key);
         out += ',';
         append_key(out, "value");
         append_value(out, attributes[i].value);
@@ -186,7 +115,7 @@ void append_event(std::string& out, const span_event& e)
     append_quoted_integer(out, unix_nanos(e.time));
     out += ',';
     append_key(out, "name");
-    append_string(out, e.name);
+    append_json_string(out, e.name);
     out += ',';
     append_attributes(out, e.attributes);
     out += '}';
@@ -196,19 +125,19 @@ void append_span(std::string& out, const span& s)
 {
     out += '{';
     append_key(out, "traceId");
-    append_string(out, s.context.trace.hex());
+    append_json_string(out, s.context.trace.hex());
     out += ',';
     append_key(out, "spanId");
-    append_string(out, s.context.span.hex());
+    append_json_string(out, s.context.span.hex());
     if (!s.context.trace_state.empty()) {
         out += ',';
         append_key(out, "traceState");
-        append_string(out, s.context.trace_state);
+        append_json_string(out, s.context.trace_state);
     }
     if (s.parent.valid()) {
         out += ',';
         append_key(out, "parentSpanId");
-        append_string(out, s.parent.hex());
+        append_json_string(out, s.parent.hex());
     }
     if (s.context.sampled) {
         // The low 8 bits are the W3C trace flags, of which only "sampled" (01) is defined.
@@ -218,7 +147,7 @@ void append_span(std::string& out, const span& s)
     }
     out += ',';
     append_key(out, "name");
-    append_string(out, s.name);
+    append_json_string(out, s.name);
     out += ',';
     append_key(out, "kind");
     append_integer(out, static_cast<int>(s.kind));
@@ -246,7 +175,7 @@ void append_span(std::string& out, const span& s)
     if (!s.status_message.empty()) {
         out += ',';
         append_key(out, "message");
-        append_string(out, s.status_message);
+        append_json_string(out, s.status_message);
     }
     out += "}}";
 }
@@ -262,10 +191,10 @@ std::string otlp_trace_request_json(const std::vector<span>& spans, const std::v
     append_attributes(out, resource);
     out += "},\"scopeSpans\":[{\"scope\":{";
     append_key(out, "name");
-    append_string(out, "roundtrip.tracing");
+    append_json_string(out, "roundtrip.tracing");
     out += ',';
     append_key(out, "version");
-    append_string(out, ROUNDTRIP_VERSION_STRING);
+    append_json_string(out, ROUNDTRIP_VERSION_STRING);
     out += "},\"spans\":[";
     for (std::size_t i = 0; i < spans.size(); ++i) {
         if (i > 0)

@@ -1,7 +1,7 @@
 // The JSON form of each event: durations in microseconds, errors as their class, enums by name.
 #include "trace.hpp"
 
-#include <roundtrip/detail/utf8.hpp>
+#include <roundtrip/detail/json.hpp>
 #include <roundtrip/error.hpp>
 
 #include <chrono>
@@ -82,37 +82,9 @@ struct fields {
 
 std::string json_string(std::string_view s)
 {
-    std::string out = "\"";
-    for (std::size_t i = 0; i < s.size();) {
-        const std::size_t len = detail::utf8_sequence_length(s.substr(i));
-        if (len == 0) { // not UTF-8: JSON must be, so the byte becomes U+FFFD
-            out += "\xef\xbf\xbd";
-            ++i;
-            continue;
-        }
-        if (len > 1) {
-            out.append(s.substr(i, len));
-            i += len;
-            continue;
-        }
-        const auto c = static_cast<unsigned char>(s[i++]);
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (c < 0x20) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                out += buf;
-            } else {
-                out += static_cast<char>(c);
-            }
-        }
-    }
-    return out + "\"";
+    std::string out;
+    detail::append_json_string(out, s);
+    return out;
 }
 
 void trace_writer::on_event(const event& e) noexcept
