@@ -34,11 +34,11 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "command_line.hpp"
 #include "test_certs.hpp"
 
 #include <openssl/ssl.h>
 
-#include <charconv>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -53,6 +53,8 @@
 
 namespace {
 
+using bench::parse_number;
+using bench::usage_error;
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 namespace ssl = asio::ssl;
@@ -69,11 +71,6 @@ constexpr std::uint64_t max_request_body = 1024 * 1024;
 constexpr std::uint64_t max_body_bytes = 64 * 1024 * 1024;
 constexpr std::uint64_t max_threads = 64;
 
-// A mistake on the command line: one line on stderr and exit status 2.
-struct usage_error {
-    std::string message;
-};
-
 struct settings {
     std::uint16_t port = 0;
     bool have_port = false;
@@ -83,17 +80,6 @@ struct settings {
     std::string write_ca; // where to write the CA certificate; empty: nowhere
     bool resumption = true;
 };
-
-std::uint64_t parse_number(std::string_view flag, std::string_view text, std::uint64_t min, std::uint64_t max)
-{
-    std::uint64_t v = 0;
-    const char* end = text.data() + text.size();
-    auto [stop, ec] = std::from_chars(text.data(), end, v);
-    if (ec != std::errc{} || stop != end || v < min || v > max)
-        throw usage_error{std::string(flag) + " takes a whole number from " + std::to_string(min) + " to " +
-                          std::to_string(max) + ", not '" + std::string(text) + "'"};
-    return v;
-}
 
 settings parse_command_line(int argc, char** argv)
 {
@@ -292,17 +278,5 @@ int run(const settings& s)
 
 int main(int argc, char** argv)
 {
-    settings s;
-    try {
-        s = parse_command_line(argc, argv);
-    } catch (const usage_error& e) {
-        std::fprintf(stderr, "%s: %s\n", program, e.message.c_str());
-        return 2;
-    }
-    try {
-        return run(s);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "%s: %s\n", program, e.what());
-        return 1;
-    }
+    return bench::run_program(program, [&] { return parse_command_line(argc, argv); }, run);
 }

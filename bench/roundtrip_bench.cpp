@@ -10,6 +10,7 @@
 // executors. The figures are the client's cost on one core; on a two-core machine the server gets
 // the other.
 
+#include "command_line.hpp"
 #include "counting_new.hpp"
 
 #include <roundtrip/middleware/headers.hpp>
@@ -32,7 +33,6 @@
 #include <time.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -44,6 +44,7 @@
 
 namespace {
 
+using bench::usage_error;
 namespace asio = roundtrip::asio;
 using roundtrip::clock;
 
@@ -68,11 +69,6 @@ constexpr const char* usage_text =
     "logging-basic and logging-debug (to a null sink), retry, tracing (every call sampled, spans\n"
     "built and handed to an exporter that drops them) and tracing-unsampled (traceparent only).\n";
 
-// A mistake on the command line: one line on stderr and exit status 2.
-struct usage_error {
-    std::string message;
-};
-
 struct settings {
     std::string url;
     std::uint64_t concurrency = 0;
@@ -95,13 +91,7 @@ bool is_known_middleware(std::string_view name)
 
 std::uint64_t parse_count(std::string_view flag, std::string_view text, std::uint64_t max)
 {
-    std::uint64_t v = 0;
-    const char* end = text.data() + text.size();
-    auto [stop, ec] = std::from_chars(text.data(), end, v);
-    if (ec != std::errc{} || stop != end || v == 0 || v > max)
-        throw usage_error{std::string(flag) + " takes a whole number from 1 to " + std::to_string(max) +
-                          ", not '" + std::string(text) + "'"};
-    return v;
+    return bench::parse_number(flag, text, 1, max);
 }
 
 settings parse_command_line(int argc, char** argv)
@@ -377,21 +367,11 @@ int run(const settings& s)
 
 int main(int argc, char** argv)
 {
-    settings s;
-    try {
-        s = parse_command_line(argc, argv);
-    } catch (const usage_error& e) {
-        std::fprintf(stderr, "%s: %s\n", program, e.message.c_str());
-        return 2;
-    }
-    if (s.help) {
-        std::fputs(usage_text, stdout);
-        return 0;
-    }
-    try {
+    return bench::run_program(program, [&] { return parse_command_line(argc, argv); }, [](const settings& s) {
+        if (s.help) {
+            std::fputs(usage_text, stdout);
+            return 0;
+        }
         return run(s);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "%s: %s\n", program, e.what());
-        return 1;
-    }
+    });
 }
