@@ -111,7 +111,7 @@ struct field_writer {
     void operator()(const wrote_request& e) { number("bytes", e.bytes), failure(e.error); }
     void operator()(const got_first_response_byte&) {}
     void operator()(const got_1xx& e) { number("status", e.status); }
-    void operator()(const response_headers& e) { number("status", e.status); }
+    void operator()(const response_headers& e) { number("status", e.status), number("version", e.version); }
     void operator()(const response_body_done& e) { number("bytes", e.bytes), failure(e.error); }
     void operator()(const put_idle_conn&) {}
     void operator()(const conn_not_pooled& e) { text("reason", to_string(e.reason)); }

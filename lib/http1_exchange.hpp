@@ -372,7 +372,7 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c, const 
     auto& parser = *c.in.parser;
     auto& head = parser.get();
     const unsigned status = head.result_int();
-    x.sink.emit(c.id, [&] { return response_headers{status}; });
+    x.sink.emit(c.id, [&] { return response_headers{status, head.version()}; });
     // Decided from the head alone: trailers (RFC 9110, section 6.5.1) must not add header fields or
     // change the connection's fate, and Beast's parser files them with the head's fields.
     c.in.keep_alive = parser.keep_alive() && !parser.need_eof();

@@ -18,7 +18,7 @@ roundtrip::layer my_layer = [](roundtrip::request req, roundtrip::next next)
 TEST_CASE("a middleware tested against the loopback server, with its events recorded")
 {
     // [doc-sample plugins-test]
-    roundtrip::test::test_server server([](const auto& req, auto& ex) { ex.reply(503); });
+    roundtrip::test::test_server server([](const auto&, auto& ex) { ex.reply(503); });
     auto events = std::make_shared<roundtrip::test::recorder>();
     roundtrip::client c({.middleware = {my_layer}, .observers = {events}});
     auto r = c.round_trip({"GET", server.url()});

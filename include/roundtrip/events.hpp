@@ -189,6 +189,7 @@ struct got_1xx {
 /// `response_headers` fires when the final response head has been read.
 struct response_headers {
     unsigned status = 0;
+    unsigned version = 11; ///< The response's HTTP version: 11 or 10.
 };
 /// `response_body_done` fires when the response body has been read to its end, or its read failed.
 struct response_body_done {

@@ -16,8 +16,10 @@ sampler sampler::ratio(double ratio) noexcept
         return always_off();
     if (ratio >= 1)
         return always_on();
-    constexpr double span = 9223372036854775808.0; // 2^63
-    return sampler(rule::ratio, static_cast<std::uint64_t>(std::floor(ratio * span)), false);
+    // OpenTelemetry's consistent probability sampling: keep a trace when its 56 random bits are at
+    // least the rejection threshold (1 - ratio) * 2^56.
+    constexpr double two_to_56 = 72057594037927936.0;
+    return sampler(rule::ratio, static_cast<std::uint64_t>(std::ceil((1 - ratio) * two_to_56)), false);
 }
 
 sampler sampler::parent_based(sampler root) noexcept
@@ -35,12 +37,11 @@ bool sampler::should_sample(const span_context* parent, const trace_id& trace) c
     case rule::never: return false;
     case rule::ratio: break;
     }
-    // The trace id's last 8 bytes as a big-endian number, its top bit dropped: W3C level 2 asks
-    // that the rightmost 7 bytes be random, and the top bit keeps the comparison in 63 bits.
-    std::uint64_t low = 0;
-    for (std::size_t i = 8; i < 16; ++i)
-        low = (low << 8) | trace.bytes[i];
-    return (low & 0x7fffffffffffffffULL) < threshold_;
+    // The randomness W3C trace context level 2 guarantees: the trace id's rightmost 7 bytes.
+    std::uint64_t randomness = 0;
+    for (std::size_t i = 9; i < 16; ++i)
+        randomness = (randomness << 8) | trace.bytes[i];
+    return randomness >= threshold_;
 }
 
 } // namespace roundtrip

@@ -1,6 +1,7 @@
 // See trace_context.hpp.
 #include <roundtrip/middleware/tracing/trace_context.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <random>
 
@@ -35,11 +36,25 @@ bool read_hex(std::string_view text, std::array<std::uint8_t, N>& out) noexcept
 // secret. Seeded from the system's entropy once per thread.
 class id_source {
 public:
-    id_source()
+    id_source() noexcept
     {
-        std::random_device entropy;
-        for (auto& word : state_)
-            word = (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
+        try {
+            std::random_device entropy;
+            for (auto& word : state_)
+                word = (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
+        } catch (...) {
+            // No entropy source: the clock and this thread's own address still differ between
+            // threads and runs; splitmix64 spreads them over the state.
+            std::uint64_t x = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())
+                              ^ reinterpret_cast<std::uintptr_t>(this);
+            for (auto& word : state_) {
+                x += 0x9e3779b97f4a7c15ULL;
+                std::uint64_t z = x;
+                z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+                z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+                word = z ^ (z >> 31);
+            }
+        }
     }
 
     std::uint64_t next() noexcept

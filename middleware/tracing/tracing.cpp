@@ -4,7 +4,11 @@
 
 #include <roundtrip/error.hpp>
 
+#include <boost/system/system_error.hpp>
+
+#include <algorithm>
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <string>
 #include <utility>
@@ -15,6 +19,55 @@ namespace {
 
 using wall_clock = std::chrono::system_clock;
 
+// Sets `key` on `s`, replacing an earlier value: OTLP wants each key once.
+void set(span& s, std::string_view key, attribute_value value)
+{
+    for (auto& a : s.attributes)
+        if (a.key == key) {
+            a.value = std::move(value);
+            return;
+        }
+    s.attributes.push_back({std::string(key), std::move(value)});
+}
+
+// `error.type` and the status: an error's class, or a status of 400 and above (a client span
+// counts 4xx as failures, OpenTelemetry says).
+void set_outcome(span& s, const error_code& ec, unsigned status)
+{
+    if (ec) {
+        const std::string type(to_string(classify(ec)));
+        set(s, "error.type", type);
+        s.status = status_code::error;
+        s.status_message = type;
+    } else if (status >= 400) {
+        set(s, "error.type", std::to_string(status));
+        s.status = status_code::error;
+    }
+}
+
+std::string address(const endpoint& e) { return e.address().to_string(); }
+
+std::int64_t micros(clock::duration d)
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+}
+
+// The method as OpenTelemetry records it: a known one as is, any other as "_OTHER" (the original
+// goes in `http.request.method_original`), so that a client cannot flood a backend with names.
+bool known_method(std::string_view m)
+{
+    static constexpr std::string_view known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                                 "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+    return std::find(std::begin(known), std::end(known), m) != std::end(known);
+}
+
+// What every span of one call shares: its trace, and what the call asked for.
+struct call_identity {
+    span_context context; // the call span's
+    std::string name;     // the method, or "HTTP" for one OpenTelemetry does not know
+    std::vector<attribute> request_attributes; // method (and original), url.full
+};
+
 // One attempt of a traced call: its span while it is open, and the phases open in it.
 struct attempt_trace {
     std::uint32_t number = 0;
@@ -24,21 +77,20 @@ struct attempt_trace {
     std::vector<std::pair<endpoint, span>> connects; // one per address being connected to
 };
 
-// The middleware's state, shared by its calls.
-struct tracer : std::enable_shared_from_this<tracer> {
-    explicit tracer(tracing_options o) : options(std::move(o)) {}
-    asio::awaitable<result> handle(request req, next next) const;
-    tracing_options options;
+// How a response body ended, for a streamed body that ends the call.
+struct body_end {
+    std::uint32_t attempt = 0;
+    error_code error;
+    bool dropped = false;
 };
+
+struct tracer;
 
 // The spans of one sampled call. Everything runs on the client's strand: the middleware's coroutine
 // and the events, one at a time, so nothing here needs a lock.
 class call_trace final : public observer {
 public:
-    call_trace(std::shared_ptr<const tracer> owner, span call)
-        : owner_(std::move(owner)), options_(owner_->options), call_(std::move(call))
-    {
-    }
+    call_trace(std::shared_ptr<const tracer> owner, call_identity id, span call);
 
     void on_event(const event& e) noexcept override
     {
@@ -50,27 +102,26 @@ public:
         headers.set("traceparent", format_traceparent(attempt(id.attempt, clock::now()).s.context));
     }
 
-    // The middleware's call to `next` returned with `r`: ends what is still open, and the call's
-    // span unless a streamed body is still to be read.
+    // The middleware's call to `next` returned `r` (or threw, `r` then holds the error). Attempts
+    // end with their own attempt_done; the call ends now, or with its streamed body.
     void finish(const result& r)
     {
-        for (auto& a : attempts_)
-            if (!a.ended)
-                end_attempt(a, clock::now(), r.error, r.error ? 0 : r.response.status);
         if (!r.error) {
-            call_.attributes.push_back({"http.response.status_code", std::int64_t(r.response.status)});
-            call_.attributes.push_back({"network.protocol.version", std::string(r.response.version == 10 ? "1.0" : "1.1")});
+            set(call_, "http.response.status_code", std::int64_t(r.response.status));
+            set(call_, "network.protocol.version", std::string(r.response.version == 10 ? "1.0" : "1.1"));
         }
         set_outcome(call_, r.error, r.error ? 0 : r.response.status);
-        if (!r.error && r.response.body_stream.is_open() && body_finished_in_ != r.attempt.attempts) {
-            body_attempt_ = r.attempt.attempts; // the call ends with its body's events
-            return;
-        }
-        end_call(clock::now());
+        finished_ = true;
+        if (r.error || !r.response.body_stream.is_open() || r.attempt.attempts == 0)
+            return end_call(clock::now());
+        body_attempt_ = r.attempt.attempts;
+        if (const body_end* b = body_ended_in(*body_attempt_)) // the body ended before we returned
+            end_with_body(*b, clock::now());
     }
 
 private:
-    // The attempt's trace, begun at `at` if this is its first sign.
+    // The attempt's trace, begun at `at` if this is its first sign. A deque: references stay valid
+    // while later attempts are added.
     attempt_trace& attempt(std::uint32_t number, clock::time_point at)
     {
         for (auto& a : attempts_)
@@ -78,10 +129,8 @@ private:
                 return a;
         auto& a = attempts_.emplace_back();
         a.number = number;
-        a.s = child(call_.name, span_kind::client, at);
-        a.s.attributes.push_back({"http.request.method", method_of(call_)});
-        if (const auto* url = call_.find("url.full"))
-            a.s.attributes.push_back({"url.full", *url});
+        a.s = child(id_.name, span_kind::client, id_.context.span, at);
+        a.s.attributes = id_.request_attributes;
         if (number > 1)
             a.s.attributes.push_back({"http.request.resend_count", std::int64_t(number - 1)});
         return a;
@@ -95,36 +144,15 @@ private:
         return nullptr;
     }
 
-    span child(std::string name, span_kind kind, clock::time_point at) const
+    span child(std::string name, span_kind kind, const span_id& parent, clock::time_point at) const
     {
         span s;
         s.name = std::move(name);
         s.kind = kind;
-        s.context = {call_.context.trace, new_span_id(), true, call_.context.trace_state};
-        s.parent = call_.context.span;
+        s.context = {id_.context.trace, new_span_id(), true, id_.context.trace_state};
+        s.parent = parent;
         s.start = wall(at);
         return s;
-    }
-
-    static attribute_value method_of(const span& call)
-    {
-        const auto* m = call.find("http.request.method");
-        return m ? *m : attribute_value(std::string());
-    }
-
-    // `error.type` and the status: an error's class, or a status of 400 and above (a client span
-    // counts 4xx as failures, OpenTelemetry says).
-    static void set_outcome(span& s, const error_code& ec, unsigned status)
-    {
-        if (ec) {
-            const std::string type(to_string(classify(ec)));
-            s.attributes.push_back({"error.type", type});
-            s.status = status_code::error;
-            s.status_message = type;
-        } else if (status >= 400) {
-            s.attributes.push_back({"error.type", std::to_string(status)});
-            s.status = status_code::error;
-        }
     }
 
     wall_clock::time_point wall(clock::time_point at) const
@@ -155,14 +183,14 @@ private:
         export_span(std::move(call_));
     }
 
-    // A phase began: a span whose parent is the attempt's.
+    // A phase began: a span whose parent is the attempt's. It names the connection being dialed,
+    // which differs from the one the attempt used when another attempt's connection came first.
     std::optional<span> begin_phase(const event& e, std::string name)
     {
         if (options_.phases == phase_detail::none)
             return std::nullopt;
-        auto& a = attempt(e.attempt, e.at);
-        span s = child(std::move(name), span_kind::internal, e.at);
-        s.parent = a.s.context.span;
+        span s = child(std::move(name), span_kind::internal, attempt(e.attempt, e.at).s.context.span, e.at);
+        s.attributes.push_back({"roundtrip.connection.id", std::int64_t(e.conn)});
         return s;
     }
 
@@ -181,12 +209,9 @@ private:
         attempt_trace* a = find_open(e.attempt);
         if (!a)
             return;
-        const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(s.end - s.start).count();
-        s.attributes.push_back({"roundtrip.duration_us", std::int64_t(micros)});
+        s.attributes.push_back({"roundtrip.duration_us", micros(s.end - s.start)});
         a->s.events.push_back({std::move(s.name), s.start, std::move(s.attributes)});
     }
-
-    static std::string address(const endpoint& e) { return e.address().to_string(); }
 
     // Events with nothing to record.
     template <class Event>
@@ -196,10 +221,11 @@ private:
 
     void handle(const event& e, const get_conn& g)
     {
-        auto& a = attempt(e.attempt, e.at);
-        a.s.attributes.push_back({"server.address", std::string(g.host)});
-        a.s.attributes.push_back({"server.port", std::int64_t(g.port)});
-        if (!call_.find("server.address")) {
+        // Each event below fires once per attempt, so its attributes are appended, not replaced.
+        auto& attrs = attempt(e.attempt, e.at).s.attributes;
+        attrs.push_back({"server.address", std::string(g.host)});
+        attrs.push_back({"server.port", std::int64_t(g.port)});
+        if (!call_ended_ && !call_.find("server.address")) {
             call_.attributes.push_back({"server.address", std::string(g.host)});
             call_.attributes.push_back({"server.port", std::int64_t(g.port)});
         }
@@ -209,17 +235,14 @@ private:
     {
         attempt(e.attempt, e.at).wait = begin_phase(e, "wait_for_connection");
     }
-    void handle(const event& e, const wait_for_conn_done& d)
-    {
-        end_phase(attempt(e.attempt, e.at).wait, e, d.error);
-    }
+    void handle(const event& e, const wait_for_conn_done& d) { end_phase(attempt(e.attempt, e.at).wait, e, d.error); }
 
     void handle(const event& e, const dns_start& d)
     {
-        auto& a = attempt(e.attempt, e.at);
-        a.dns = begin_phase(e, "dns");
-        if (a.dns)
-            a.dns->attributes.push_back({"server.address", std::string(d.host)});
+        auto phase = begin_phase(e, "dns");
+        if (phase)
+            phase->attributes.push_back({"server.address", std::string(d.host)});
+        attempt(e.attempt, e.at).dns = std::move(phase);
     }
     void handle(const event& e, const dns_done& d)
     {
@@ -231,31 +254,34 @@ private:
 
     void handle(const event& e, const connect_start& c)
     {
-        auto& a = attempt(e.attempt, e.at);
         auto phase = begin_phase(e, "connect");
         if (!phase)
             return;
         phase->attributes.push_back({"network.peer.address", address(c.remote)});
         phase->attributes.push_back({"network.peer.port", std::int64_t(c.remote.port())});
-        a.connects.emplace_back(c.remote, std::move(*phase));
+        attempt(e.attempt, e.at).connects.emplace_back(c.remote, std::move(*phase));
     }
     void handle(const event& e, const connect_done& c)
     {
-        auto& a = attempt(e.attempt, e.at);
-        for (auto it = a.connects.begin(); it != a.connects.end(); ++it)
-            if (it->first == c.remote) {
-                std::optional<span> phase(std::move(it->second));
-                a.connects.erase(it);
-                return end_phase(phase, e, c.error);
-            }
+        auto& connects = attempt(e.attempt, e.at).connects;
+        const auto it = std::find_if(connects.begin(), connects.end(), [&](const auto& p) { return p.first == c.remote; });
+        if (it == connects.end())
+            return;
+        std::optional<span> phase(std::move(it->second));
+        connects.erase(it);
+        // A connect another address beat (RFC 8305) is abandoned, not failed.
+        const bool abandoned = c.error == condition::canceled;
+        if (abandoned)
+            phase->attributes.push_back({"roundtrip.connect.abandoned", true});
+        end_phase(phase, e, abandoned ? error_code() : c.error);
     }
 
     void handle(const event& e, const tls_handshake_start& t)
     {
-        auto& a = attempt(e.attempt, e.at);
-        a.tls = begin_phase(e, "tls_handshake");
-        if (a.tls && !t.server_name.empty())
-            a.tls->attributes.push_back({"tls.client.server_name", std::string(t.server_name)});
+        auto phase = begin_phase(e, "tls_handshake");
+        if (phase && !t.server_name.empty())
+            phase->attributes.push_back({"tls.client.server_name", std::string(t.server_name)});
+        attempt(e.attempt, e.at).tls = std::move(phase);
     }
     void handle(const event& e, const tls_handshake_done& t)
     {
@@ -283,17 +309,17 @@ private:
         auto& attrs = attempt(e.attempt, e.at).s.attributes;
         attrs.push_back({"roundtrip.connection.id", std::int64_t(e.conn)});
         attrs.push_back({"roundtrip.connection.reused", g.reused});
-        if (g.was_idle) {
-            const auto idle = std::chrono::duration_cast<std::chrono::microseconds>(g.idle_time).count();
-            attrs.push_back({"roundtrip.connection.idle_us", std::int64_t(idle)});
-        }
+        if (g.was_idle)
+            attrs.push_back({"roundtrip.connection.idle_us", micros(g.idle_time)});
         attrs.push_back({"network.peer.address", address(g.remote)});
         attrs.push_back({"network.peer.port", std::int64_t(g.remote.port())});
     }
 
     void handle(const event& e, const response_headers& h)
     {
-        attempt(e.attempt, e.at).s.attributes.push_back({"http.response.status_code", std::int64_t(h.status)});
+        auto& attrs = attempt(e.attempt, e.at).s.attributes;
+        attrs.push_back({"http.response.status_code", std::int64_t(h.status)});
+        attrs.push_back({"network.protocol.version", std::string(h.version == 10 ? "1.0" : "1.1")});
     }
 
     void handle(const event& e, const attempt_done& d)
@@ -304,74 +330,124 @@ private:
 
     void handle(const event& e, const retry_scheduled& r)
     {
-        const auto delay = std::chrono::duration_cast<std::chrono::microseconds>(r.delay).count();
+        if (call_ended_)
+            return;
         call_.events.push_back({"retry_scheduled", wall(e.at),
                                 {{"roundtrip.retry.failed_attempt", std::int64_t(r.failed_attempt)},
                                  {"roundtrip.retry.cause", std::string(to_string(r.cause))},
-                                 {"roundtrip.retry.delay_us", std::int64_t(delay)}}});
+                                 {"roundtrip.retry.delay_us", micros(r.delay)}}});
     }
     void handle(const event& e, const retry_given_up& r)
     {
+        if (call_ended_)
+            return;
         call_.events.push_back({"retry_given_up", wall(e.at),
                                 {{"roundtrip.retry.failed_attempt", std::int64_t(r.failed_attempt)},
                                  {"roundtrip.retry.reason", std::string(to_string(r.reason))}}});
     }
 
-    // A response body's end: read to its end, failed, or given up. The connection's fate
-    // (put_idle_conn or conn_not_pooled) always follows it, and ends a streamed body's call; a
-    // buffered body ends before finish().
-    void handle(const event& e, const response_body_done& b)
+    // A response body's end: response_body_done says how its read ended, and the connection's fate
+    // (put_idle_conn or conn_not_pooled) always follows. A buffered body ends before finish(); a
+    // streamed one, which ends the call, usually after it.
+    void handle(const event& e, const response_body_done& b) { body_of(e.attempt).error = b.error; }
+    void handle(const event& e, const put_idle_conn&) { body_fate(e, false); }
+    void handle(const event& e, const conn_not_pooled& n) { body_fate(e, n.reason == not_pooled_reason::body_not_drained); }
+
+    body_end& body_of(std::uint32_t attempt)
     {
-        if (e.attempt == body_attempt_)
-            body_error_ = b.error;
+        for (auto& b : bodies_)
+            if (b.attempt == attempt)
+                return b;
+        return bodies_.emplace_back(body_end{attempt, {}, false});
     }
-    void handle(const event& e, const put_idle_conn&) { body_ended(e, false); }
-    void handle(const event& e, const conn_not_pooled& n)
+    const body_end* body_ended_in(std::uint32_t attempt) const
     {
-        body_ended(e, n.reason == not_pooled_reason::body_not_drained);
+        for (const auto& b : ended_bodies_)
+            if (b.attempt == attempt)
+                return &b;
+        return nullptr;
     }
-    void body_ended(const event& e, bool dropped)
+
+    void body_fate(const event& e, bool dropped)
     {
-        if (body_attempt_ == 0) {
-            body_finished_in_ = e.attempt;
-            return;
-        }
-        if (e.attempt != body_attempt_ || call_ended_)
-            return;
-        if (dropped) // the caller's choice, not a failure: the error of a read cut short says nothing
-            call_.attributes.push_back({"roundtrip.response.body_dropped", true});
-        else if (body_error_)
-            set_outcome(call_, body_error_, 0);
-        end_call(e.at);
+        body_end& b = body_of(e.attempt);
+        b.dropped = dropped;
+        ended_bodies_.push_back(b);
+        if (finished_ && body_attempt_ == e.attempt)
+            end_with_body(b, e.at);
+    }
+
+    void end_with_body(const body_end& b, clock::time_point at)
+    {
+        if (b.dropped) // the caller's choice, not a failure: the error of a read cut short says nothing
+            set(call_, "roundtrip.response.body_dropped", true);
+        else if (b.error && call_.status != status_code::error)
+            set_outcome(call_, b.error, 0);
+        end_call(at);
     }
 
     std::shared_ptr<const tracer> owner_; // a streamed body's events may outlive the client's chain
     const tracing_options& options_;      // owner_'s
+    const call_identity id_;
     span call_;
     bool call_ended_ = false;
-    std::vector<attempt_trace> attempts_;
-    std::uint32_t body_attempt_ = 0;     // the attempt whose streamed body ends the call; 0 before finish()
-    std::uint32_t body_finished_in_ = 0; // the last attempt whose body ended before finish()
-    error_code body_error_;              // how the streamed body's read ended
+    std::deque<attempt_trace> attempts_;
+    bool finished_ = false;                     // finish() ran
+    std::optional<std::uint32_t> body_attempt_; // the attempt whose streamed body ends the call
+    std::vector<body_end> bodies_;              // how each attempt's body read ended so far
+    std::vector<body_end> ended_bodies_;        // the bodies whose connection's fate is known
     const clock::time_point steady_origin_ = clock::now();
     const wall_clock::time_point wall_origin_ = wall_clock::now();
 };
 
-// The caller's context from the request's `traceparent`, if valid.
-std::optional<span_context> parent_of(const request& req)
+// The middleware's state, shared by its calls.
+struct tracer : std::enable_shared_from_this<tracer> {
+    explicit tracer(tracing_options o) : options(std::move(o)) {}
+    asio::awaitable<result> handle(request req, next next) const;
+    tracing_options options;
+};
+
+call_trace::call_trace(std::shared_ptr<const tracer> owner, call_identity id, span call)
+    : owner_(std::move(owner)), options_(owner_->options), id_(std::move(id)), call_(std::move(call))
 {
-    const auto value = req.headers["traceparent"];
-    if (value.empty())
+}
+
+// The caller's context from the request's `traceparent`, if valid, with every `tracestate` field
+// joined as W3C asks. Without a valid parent a new trace starts, and the caller's `tracestate`,
+// which belongs to another trace, is removed.
+std::optional<span_context> take_parent(request& req)
+{
+    std::optional<span_context> parent;
+    if (const auto value = req.headers["traceparent"]; !value.empty())
+        parent = parse_traceparent(value);
+    if (!parent) {
+        req.headers.erase("tracestate");
         return std::nullopt;
-    auto parent = parse_traceparent(value);
-    if (parent)
-        parent->trace_state = std::string(req.headers["tracestate"]);
+    }
+    const auto [first, last] = req.headers.equal_range("tracestate");
+    for (auto field = first; field != last; ++field) {
+        if (!parent->trace_state.empty())
+            parent->trace_state += ',';
+        parent->trace_state.append(field->value());
+    }
     return parent;
+}
+
+// The error a call ends with when the chain beneath the middleware threw.
+error_code thrown_error(std::exception_ptr e)
+{
+    try {
+        std::rethrow_exception(e);
+    } catch (const boost::system::system_error& s) {
+        return s.code() == asio::error::operation_aborted ? make_error_code(error::canceled) : s.code();
+    } catch (...) {
+        return error::middleware_threw;
+    }
 }
 
 asio::awaitable<result> tracer::handle(request req, next next) const
 {
-    const auto parent = parent_of(req);
+    const auto parent = take_parent(req);
     span_context context{parent ? parent->trace : new_trace_id(), new_span_id(), false, {}};
     context.sampled = options.sampler.should_sample(parent ? &*parent : nullptr, context.trace);
     if (!context.sampled || !options.exporter) {
@@ -381,25 +457,47 @@ asio::awaitable<result> tracer::handle(request req, next next) const
     }
     if (parent)
         context.trace_state = parent->trace_state;
+
+    call_identity id;
+    id.context = context;
+    id.name = known_method(req.method) ? req.method : "HTTP";
+    id.request_attributes.push_back({"http.request.method", known_method(req.method) ? req.method : "_OTHER"});
+    if (!known_method(req.method))
+        id.request_attributes.push_back({"http.request.method_original", req.method});
+    id.request_attributes.push_back({"url.full", options.redaction.url(req.url)});
+
     span call;
-    call.name = req.method;
+    call.name = id.name;
     call.kind = span_kind::internal;
     call.context = std::move(context);
     if (parent)
         call.parent = parent->span;
     call.start = wall_clock::now();
-    call.attributes.push_back({"http.request.method", req.method});
-    call.attributes.push_back({"url.full", options.redaction.url(req.url)});
-    auto trace = std::make_shared<call_trace>(shared_from_this(), std::move(call));
+    call.attributes = id.request_attributes;
+    auto trace = std::make_shared<call_trace>(shared_from_this(), std::move(id), std::move(call));
     req.observe(trace, observer_hooks::events_and_headers);
-    result r = co_await next(std::move(req));
+
+    std::exception_ptr thrown;
+    result r;
+    try {
+        r = co_await next(std::move(req));
+    } catch (...) {
+        thrown = std::current_exception();
+    }
+    if (thrown) {
+        // A layer beneath threw (a retry's cancelled backoff, say): the spans still end.
+        result failed;
+        failed.error = thrown_error(thrown);
+        trace->finish(failed);
+        std::rethrow_exception(thrown);
+    }
     trace->finish(r);
     co_return r;
 }
 
 } // namespace
 
-redaction tracing_options::default_redaction()
+roundtrip::redaction tracing_options::default_redaction()
 {
     roundtrip::redaction policy;
     for (const char* name : {"AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"})

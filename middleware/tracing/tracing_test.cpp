@@ -409,3 +409,76 @@ TEST_CASE("the README's example: tracing over retry, one call in ten sampled, sp
     CHECK(received.find("4bf92f3577b34da6a3ce929d0e0e4736") != std::string::npos);
     CHECK(received.find("checkout") != std::string::npos);
 }
+
+TEST_CASE("a call cancelled in a retry's backoff, beneath tracing, still ends its call span")
+{
+    traced_server server;
+    server.reply = [](const test::server_request&, test::exchange& ex) { ex.reply(503); };
+    asio::io_context io;
+    auto spans = std::make_shared<in_memory_exporter>();
+    retry_options slow;
+    slow.base_delay = 10s; // the backoff is where the cancellation lands
+    slow.max_delay = 10s;
+    client c(io.get_executor(), {.middleware = {tracing({.exporter = spans}), retry(slow)}});
+    asio::cancellation_signal cancel;
+    error_code ec;
+    bool done = false;
+    c.async_send(request("GET", server.server.url()), asio::bind_cancellation_slot(cancel.slot(), [&](error_code e, response) {
+                     ec = e;
+                     done = true;
+                 }));
+    const auto give_up = clock::now() + 10s;
+    while (spans->spans().empty() && clock::now() < give_up) // the first attempt's span: backoff began
+        io.run_one_for(10ms);
+    cancel.emit(asio::cancellation_type::terminal);
+    while (!done && clock::now() < give_up)
+        io.run_one_for(100ms);
+    REQUIRE(done);
+    CHECK(ec == error::canceled);
+    const auto all = spans->spans();
+    const span& call = call_span(all);
+    CHECK(value<std::string>(call, "error.type") == "canceled");
+    CHECK(call.events.size() == 1); // retry_scheduled
+    CHECK(children(all, call).size() == 1);
+    c.close();
+    io.run_for(1s);
+}
+
+TEST_CASE("W3C details: tracestate fields joined, dropped with an invalid parent; unknown methods are _OTHER")
+{
+    std::mutex mutex;
+    std::vector<std::string> tracestates;
+    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+        std::lock_guard lock(mutex);
+        tracestates.emplace_back(req.headers["tracestate"]);
+        ex.reply(200);
+    });
+    traced_client t;
+    request continued("GET", server.url());
+    continued.headers.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    continued.headers.insert("tracestate", "a=1");
+    continued.headers.insert("tracestate", "b=2");
+    REQUIRE(t.c.send(continued).status == 200);
+    for (const auto& s : t.spans->spans())
+        CHECK(s.context.trace_state == "a=1,b=2");
+
+    request invalid("GET", server.url());
+    invalid.headers.set("traceparent", "00-not-a-trace-01");
+    invalid.headers.set("tracestate", "a=1");
+    REQUIRE(t.c.send(invalid).status == 200);
+    {
+        std::lock_guard lock(mutex);
+        CHECK(tracestates.back().empty()); // it belonged to another trace
+    }
+
+    t.spans->clear();
+    REQUIRE(t.c.send(request("BREW", server.url())).status == 200);
+    const auto all = t.spans->spans();
+    REQUIRE(all.size() == 2); // the call and its attempt, on the pooled connection
+    const auto attempt = std::find_if(all.begin(), all.end(), [](const span& s) { return s.kind == span_kind::client; });
+    REQUIRE(attempt != all.end());
+    CHECK(attempt->name == "HTTP");
+    CHECK(value<std::string>(*attempt, "http.request.method") == "_OTHER");
+    CHECK(value<std::string>(*attempt, "http.request.method_original") == "BREW");
+    CHECK(value<std::string>(*attempt, "network.protocol.version") == "1.1");
+}

@@ -57,7 +57,7 @@ struct fields {
     void operator()(const wrote_request& e) { add("bytes", std::to_string(e.bytes)), add("error", err(e.error)); }
     void operator()(const got_first_response_byte&) {}
     void operator()(const got_1xx& e) { add("status", std::to_string(e.status)); }
-    void operator()(const response_headers& e) { add("status", std::to_string(e.status)); }
+    void operator()(const response_headers& e) { add("status", std::to_string(e.status)), add("version", std::to_string(e.version)); }
     void operator()(const response_body_done& e) { add("bytes", std::to_string(e.bytes)), add("error", err(e.error)); }
     void operator()(const put_idle_conn&) {}
     void operator()(const conn_not_pooled& e) { add("reason", json_string(to_string(e.reason))); }

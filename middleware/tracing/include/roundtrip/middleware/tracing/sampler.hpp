@@ -15,8 +15,10 @@ public:
     static sampler always_on() noexcept;
     /// Records no call (the trace context is still propagated, unsampled).
     static sampler always_off() noexcept;
-    /// Records about `ratio` (0 to 1, clamped) of new traces, decided by the trace id alone, so
-    /// every service using the same ratio makes the same decision for one trace.
+    /// Records about `ratio` (0 to 1, clamped) of new traces, decided by the trace id's random part
+    /// (its rightmost 7 bytes) as OpenTelemetry's consistent probability sampling decides: a trace
+    /// is kept when those 56 bits are at least (1 - ratio) * 2^56. Services sampling by that rule
+    /// with the same ratio agree on every trace.
     static sampler ratio(double ratio) noexcept;
     /// Follows the caller's decision when the request continues a trace (a `traceparent` set on it),
     /// and asks `root` for new traces. The default: `parent_based(always_on())`.
@@ -32,7 +34,7 @@ private:
     {
     }
     rule rule_;
-    std::uint64_t threshold_; // ratio: sample when the trace id's low 63 bits are below it
+    std::uint64_t threshold_; // ratio: keep a trace whose 56 random bits are at least this
     bool parent_based_;
 };
 

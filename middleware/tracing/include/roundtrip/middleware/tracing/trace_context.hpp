@@ -19,7 +19,9 @@ std::optional<span_context> parse_traceparent(std::string_view value) noexcept;
 std::string format_traceparent(const span_context& context);
 
 /// Returns a new random trace id, never all zero. Each thread has its own generator, seeded once
-/// from `std::random_device`: no lock, no system call per id.
+/// from `std::random_device`: no lock, no system call per id. A child process made by `fork()`
+/// continues its parent's sequences in the threads it copied: fork before the first id, or make
+/// ids only in threads the child starts.
 trace_id new_trace_id() noexcept;
 
 /// Returns a new random span id, never all zero; as `new_trace_id`.
