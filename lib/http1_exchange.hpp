@@ -225,7 +225,8 @@ asio::awaitable<std::pair<error_code, bool>> await_answer(Stream& stream, connec
     auto state = std::make_shared<wait_state>();
     auto& socket = boost::beast::get_lowest_layer(stream).socket();
     asio::steady_timer timer(socket.get_executor());
-    timer.expires_at(bounded(x.timeouts.expect_continue, x.req.deadline()));
+    // Not bounded(): here 0 means "do not wait", as Go's ExpectContinueTimeout.
+    timer.expires_at(std::min(after(clock::now(), x.timeouts.expect_continue), x.req.deadline()));
     timer.async_wait([state, &socket](error_code ec) {
         if (ec || state->done)
             return; // the read ended first; the socket may already serve the next phase

@@ -15,9 +15,12 @@ inline clock::time_point after(clock::time_point from, clock::duration d) noexce
     return d >= clock::time_point::max() - from ? clock::time_point::max() : from + d;
 }
 
-// When a phase that may take `phase` must end: then, or at the call's deadline if sooner.
+// When a phase that may take `phase` must end: then, or at the call's deadline if sooner. A phase of
+// 0 (or less) has no limit of its own, as every "0 means none" setting of roundtrip and of Go.
 inline clock::time_point bounded(clock::duration phase, clock::time_point deadline) noexcept
 {
+    if (phase <= clock::duration::zero())
+        return deadline;
     return std::min(after(clock::now(), phase), deadline);
 }
 

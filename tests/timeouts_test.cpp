@@ -158,3 +158,18 @@ TEST_CASE("a timeout of duration::max() means no limit, never an overflow into t
     CHECK_FALSE(r.error);
     CHECK(r.response.status == 200);
 }
+
+TEST_CASE("a phase timeout of 0 means no limit of its own; the call's deadline still applies")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.sleep(150ms);
+        ex.reply(200, "late");
+    });
+    client c(with_timeouts(nullptr, [](timeouts& t) {
+        t.connect = t.response_header = t.read_inactivity = t.write_inactivity = clock::duration::zero();
+    }));
+    CHECK(c.round_trip(request("GET", server.url())).response.body == "late");
+    request hurried("GET", server.url());
+    hurried.timeout = 50ms;
+    CHECK(c.round_trip(hurried).error == error::deadline_exceeded);
+}

@@ -50,7 +50,8 @@ struct tls_options {
     /// Appends each connection's secrets to this file in the NSS key log format (as SSLKEYLOGFILE
     /// does), so Wireshark can decrypt a capture. For debugging only: whoever reads it reads the traffic.
     std::string key_log_file;
-    /// How long a TLS handshake may take, after the TCP connection is made. Default 10 s.
+    /// How long a TLS handshake may take, after the TCP connection is made; 0 means no limit of its
+    /// own (the call's deadline still applies). Default 10 s.
     clock::duration handshake_timeout = std::chrono::seconds(10);
     /// Reuse TLS sessions (TLS 1.3 tickets, TLS 1.2 tickets or ids) for new connections to the same
     /// host: a resumed handshake skips certificate verification's cost and a round trip in TLS 1.2.

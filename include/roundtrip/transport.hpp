@@ -18,7 +18,9 @@
 namespace roundtrip {
 
 /// `timeouts` bound each phase of an attempt. The call's deadline (`request::deadline()`) bounds
-/// them all. Every timeout fails the attempt with an error of class `condition::timeout`.
+/// them all. Every timeout fails the attempt with an error of class `condition::timeout`. A timeout
+/// of 0 means that phase has no limit of its own (the call's deadline still applies), as in Go;
+/// except `expect_continue`, where 0 means "send the body without waiting".
 struct timeouts {
     /// Name resolution plus connecting, for one dial (all addresses tried). Default 10 s.
     clock::duration connect = std::chrono::seconds(10);
@@ -30,7 +32,8 @@ struct timeouts {
     /// Longest time a write of the request may make no progress. Default 30 s.
     clock::duration write_inactivity = std::chrono::seconds(30);
     /// For a request with `Expect: 100-continue`: how long to wait for the server's `100 Continue`
-    /// (or its final answer) before sending the body anyway. Default 1 s, as Go's DefaultTransport.
+    /// (or its final answer) before sending the body anyway; 0 sends it at once. Default 1 s, as Go's
+    /// DefaultTransport.
     clock::duration expect_continue = std::chrono::seconds(1);
 };
 
