@@ -84,13 +84,9 @@ struct settings {
 settings parse_command_line(int argc, char** argv)
 {
     settings s;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view flag = argv[i];
-        auto value = [&]() -> std::string_view {
-            if (i + 1 >= argc)
-                throw usage_error{std::string(flag) + " needs a value"};
-            return argv[++i];
-        };
+    for (bench::arguments args(argc, argv); args.next();) {
+        const std::string_view flag = args.flag();
+        const auto value = [&] { return args.value(); };
         if (flag == "--port") {
             s.port = static_cast<std::uint16_t>(parse_number(flag, value(), 0, 65535));
             s.have_port = true;

@@ -16,6 +16,28 @@ struct usage_error {
     std::string message;
 };
 
+// Walks a command line: each flag in turn, and the value after a flag that takes one.
+class arguments {
+public:
+    arguments(int argc, char** argv) : argc_(argc), argv_(argv) {}
+
+    // Moves to the next flag; false after the last.
+    bool next() noexcept { return ++i_ < argc_; }
+    std::string_view flag() const noexcept { return argv_[i_]; }
+    // Takes the word after the current flag as its value.
+    std::string_view value()
+    {
+        if (i_ + 1 >= argc_)
+            throw usage_error{std::string(flag()) + " needs a value"};
+        return argv_[++i_];
+    }
+
+private:
+    int argc_;
+    char** argv_;
+    int i_ = 0;
+};
+
 // Reads the value of `flag`: a whole number from `min` to `max`.
 inline std::uint64_t parse_number(std::string_view flag, std::string_view text, std::uint64_t min, std::uint64_t max)
 {

@@ -97,13 +97,9 @@ std::uint64_t parse_count(std::string_view flag, std::string_view text, std::uin
 settings parse_command_line(int argc, char** argv)
 {
     settings s;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view flag = argv[i];
-        auto value = [&]() -> std::string_view {
-            if (i + 1 >= argc)
-                throw usage_error{std::string(flag) + " needs a value"};
-            return argv[++i];
-        };
+    for (bench::arguments args(argc, argv); args.next();) {
+        const std::string_view flag = args.flag();
+        const auto value = [&] { return args.value(); };
         if (flag == "--url")
             s.url = value();
         else if (flag == "--concurrency")

@@ -77,6 +77,30 @@ std::vector<const span*> children(const std::vector<span>& all, const span& pare
     return out;
 }
 
+// A call on an io_context this thread runs, which the test cancels through its slot.
+struct cancellable_call {
+    asio::cancellation_signal cancel;
+    error_code ec;
+    bool done = false;
+
+    void start(client& c, request req)
+    {
+        c.async_send(std::move(req), asio::bind_cancellation_slot(cancel.slot(), [this](error_code e, response) {
+                         ec = e;
+                         done = true;
+                     }));
+    }
+};
+
+// Runs `io` until `until()` holds, for at most 10 s.
+template <class Until>
+void run_until(asio::io_context& io, Until until)
+{
+    const auto give_up = clock::now() + 10s;
+    while (!until() && clock::now() < give_up)
+        io.run_one_for(10ms);
+}
+
 // The one call span (kind internal, named after the method) among `all`.
 const span& call_span(const std::vector<span>& all)
 {
@@ -325,20 +349,13 @@ TEST_CASE("a cancelled call ends its spans, with error.type canceled")
     asio::io_context io;
     auto spans = std::make_shared<in_memory_exporter>();
     client c(io.get_executor(), {.middleware = {tracing({.exporter = spans})}});
-    asio::cancellation_signal cancel;
-    error_code ec;
-    bool done = false;
-    c.async_send(request("GET", server.server.url()), asio::bind_cancellation_slot(cancel.slot(), [&](error_code e, response) {
-                     ec = e;
-                     done = true;
-                 }));
+    cancellable_call call;
+    call.start(c, request("GET", server.server.url()));
     asio::steady_timer timer(io, 100ms);
-    timer.async_wait([&](error_code) { cancel.emit(asio::cancellation_type::terminal); });
-    const auto give_up = clock::now() + 10s;
-    while (!done && clock::now() < give_up)
-        io.run_one_for(100ms);
-    REQUIRE(done);
-    CHECK(ec == error::canceled);
+    timer.async_wait([&](error_code) { call.cancel.emit(asio::cancellation_type::terminal); });
+    run_until(io, [&] { return call.done; });
+    REQUIRE(call.done);
+    CHECK(call.ec == error::canceled);
     const auto all = spans->spans();
     const auto gets = named(all, "GET");
     REQUIRE(gets.size() == 2);
@@ -420,21 +437,13 @@ TEST_CASE("a call cancelled in a retry's backoff, beneath tracing, still ends it
     slow.base_delay = 10s; // the backoff is where the cancellation lands
     slow.max_delay = 10s;
     client c(io.get_executor(), {.middleware = {tracing({.exporter = spans}), retry(slow)}});
-    asio::cancellation_signal cancel;
-    error_code ec;
-    bool done = false;
-    c.async_send(request("GET", server.server.url()), asio::bind_cancellation_slot(cancel.slot(), [&](error_code e, response) {
-                     ec = e;
-                     done = true;
-                 }));
-    const auto give_up = clock::now() + 10s;
-    while (spans->spans().empty() && clock::now() < give_up) // the first attempt's span: backoff began
-        io.run_one_for(10ms);
-    cancel.emit(asio::cancellation_type::terminal);
-    while (!done && clock::now() < give_up)
-        io.run_one_for(100ms);
-    REQUIRE(done);
-    CHECK(ec == error::canceled);
+    cancellable_call canceled;
+    canceled.start(c, request("GET", server.server.url()));
+    run_until(io, [&] { return !spans->spans().empty(); }); // the first attempt's span: backoff began
+    canceled.cancel.emit(asio::cancellation_type::terminal);
+    run_until(io, [&] { return canceled.done; });
+    REQUIRE(canceled.done);
+    CHECK(canceled.ec == error::canceled);
     const auto all = spans->spans();
     const span& call = call_span(all);
     CHECK(value<std::string>(call, "error.type") == "canceled");
