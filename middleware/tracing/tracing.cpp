@@ -81,6 +81,7 @@ struct attempt_trace {
 struct body_end {
     std::uint32_t attempt = 0;
     error_code error;
+    bool ended = false; // the connection's fate is known
     bool dropped = false;
 };
 
@@ -111,12 +112,11 @@ public:
             set(call_, "network.protocol.version", std::string(r.response.version == 10 ? "1.0" : "1.1"));
         }
         set_outcome(call_, r.error, r.error ? 0 : r.response.status);
-        finished_ = true;
         if (r.error || !r.response.body_stream.is_open() || r.attempt.attempts == 0)
             return end_call(clock::now());
         body_attempt_ = r.attempt.attempts;
-        if (const body_end* b = body_ended_in(*body_attempt_)) // the body ended before we returned
-            end_with_body(*b, clock::now());
+        if (const body_end& b = body_of(*body_attempt_); b.ended) // the body ended before we returned
+            end_with_body(b, clock::now());
     }
 
 private:
@@ -358,22 +358,15 @@ private:
         for (auto& b : bodies_)
             if (b.attempt == attempt)
                 return b;
-        return bodies_.emplace_back(body_end{attempt, {}, false});
-    }
-    const body_end* body_ended_in(std::uint32_t attempt) const
-    {
-        for (const auto& b : ended_bodies_)
-            if (b.attempt == attempt)
-                return &b;
-        return nullptr;
+        return bodies_.emplace_back(body_end{attempt});
     }
 
     void body_fate(const event& e, bool dropped)
     {
         body_end& b = body_of(e.attempt);
+        b.ended = true;
         b.dropped = dropped;
-        ended_bodies_.push_back(b);
-        if (finished_ && body_attempt_ == e.attempt)
+        if (body_attempt_ == e.attempt) // set by finish(): the call waits for this body
             end_with_body(b, e.at);
     }
 
@@ -392,10 +385,8 @@ private:
     span call_;
     bool call_ended_ = false;
     std::deque<attempt_trace> attempts_;
-    bool finished_ = false;                     // finish() ran
-    std::optional<std::uint32_t> body_attempt_; // the attempt whose streamed body ends the call
-    std::vector<body_end> bodies_;              // how each attempt's body read ended so far
-    std::vector<body_end> ended_bodies_;        // the bodies whose connection's fate is known
+    std::optional<std::uint32_t> body_attempt_; // set by finish(): the attempt whose streamed body ends the call
+    std::vector<body_end> bodies_;              // how each attempt's body ended, as far as known
     const clock::time_point steady_origin_ = clock::now();
     const wall_clock::time_point wall_origin_ = wall_clock::now();
 };
@@ -460,9 +451,10 @@ asio::awaitable<result> tracer::handle(request req, next next) const
 
     call_identity id;
     id.context = context;
-    id.name = known_method(req.method) ? req.method : "HTTP";
-    id.request_attributes.push_back({"http.request.method", known_method(req.method) ? req.method : "_OTHER"});
-    if (!known_method(req.method))
+    const bool known = known_method(req.method);
+    id.name = known ? req.method : "HTTP";
+    id.request_attributes.push_back({"http.request.method", known ? req.method : "_OTHER"});
+    if (!known)
         id.request_attributes.push_back({"http.request.method_original", req.method});
     id.request_attributes.push_back({"url.full", options.redaction.url(req.url)});
 
