@@ -1,6 +1,6 @@
-// One TLS configuration (the state behind a public `tls_config`): the OpenSSL context built once from
-// `tls_options`, the per-connection set-up (SNI, host-name check, a session to resume), the client session cache, and
-// the mapping of a failed handshake to roundtrip's errors.
+// One TLS configuration (the state behind a public `tls_config`): the OpenSSL context built once
+// from `tls_options`, the per-connection set-up (SNI, host-name check, a session to resume), the
+// client session cache, and the mapping of a failed handshake to roundtrip's errors.
 #pragma once
 
 #include <roundtrip/error.hpp>

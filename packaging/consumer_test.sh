@@ -19,10 +19,8 @@ command -v ccache >/dev/null && launcher=(ccache)
 
 stage=$work/stage
 meson install -C "$build" --destdir "$stage" --no-rebuild --quiet
-prefix=$(meson introspect "$build" --buildoptions | python3 -c \
-  'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
-libdir=$(meson introspect "$build" --buildoptions | python3 -c \
-  'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "libdir"))')
+read -r prefix libdir < <(meson introspect "$build" --buildoptions | python3 -c \
+  'import json,sys; o = {x["name"]: x["value"] for x in json.load(sys.stdin)}; print(o["prefix"], o["libdir"])')
 staged_prefix=$stage$prefix
 staged_libdir=$staged_prefix/$libdir
 echo "installed into $stage:"
