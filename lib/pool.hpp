@@ -8,6 +8,7 @@
 // Not thread-safe: the transport calls it on its strand, and under its mutex for stats() readers.
 #pragma once
 
+#include <roundtrip/deadline.hpp>
 #include <roundtrip/events.hpp>
 #include <roundtrip/transport.hpp>
 
@@ -189,15 +190,19 @@ public:
             forget_if_unused(*h);
     }
 
-    // The earliest time an idle connection expires, if any does.
+    // The earliest time an idle connection expires, if any ever does. A limit of duration::max()
+    // saturates to "never" rather than wrapping into the past (which would wake the sweep at once,
+    // forever).
     std::optional<clock::time_point> next_expiry() const
     {
-        std::optional<clock::time_point> at;
+        clock::time_point at = clock::time_point::max();
         if (options_.idle_timeout > clock::duration::zero() && !by_age_.empty())
-            at = by_age_.front().idle_since + options_.idle_timeout;
+            at = saturating_add(by_age_.front().idle_since, options_.idle_timeout);
         if (options_.max_lifetime > clock::duration::zero())
             for (const auto& e : by_age_)
-                at = std::min(at.value_or(clock::time_point::max()), e.created + options_.max_lifetime);
+                at = std::min(at, saturating_add(e.created, options_.max_lifetime));
+        if (at == clock::time_point::max())
+            return std::nullopt;
         return at;
     }
 

@@ -2,18 +2,12 @@
 // an overflow into the past), and the rule that names a timeout.
 #pragma once
 
-#include <roundtrip/detail/config.hpp>
+#include <roundtrip/deadline.hpp>
 #include <roundtrip/error.hpp>
 
 #include <algorithm>
 
 namespace roundtrip::detail {
-
-// `from + d`, or time_point::max() when that would overflow.
-inline clock::time_point after(clock::time_point from, clock::duration d) noexcept
-{
-    return d >= clock::time_point::max() - from ? clock::time_point::max() : from + d;
-}
 
 // When a phase that may take `phase` must end: then, or at the call's deadline if sooner. A phase of
 // 0 (or less) has no limit of its own, as every "0 means none" setting of roundtrip and of Go.
@@ -21,7 +15,7 @@ inline clock::time_point bounded(clock::duration phase, clock::time_point deadli
 {
     if (phase <= clock::duration::zero())
         return deadline;
-    return std::min(after(clock::now(), phase), deadline);
+    return std::min(saturating_add(clock::now(), phase), deadline);
 }
 
 // The error for a wait that ran out: the call's deadline when that has passed, else the phase's own.

@@ -86,6 +86,26 @@ TEST_CASE("the sweep evicts what expired, and next_expiry says when to look agai
     CHECK(p.stats().idle == 1);
 }
 
+TEST_CASE("limits of duration::max() mean never: next_expiry does not wrap into the past")
+{
+    // An unsaturated created + max_lifetime overflowed to a time long past, so the transport's sweep
+    // woke at once, evicted nothing and rescheduled itself: a spin.
+    pool_options o;
+    o.idle_timeout = clock::duration::max();
+    o.max_lifetime = clock::duration::max();
+    book p(o);
+    open_and_return(p, "a", 1, t0);
+    CHECK_FALSE(p.next_expiry());
+
+    o.idle_timeout = 10s;
+    book q(o);
+    open_and_return(q, "a", 1, t0);
+    CHECK(q.next_expiry() == t0 + 10s);
+    std::vector<book::expired> out;
+    q.evict_expired(t0 + 5s, out);
+    CHECK(out.empty());
+}
+
 TEST_CASE("the per-host idle limit refuses with pool_full; the total limit evicts the longest idle")
 {
     pool_options o;

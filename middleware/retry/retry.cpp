@@ -1,6 +1,7 @@
 // The retry middleware: one coroutine layer over shared options and a retry budget.
 #include <roundtrip/middleware/retry.hpp>
 
+#include <roundtrip/deadline.hpp>
 #include <roundtrip/error.hpp>
 #include <roundtrip/events.hpp>
 
@@ -152,7 +153,7 @@ layer retry(retry_options options)
         for (unsigned retries = 0;; ++retries) {
             request attempt = req;
             if (o.per_attempt_timeout > clock::duration::zero())
-                attempt.set_deadline(std::min(req.deadline(), o.now() + o.per_attempt_timeout));
+                attempt.set_deadline(std::min(req.deadline(), saturating_add(o.now(), o.per_attempt_timeout)));
             result r = co_await next(std::move(attempt));
 
             const bool call_over = req.deadline() != clock::time_point::max() && o.now() >= req.deadline();
@@ -186,7 +187,7 @@ layer retry(retry_options options)
                 const clock::duration ceiling = o.base_delay > o.max_delay / factor ? o.max_delay : o.base_delay * factor;
                 delay = duration_cast<clock::duration>(ceiling * o.random());
             }
-            if (req.deadline() != clock::time_point::max() && o.now() + delay >= req.deadline())
+            if (req.deadline() != clock::time_point::max() && saturating_add(o.now(), delay) >= req.deadline())
                 co_return give_up(give_up_reason::deadline);
             if (!state->budget.try_retry(o.now()))
                 co_return give_up(give_up_reason::budget_exhausted);

@@ -244,6 +244,20 @@ TEST_CASE("an attempt cut short by the per-attempt timeout is retried within the
     CHECK(decisions(*events).front().starts_with("retry_scheduled failed_attempt=1 cause=connection_error"));
 }
 
+TEST_CASE("a per-attempt timeout of duration::max() is no limit, not a deadline in the past")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(200, "ok"); });
+    fake_time time;
+    retry_options o;
+    time.fill(o);
+    o.per_attempt_timeout = clock::duration::max();
+    client c(client_options{.middleware = {retry(o)}, .timeout = 5s});
+    result r = c.round_trip(request("GET", server.url()));
+    REQUIRE_FALSE(r.error);
+    CHECK(r.response.body == "ok");
+    CHECK(r.attempt.attempts == 1);
+}
+
 TEST_CASE("backoff saturates at max_delay instead of overflowing")
 {
     test::test_server server(fail_first(100, 503));

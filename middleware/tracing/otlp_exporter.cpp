@@ -5,6 +5,7 @@
 #include "otlp_json.hpp"
 
 #include <roundtrip/client.hpp>
+#include <roundtrip/deadline.hpp>
 
 #include <algorithm>
 #include <condition_variable>
@@ -19,11 +20,10 @@ namespace {
 
 constexpr clock::duration shortest_wait = std::chrono::milliseconds(1);
 
-// now + d, saturating instead of overflowing (a caller may pass clock::duration::max()).
+// now + d; a caller may pass clock::duration::max() for "no limit".
 clock::time_point after(clock::duration d)
 {
-    const auto now = clock::now();
-    return d >= clock::time_point::max() - now ? clock::time_point::max() : now + std::max(d, clock::duration{});
+    return saturating_add(clock::now(), std::max(d, clock::duration{}));
 }
 
 // The client that sends the exports: no middleware, so its requests are never traced (a tracing
