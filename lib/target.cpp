@@ -6,7 +6,39 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <optional>
+
 namespace roundtrip::detail {
+namespace {
+
+// The port a URL spells, 1..65535; nullopt for anything else. Parsed here because Boost.URL's
+// port_number() keeps only the low 16 bits: ":65616" would otherwise mean port 80.
+std::optional<std::uint16_t> port_of(std::string_view digits)
+{
+    unsigned value = 0;
+    for (char c : digits) {
+        if (c < '0' || c > '9')
+            return std::nullopt;
+        value = value * 10 + unsigned(c - '0');
+        if (value > 65535)
+            return std::nullopt;
+    }
+    if (value == 0)
+        return std::nullopt;
+    return std::uint16_t(value);
+}
+
+// A decoded host name with a byte no DNS name has (controls, space, or a character that would end
+// the authority) cannot be resolved and must never reach the resolver or SNI.
+bool is_resolvable_name(std::string_view name)
+{
+    for (unsigned char c : name)
+        if (c <= 0x20 || c == 0x7f || c == '/' || c == '?' || c == '#' || c == '@' || c == '\\')
+            return false;
+    return true;
+}
+
+} // namespace
 
 error_code check_fields(const header_fields& fields)
 {
@@ -48,20 +80,20 @@ error_code parse_target(const request& req, target& out)
     case boost::urls::host_type::name:
         out.host_is_ip = false;
         out.host = u.encoded_host_name().decode();
-        if (out.host.find('\0') != std::string::npos)
+        if (!is_resolvable_name(out.host))
             return error::invalid_url;
         break;
     default:
         return error::invalid_url;
     }
 
-    if (u.has_port()) {
-        auto digits = u.port();
-        if (digits.empty() || digits.size() > 5 || u.port_number() == 0)
+    if (!u.port().empty()) {
+        auto port = port_of(u.port());
+        if (!port)
             return error::invalid_port;
-        out.port = u.port_number();
+        out.port = *port;
     } else {
-        out.port = out.tls ? 443 : 80;
+        out.port = out.tls ? 443 : 80; // "http://h:/" has an empty port: the default (RFC 3986, 3.2.3)
     }
 
     // The Host header is the authority without user info (RFC 9110, section 7.2).
