@@ -1,8 +1,12 @@
 // The per-call state a request carries down the chain, and the list of a request's scoped observers.
 #pragma once
 
+#include <roundtrip/body_source.hpp>
 #include <roundtrip/events.hpp>
 #include <roundtrip/request.hpp>
+
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/error.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -16,7 +20,29 @@ struct call_state {
     std::uint64_t id = 0;
     std::uint32_t attempts = 0; // attempts started so far; the next one is attempts + 1
     const std::vector<std::shared_ptr<observer>>* client_observers = nullptr; // for emit(); outlives the call
+    bool request_write_started = false; // a byte of the request may have reached a server
+    bool body_read_to_end = false;      // the body_source delivered its last byte and it was written
 };
+
+// Tells a call's body source how the call ended: its one finish(). Whoever started the call (the
+// client, or the transport when used alone) calls this once, when the call completes.
+inline void finish_body_source(body_source& body, const call_state& call, error_code call_error) noexcept
+{
+    if (call.body_read_to_end)
+        body.finish({});
+    else
+        body.finish(call_error ? call_error : error_code(asio::error::broken_pipe));
+}
+
+// Asio's cancellation types as a call honours them: terminal and partial end it at any point; total
+// only while no byte of the request may have reached a server (nothing observable has happened).
+inline bool honours(asio::cancellation_type type, const call_state& call) noexcept
+{
+    using ct = asio::cancellation_type;
+    if ((type & (ct::terminal | ct::partial)) != ct::none)
+        return true;
+    return (type & ct::total) != ct::none && !call.request_write_started;
+}
 
 // One scoped observer of a request. The list is persistent: a request that adds an observer points at
 // a new node whose `outer` is the list it had, so copies made earlier keep their shorter list.

@@ -59,7 +59,11 @@ public:
         auto user_slot = asio::get_associated_cancellation_slot(handler);
         if (user_slot.is_connected())
             user_slot.assign([call, strand = strand_](asio::cancellation_type type) {
-                asio::dispatch(strand, [call, type] { call->signal.emit(type); });
+                // co_spawn passes terminal cancellation only: the type is judged here.
+                asio::dispatch(strand, [call, type] {
+                    if (honours(type, call->state))
+                        call->signal.emit(asio::cancellation_type::terminal);
+                });
             });
         asio::co_spawn(strand_, run(shared_from_this(), call, std::move(req)),
                        asio::bind_cancellation_slot(
@@ -135,8 +139,8 @@ private:
             r = result{};
             r.error = error_from_exception(std::current_exception());
         }
-        if (body) // a no-op when the transport read it to its end; else its writer learns why not
-            body->finish(r.error ? r.error : error_code(asio::error::broken_pipe));
+        if (body)
+            finish_body_source(*body, call->state, r.error);
         sink.emit(0, [&] { return call_done{r.error, r.error ? 0u : r.response.status}; });
         co_return r;
     }

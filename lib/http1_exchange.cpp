@@ -1,10 +1,7 @@
 // The parts of the HTTP/1.1 exchange that do not depend on the stream: the request head, the
-// response parser's set-up, reads from a body source, and the mapping of I/O outcomes to roundtrip's
-// errors.
+// response parser's set-up, and the mapping of I/O outcomes to roundtrip's errors.
 #include "http1_exchange.hpp"
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
@@ -126,29 +123,6 @@ std::optional<not_pooled_reason> refusal_after_body(const connection& c, bool cl
     if (c.buffer.size() > 0) // bytes after the response cannot be the next response
         return not_pooled_reason::protocol_error;
     return std::nullopt;
-}
-
-asio::awaitable<std::pair<error_code, std::size_t>> read_source(body_source& source, asio::mutable_buffer into,
-                                                                 const exchange_scope& x)
-{
-    auto ex = co_await asio::this_coro::executor;
-    asio::steady_timer deadline(ex);
-    if (x.req.deadline() != clock::time_point::max()) {
-        deadline.expires_at(x.req.deadline());
-        deadline.async_wait([keep = x.req.body_stream](error_code ec) {
-            if (!ec)
-                keep->finish(error::deadline_exceeded); // completes the read below
-        });
-    }
-    // The source may complete from any thread, even inside async_read_some: resume on our executor.
-    auto [ec, n] = co_await asio::async_initiate<decltype(use_tuple), void(error_code, std::size_t)>(
-        [&](auto handler) {
-            source.async_read_some(into, [ex, h = std::move(handler)](error_code e, std::size_t got) mutable {
-                asio::post(ex, [h = std::move(h), e, got]() mutable { std::move(h)(e, got); });
-            });
-        },
-        use_tuple);
-    co_return std::pair{x.canceled ? error_code(error::canceled) : ec, n};
 }
 
 } // namespace roundtrip::detail::http1

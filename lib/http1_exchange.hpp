@@ -6,8 +6,10 @@
 // tcp_stream), and everything else goes through the stream given.
 #pragma once
 
+#include "call_state.hpp"
 #include "connection.hpp"
 #include "event_sink.hpp"
+#include "source_read.hpp"
 #include "target.hpp"
 #include "time.hpp"
 
@@ -51,6 +53,8 @@ struct exchange_scope {
     const struct limits& limits; // the request's own, or the transport's
     const bool& canceled;        // set by cancellation while the exchange runs
     bool close_after;            // ask the server to close: keep-alive is off, or the request said so
+    call_state& call;            // records what total cancellation and body_source::finish depend on
+    source_read& body_read;      // reads of the request's body_source, which cancellation can end
 
     read_scope reads() const noexcept
     {
@@ -226,7 +230,7 @@ asio::awaitable<std::pair<error_code, bool>> await_answer(Stream& stream, connec
     auto& socket = boost::beast::get_lowest_layer(stream).socket();
     asio::steady_timer timer(socket.get_executor());
     // Not bounded(): here 0 means "do not wait", as Go's ExpectContinueTimeout.
-    timer.expires_at(std::min(after(clock::now(), x.timeouts.expect_continue), x.req.deadline()));
+    timer.expires_at(std::min(saturating_add(clock::now(), x.timeouts.expect_continue), x.req.deadline()));
     timer.async_wait([state, &socket](error_code ec) {
         if (ec || state->done)
             return; // the read ended first; the socket may already serve the next phase
@@ -248,26 +252,18 @@ asio::awaitable<std::pair<error_code, bool>> await_answer(Stream& stream, connec
                         false};
 }
 
-// Reads from a body source, bounded by the call's deadline: the source is told to finish when the
-// deadline passes, which completes its read.
-asio::awaitable<std::pair<error_code, std::size_t>> read_source(body_source& source, asio::mutable_buffer into,
-                                                                 const exchange_scope& x);
-
-// Writes the request's streamed body: as it comes with a Content-Length, else in chunks. `c.head`
-// serves as the buffer, with room before each piece for its chunk-size line.
+// Writes the request's streamed body: as it comes with a Content-Length, else in chunks, each with
+// its chunk-size line in front and CRLF behind.
 template <class Stream>
-asio::awaitable<error_code> write_streamed_body(Stream& stream, connection& c, const exchange_scope& x,
-                                                std::size_t& written)
+asio::awaitable<error_code> write_streamed_body(Stream& stream, const exchange_scope& x, std::size_t& written)
 {
-    body_source& source = *x.req.body_stream;
-    const std::optional<std::uint64_t> length = source.length();
-    constexpr std::size_t size_line = 18; // 16 hex digits and CRLF
+    const std::optional<std::uint64_t> length = x.req.body_stream->length();
     constexpr std::string_view crlf = "\r\n", last_chunk = "0\r\n\r\n";
-    c.head.resize(size_line + read_chunk + crlf.size());
+    std::array<char, 18> size_line; // 16 hex digits and CRLF
     std::uint64_t taken = 0;
     auto& lowest = boost::beast::get_lowest_layer(stream);
     for (;;) {
-        auto [ec, n] = co_await read_source(source, asio::buffer(c.head.data() + size_line, read_chunk), x);
+        auto [ec, n] = co_await x.body_read.read(*x.req.body_stream, x.req.deadline());
         if (ec == asio::error::eof)
             break;
         if (ec)
@@ -275,17 +271,16 @@ asio::awaitable<error_code> write_streamed_body(Stream& stream, connection& c, c
         taken += n;
         if (length && taken > *length)
             co_return error::body_length_mismatch;
-        std::size_t begin = size_line, end = size_line + n;
+        std::array<asio::const_buffer, 3> piece{asio::const_buffer(), asio::buffer(x.body_read.data(), n),
+                                                asio::const_buffer()};
         if (!length) {
-            std::array<char, size_line> digits;
-            auto stop = std::to_chars(digits.data(), digits.data() + 16, n, 16).ptr;
+            auto stop = std::to_chars(size_line.data(), size_line.data() + 16, n, 16).ptr;
             *stop++ = '\r', *stop++ = '\n';
-            begin -= static_cast<std::size_t>(stop - digits.data());
-            std::copy(digits.data(), stop, c.head.data() + begin);
-            end = std::copy(crlf.begin(), crlf.end(), c.head.data() + end) - c.head.data();
+            piece[0] = asio::buffer(size_line.data(), static_cast<std::size_t>(stop - size_line.data()));
+            piece[2] = asio::buffer(crlf);
         }
         lowest.expires_at(bounded(x.timeouts.write_inactivity, x.req.deadline()));
-        auto [wec, w] = co_await asio::async_write(stream, asio::buffer(c.head.data() + begin, end - begin), use_tuple);
+        auto [wec, w] = co_await asio::async_write(stream, piece, use_tuple);
         written += w;
         if (wec)
             co_return io_outcome(wec, error::write_timeout, x.req.deadline(), x.canceled);
@@ -299,20 +294,16 @@ asio::awaitable<error_code> write_streamed_body(Stream& stream, connection& c, c
         if (wec)
             co_return io_outcome(wec, error::write_timeout, x.req.deadline(), x.canceled);
     }
-    source.finish({});
+    x.call.body_read_to_end = true;
     co_return error_code{};
 }
 
 // Writes the request body that was not sent with the head.
 template <class Stream>
-asio::awaitable<error_code> write_body(Stream& stream, connection& c, const exchange_scope& x, std::size_t& written)
+asio::awaitable<error_code> write_body(Stream& stream, const exchange_scope& x, std::size_t& written)
 {
-    if (x.req.body_stream) {
-        auto ec = co_await write_streamed_body(stream, c, x, written);
-        if (ec)
-            x.req.body_stream->finish(ec);
-        co_return ec;
-    }
+    if (x.req.body_stream)
+        co_return co_await write_streamed_body(stream, x, written);
     boost::beast::get_lowest_layer(stream).expires_at(bounded(x.timeouts.write_inactivity, x.req.deadline()));
     auto [ec, w] = co_await asio::async_write(stream, asio::buffer(x.req.body), use_tuple);
     written += w;
@@ -337,6 +328,7 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c, const 
     boost::beast::get_lowest_layer(stream).expires_at(bounded(x.timeouts.write_inactivity, req.deadline()));
     const std::array<asio::const_buffer, 2> message{asio::buffer(c.head),
                                                     asio::buffer(body_with_head ? std::string_view(req.body) : "")};
+    x.call.request_write_started = true; // from here, a total cancellation is declined
     auto [wec, written] = co_await asio::async_write(stream, message, use_tuple);
     if (written > 0)
         r.attempt.progress = request_progress::possibly_processed;
@@ -358,7 +350,7 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c, const 
             }
         }
         if (!wec && !body_unsent)
-            wec = co_await write_body(stream, c, x, written);
+            wec = co_await write_body(stream, x, written);
     }
     x.sink.emit(c.id, [&] { return wrote_request{written, wec}; });
     if ((out.error = wec))

@@ -6,7 +6,7 @@
 #include <roundtrip/error.hpp>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -30,7 +30,15 @@ streamed_body::streamed_body(executor strand, std::shared_ptr<connection_home> h
 
 void streamed_body::read_some(asio::mutable_buffer into, read_handler handler)
 {
-    asio::dispatch(strand_, [self = shared_from_this(), into, h = std::move(handler)]() mutable {
+    std::unique_lock lock(gate_);
+    if (detached_) {
+        lock.unlock();
+        return post_completion(std::move(handler), error_code(error::canceled), std::size_t{0});
+    }
+    // Posted under the gate, so close() cannot let go of the strand in between.
+    asio::post(strand_, [self = shared_from_this(), into, h = std::move(handler)]() mutable {
+        if (self->detached_) // closed after this read was posted: the strand may be let go already
+            return post_completion(std::move(h), error_code(error::canceled), std::size_t{0});
         self->ever_read_ = true;
         self->reading_ = true;
         asio::co_spawn(self->strand_, self->read_body(into),
@@ -41,8 +49,15 @@ void streamed_body::read_some(asio::mutable_buffer into, read_handler handler)
                            dispatch_completion(self->strand_, std::move(h), e ? self->end_ : r.first, r.second);
                            if (self->released_)
                                self->without_reader();
+                           self->let_go_if_detached();
                        });
     });
+}
+
+executor streamed_body::get_executor() const noexcept
+{
+    std::lock_guard lock(gate_);
+    return strand_;
 }
 
 std::size_t streamed_body::take_from_tail(asio::mutable_buffer into)
@@ -97,10 +112,13 @@ void streamed_body::end(error_code ec, std::optional<not_pooled_reason> refused)
 
 void streamed_body::release() noexcept
 {
+    std::lock_guard lock(gate_);
+    if (detached_)
+        return; // ended already
     try {
-        asio::dispatch(strand_, [self = shared_from_this()] {
+        asio::post(strand_, [self = shared_from_this()] {
             self->released_ = true;
-            if (!self->reading_)
+            if (!self->reading_ && !self->detached_)
                 self->without_reader();
         });
     } catch (...) {
@@ -119,9 +137,12 @@ void streamed_body::without_reader()
 #endif
         return end(error::canceled, not_pooled_reason::body_not_drained);
     }
+    draining_ = true;
     asio::co_spawn(strand_, drain(), [self = shared_from_this()](std::exception_ptr) {
+        self->draining_ = false;
         if (self->conn_)
             self->end(error::canceled, not_pooled_reason::body_not_drained);
+        self->let_go_if_detached();
     });
 }
 
@@ -146,11 +167,34 @@ asio::awaitable<void> streamed_body::drain()
     end({}, http1::refusal_after_body(*conn_, close_after_));
 }
 
-void streamed_body::cancel()
+void streamed_body::close()
 {
     canceled_ = true;
-    if (conn_)
-        conn_->stream.cancel();
+    {
+        std::lock_guard lock(gate_);
+        detached_ = true;
+    }
+    if (conn_) {
+        if (reading_ || draining_)
+            conn_->stream.cancel(); // the read ends with error::canceled, and ends the body
+        else
+            end(error::canceled, not_pooled_reason::broken);
+    }
+    let_go_if_detached();
+}
+
+void streamed_body::let_go_if_detached()
+{
+    if (!detached_ || reading_ || draining_)
+        return;
+    executor strand;
+    std::shared_ptr<connection_home> home;
+    {
+        std::lock_guard lock(gate_);
+        strand.swap(strand_);
+        home.swap(home_);
+    }
+    // Both go here, on the strand, while their io_context is certainly alive.
 }
 
 } // namespace detail

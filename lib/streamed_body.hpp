@@ -1,6 +1,11 @@
 // A response body left on its connection for the caller (`request::stream_response`): reads hop to
 // the transport's strand and go through the same parser-driving loop as buffered bodies; the end of
 // the body gives the connection back, and a reader dropped early drains a little or closes.
+//
+// The caller's body_reader may outlive the client, its transport and its io_context. So closing the
+// transport ends the body at once and detaches it: from then on reads complete with error::canceled
+// without touching the strand, and the body lets go of the strand and the transport (holding either
+// past its io_context would be a use-after-free).
 #pragma once
 
 #include "connection.hpp"
@@ -12,6 +17,7 @@
 #include <boost/intrusive/list_hook.hpp>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace roundtrip::detail {
@@ -32,10 +38,11 @@ public:
 
     void read_some(asio::mutable_buffer into, read_handler handler) override;
     void release() noexcept override;
-    executor get_executor() const noexcept override { return strand_; }
+    executor get_executor() const noexcept override;
 
-    // The transport is closing: reads end with error::canceled. On the strand.
-    void cancel();
+    // The transport is closing: ends the body (a read in progress ends with error::canceled) and
+    // detaches it. On the strand.
+    void close();
 
 private:
     asio::awaitable<std::pair<error_code, std::size_t>> read_body(asio::mutable_buffer into);
@@ -43,9 +50,13 @@ private:
     std::size_t take_from_tail(asio::mutable_buffer into);
     void end(error_code ec, std::optional<not_pooled_reason> refused);
     void without_reader();
+    void let_go_if_detached();
 
-    executor strand_;
-    std::shared_ptr<connection_home> home_;
+    // Guards the detached state, strand_ and home_, which threads other than the strand read.
+    mutable std::mutex gate_;
+    bool detached_ = false;
+    executor strand_;                       // empty once detached and idle
+    std::shared_ptr<connection_home> home_; // empty once detached and idle
     // Only touched on the strand:
     conn_ptr conn_;                // until the body ends
     event_sink sink_;
@@ -57,6 +68,7 @@ private:
     std::uint64_t received_ = 0;   // body bytes received so far
     error_code end_;               // how the body ended, once conn_ is gone
     bool reading_ = false;
+    bool draining_ = false;
     bool ever_read_ = false;
     bool released_ = false;
 #ifndef NDEBUG

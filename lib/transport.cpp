@@ -86,7 +86,9 @@ struct attempt_record : boost::intrusive::list_base_hook<boost::intrusive::link_
 
     request req;
     std::shared_ptr<tls_context> tls; // https: the request's TLS configuration, else the transport's
+    bool owns_call = false;           // the transport is used alone: it made the call's state
     bool canceled = false;
+    source_read body_read;            // the request's body source, while an exchange reads it
     std::shared_ptr<conn_wait> waiting; // while waiting for a connection
     connection* conn = nullptr;         // while exchanging
 };
@@ -109,10 +111,17 @@ public:
     void start(request req, asio::any_completion_handler<void(result)> handler)
     {
         auto record = std::make_shared<attempt_record>(std::move(req));
+        if (!request_access::call(record->req)) {
+            request_access::set_call(record->req, std::make_shared<call_state>());
+            record->owns_call = true;
+        }
         auto slot = asio::get_associated_cancellation_slot(handler);
         if (slot.is_connected())
-            slot.assign([record, self = shared_from_this()](asio::cancellation_type) {
-                asio::dispatch(self->strand_, [record, self] { self->cancel(*record); });
+            slot.assign([record, self = shared_from_this()](asio::cancellation_type type) {
+                asio::dispatch(self->strand_, [record, self, type] {
+                    if (honours(type, *request_access::call(record->req)))
+                        self->cancel(*record);
+                });
             });
         asio::co_spawn(strand_, run(shared_from_this(), record),
                        [strand = strand_, h = std::move(handler)](std::exception_ptr e, result r) mutable {
@@ -134,8 +143,12 @@ public:
                 self->cancel(a);
             for (auto& d : self->dials_)
                 d->cancel();
+            // Ending a body unlinks it: walk a copy.
+            std::vector<std::shared_ptr<streamed_body>> bodies;
             for (auto& b : self->bodies_)
-                b.cancel();
+                bodies.push_back(b.shared_from_this());
+            for (auto& b : bodies)
+                b->close();
             self->close_all_idle(close_reason::client_closed);
             self->sweep_.cancel();
         });
@@ -157,15 +170,17 @@ public:
 private:
     static asio::awaitable<result> run(std::shared_ptr<transport_impl> self, std::shared_ptr<attempt_record> a)
     {
-        co_return co_await self->round_trip(*a);
+        result r = co_await self->round_trip(*a);
+        if (a->owns_call && a->req.body_stream)
+            finish_body_source(*a->req.body_stream, *request_access::call(a->req), r.error);
+        co_return r;
     }
 
     // Ends one attempt's wait or exchange with error::canceled.
     void cancel(attempt_record& a)
     {
         a.canceled = true;
-        if (a.req.body_stream)
-            a.req.body_stream->finish(error::canceled); // ends a read of it in progress
+        a.body_read.abandon(error::canceled);
         if (a.waiting)
             finish_wait(*a.waiting, error::canceled, {});
         if (a.conn)
@@ -178,8 +193,7 @@ private:
     {
         attempts_.push_back(a);
         const request& req = a.req;
-        const auto& call = request_access::call(req);
-        std::uint32_t local_attempts = 0;
+        call_state& call = *request_access::call(req);
 
         target t;
         if (auto ec = parse_target(req, t)) {
@@ -208,9 +222,8 @@ private:
 
         for (int transparent_retries = 0;; ++transparent_retries) {
             result r;
-            r.attempt.attempts = call ? ++call->attempts : ++local_attempts;
-            const event_sink sink(&observers_, request_access::observers(req), call ? call->id : 0,
-                                  r.attempt.attempts);
+            r.attempt.attempts = ++call.attempts;
+            const event_sink sink(&observers_, request_access::observers(req), call.id, r.attempt.attempts);
             bool reused = co_await attempt(a, t, key, sink, r);
             sink.emit(r.attempt.conn, [&] { return attempt_done{r.error, r.error ? 0u : r.response.status}; });
             const bool stale_connection = r.error == condition::eof || r.error == condition::connection_reset;
@@ -250,7 +263,9 @@ private:
                                           options_.timeouts,
                                           a.req.limits ? *a.req.limits : options_.limits,
                                           a.canceled,
-                                          http1::wants_close(a.req) || !pool_.keep_alive_enabled()};
+                                          http1::wants_close(a.req) || !pool_.keep_alive_enabled(),
+                                          *request_access::call(a.req),
+                                          a.body_read};
         http1::exchange_outcome out;
         try {
             if (a.canceled)
@@ -443,7 +458,8 @@ private:
             c->buffer.clear();
             c->buffer.shrink_to_fit(); // an idle connection holds no read buffer
             watch(c);
-            schedule_sweep(after(clock::now(), options_.pool.idle_timeout), after(c->created, options_.pool.max_lifetime));
+            schedule_sweep(saturating_add(clock::now(), options_.pool.idle_timeout),
+                           saturating_add(c->created, options_.pool.max_lifetime));
             return;
         case conn_pool::put_result::outcome::not_pooled:
             return close_returned(std::move(c), sink, put.reason);

@@ -14,7 +14,10 @@
 
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <future>
 #include <thread>
 
@@ -77,6 +80,56 @@ request streamed(std::string url)
     req.stream_response = true;
     return req;
 }
+
+// A body source under test's control: it delivers `text` (or, with `hang`, keeps each read's handler
+// and never completes it) and records every finish() it is told.
+struct scripted_source : body_source {
+    std::string text;
+    bool hang = false;
+    std::size_t offset = 0;
+    std::mutex mutex;
+    std::vector<error_code> finishes;
+    std::optional<read_handler> held; // a read that hangs
+    asio::mutable_buffer held_into;
+
+    std::optional<std::uint64_t> length() const noexcept override { return std::nullopt; }
+    void async_read_some(asio::mutable_buffer into, read_handler handler) override
+    {
+        if (hang) {
+            std::lock_guard lock(mutex);
+            held.emplace(std::move(handler));
+            held_into = into;
+            return;
+        }
+        const std::size_t n = std::min(into.size(), text.size() - offset);
+        std::memcpy(into.data(), text.data() + offset, n);
+        offset += n;
+        std::move(handler)(n ? error_code{} : error_code(asio::error::eof), n); // inline, as the contract allows
+    }
+    void finish(error_code why) noexcept override
+    {
+        std::lock_guard lock(mutex);
+        finishes.push_back(why);
+    }
+    std::vector<error_code> finished()
+    {
+        std::lock_guard lock(mutex);
+        return finishes;
+    }
+    // Completes the held read late, writing into the buffer it was given, as a real source would.
+    void complete_late()
+    {
+        std::optional<read_handler> h;
+        {
+            std::lock_guard lock(mutex);
+            h.swap(held);
+        }
+        if (h) {
+            std::memset(held_into.data(), 'x', held_into.size());
+            std::move (*h)(error_code{}, held_into.size());
+        }
+    }
+};
 
 } // namespace
 
@@ -208,6 +261,129 @@ TEST_CASE("a streamed body cut short, or ended by the client's close, fails its 
     closer.join();
     CHECK(part == "then nothing");
     CHECK(why == error::canceled);
+}
+
+TEST_CASE("a streamed body outlives its client: the reader gets canceled and never touches the dead io_context")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nsome of it");
+        ex.stall();
+    });
+    body_reader body;
+    {
+        client c; // with a thread and io_context of its own, gone with it
+        result r = c.round_trip(streamed(server.url()));
+        REQUIRE_FALSE(r.error);
+        body = std::move(r.response.body_stream);
+    }
+    char buffer[64];
+    auto read = start<std::size_t>([&](auto h) { body.async_read_some(asio::buffer(buffer), std::move(h)); });
+    REQUIRE(read.wait_for(5s) == std::future_status::ready);
+    CHECK(read.get().first == error::canceled);
+    body.close(); // once a use-after-free of the strand's service
+    CHECK_FALSE(body.is_open());
+}
+
+TEST_CASE("a body source hears finish() exactly once, with the call's true outcome")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+        if (req.target == "/early")
+            return ex.reply(413, "too large"); // read_body() is not called: the answer comes first
+        ex.reply(200, req.body);
+    });
+    client c;
+    SUBCASE("read to its end: success, once")
+    {
+        auto source = std::make_shared<scripted_source>();
+        source->text = pattern(40'000);
+        request req("POST", server.url());
+        req.body_stream = source;
+        result r = c.round_trip(req);
+        REQUIRE_FALSE(r.error);
+        CHECK(r.response.body == source->text);
+        CHECK(source->finished() == std::vector<error_code>{error_code{}});
+    }
+    SUBCASE("the server answers before the body is sent: broken_pipe, once")
+    {
+        auto source = std::make_shared<scripted_source>();
+        source->text = "not wanted";
+        request req("POST", server.url("/early"));
+        req.headers.set("Expect", "100-continue");
+        req.body_stream = source;
+        result r = c.round_trip(req);
+        REQUIRE_FALSE(r.error);
+        CHECK(r.response.status == 413);
+        CHECK(source->finished() == std::vector<error_code>{error_code(asio::error::broken_pipe)});
+    }
+    SUBCASE("the call fails before the body is read: the call's error, once")
+    {
+        auto source = std::make_shared<scripted_source>();
+        source->text = "never read";
+        request req("POST", "http://127.0.0.1:" + std::to_string(test::refused_port()) + "/");
+        req.body_stream = source;
+        result r = c.round_trip(req);
+        REQUIRE(source->finished().size() == 1);
+        CHECK(source->finished()[0] == r.error);
+        CHECK(source->finished()[0] == condition::connection_refused);
+    }
+}
+
+TEST_CASE("a body source whose read never completes cannot hold a call: deadline, cancellation and close() end it")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) { ex.reply(200, req.body); });
+    auto hanging = [] {
+        auto s = std::make_shared<scripted_source>();
+        s->hang = true;
+        return s;
+    };
+    SUBCASE("the deadline")
+    {
+        client c;
+        auto source = hanging();
+        request req("POST", server.url());
+        req.body_stream = source;
+        req.timeout = 200ms;
+        result r = c.round_trip(req);
+        CHECK(r.error == error::deadline_exceeded);
+        CHECK(source->finished() == std::vector<error_code>{error_code(error::deadline_exceeded)});
+        source->complete_late(); // into a buffer the call no longer uses: ignored
+    }
+    SUBCASE("close()")
+    {
+        client c;
+        auto source = hanging();
+        request req("POST", server.url());
+        req.body_stream = source;
+        auto call = send(c, req);
+        REQUIRE(test::eventually([&] {
+            std::lock_guard lock(source->mutex);
+            return source->held.has_value();
+        }));
+        c.close();
+        REQUIRE(call.wait_for(5s) == std::future_status::ready);
+        CHECK(call.get().first == error::canceled);
+        CHECK(source->finished() == std::vector<error_code>{error_code(error::canceled)});
+        source->complete_late();
+    }
+    SUBCASE("the client destroyed while the source still holds the read")
+    {
+        auto source = hanging();
+        std::future<std::pair<error_code, response>> call;
+        {
+            client c;
+            request req("POST", server.url());
+            req.body_stream = source;
+            call = send(c, req);
+            REQUIRE(test::eventually([&] {
+                std::lock_guard lock(source->mutex);
+                return source->held.has_value();
+            }));
+        }
+        REQUIRE(call.wait_for(5s) == std::future_status::ready);
+        CHECK(call.get().first == error::canceled);
+        source->complete_late(); // the client's io_context is gone: nothing may be posted to it
+        CHECK(source->finished().size() == 1);
+    }
 }
 
 TEST_CASE("a body pipe streams a request body, chunked or with its length")

@@ -28,9 +28,10 @@ test::handler stall()
     return [](const test::server_request&, test::exchange& ex) { ex.stall(); };
 }
 
-// Sends on an io_context run by this thread and cancels through the slot after `after`.
+// Sends on an io_context run by this thread and cancels through the slot after `after`, with `type`.
 std::pair<error_code, std::shared_ptr<test::recorder>> cancel_after(client_options options, request req,
-                                                                   std::chrono::milliseconds after)
+                                                                   std::chrono::milliseconds after,
+                                                                   asio::cancellation_type type = asio::cancellation_type::terminal)
 {
     asio::io_context io;
     auto events = std::make_shared<test::recorder>();
@@ -44,7 +45,7 @@ std::pair<error_code, std::shared_ptr<test::recorder>> cancel_after(client_optio
                      ++completions;
                  }));
     asio::steady_timer timer(io, after);
-    timer.async_wait([&](error_code) { cancel.emit(asio::cancellation_type::terminal); });
+    timer.async_wait([&](error_code) { cancel.emit(type); });
     const auto give_up = clock::now() + 10s;
     while (completions == 0 && clock::now() < give_up)
         io.run_one_for(100ms);
@@ -66,6 +67,55 @@ TEST_CASE("cancelling through the slot while waiting for the response ends the c
     CHECK(ec == condition::canceled);
     CHECK(events->names().ends_with("wrote_request conn_not_pooled conn_closed attempt_done call_done"));
     CHECK(events->first<conn_not_pooled>()->reason == not_pooled_reason::broken);
+}
+
+TEST_CASE("partial cancellation ends a call at any point, as terminal does")
+{
+    test::test_server server(stall());
+    auto [ec, events] = cancel_after({}, request("GET", server.url()), 100ms, asio::cancellation_type::partial);
+    CHECK(ec == error::canceled);
+    CHECK(events->names().ends_with("attempt_done call_done"));
+}
+
+TEST_CASE("total cancellation is declined once the request was written: the call goes on to its end")
+{
+    test::test_server server(stall());
+    request req("GET", server.url());
+    req.timeout = 400ms;
+    auto [ec, events] = cancel_after({}, std::move(req), 100ms, asio::cancellation_type::total);
+    CHECK(ec == error::deadline_exceeded); // not canceled: the server may have acted on the request
+    CHECK(server.requests() == 1);
+}
+
+TEST_CASE("total cancellation ends a call that has written nothing yet: one waiting for a connection")
+{
+    test::test_server server(stall());
+    client_options options;
+    options.transport.pool.max_conns_per_host = 1;
+    asio::io_context io;
+    client c(io.get_executor(), std::move(options));
+    request first("GET", server.url());
+    first.timeout = 2s;
+    error_code first_ec;
+    c.async_send(first, [&](error_code e, response) { first_ec = e; });
+    // The second call queues behind the first for the host's only connection.
+    asio::cancellation_signal cancel;
+    error_code second_ec;
+    int second_done = 0;
+    c.async_send(request("GET", server.url()), asio::bind_cancellation_slot(cancel.slot(), [&](error_code e, response) {
+                     second_ec = e;
+                     ++second_done;
+                 }));
+    asio::steady_timer timer(io, 200ms);
+    timer.async_wait([&](error_code) { cancel.emit(asio::cancellation_type::total); });
+    const auto give_up = clock::now() + 10s;
+    while (second_done == 0 && clock::now() < give_up)
+        io.run_one_for(100ms);
+    CHECK(second_done == 1);
+    CHECK(second_ec == error::canceled);
+    CHECK(server.requests() == 1);
+    c.close();
+    io.run_for(5s);
 }
 
 TEST_CASE("cancelling during a lookup that never answers ends the call at once; the dial goes on")

@@ -31,12 +31,17 @@ public:
     /// Reads the next bytes into `into` and completes with their count (at least 1), or with
     /// `asio::error::eof` after the last byte. Any other error ends the attempt with that error and
     /// closes the connection. Called on the transport's executor, one read at a time; `handler` may
-    /// be invoked from any thread (it carries the transport's executor).
+    /// be invoked from any thread, even inside this function.
+    ///
+    /// A read need not complete for the call to end: cancellation, the client's close() and the
+    /// call's deadline end the call at once, and a read that completes later is ignored. `into` stays
+    /// valid until `handler` is invoked or destroyed, whichever comes first.
     virtual void async_read_some(asio::mutable_buffer into, read_handler handler) = 0;
 
-    /// Called once when the call that owns the source completes: success when the body was read to
-    /// its end, else why it was not (the call's error, or `asio::error::broken_pipe` when the server
-    /// answered without waiting for the whole body). Lets a source release a producer that waits.
+    /// Called exactly once, when the call that owns the source completes: success when the body was
+    /// read to its end and written, else why it was not (the call's error, or
+    /// `asio::error::broken_pipe` when the call succeeded without the whole body: the server answered
+    /// early). Lets a source release a producer that waits, and end a read still in progress.
     virtual void finish(error_code why) noexcept { (void)why; }
 };
 

@@ -73,8 +73,10 @@ public:
     /// Accepts any completion token: a callback, `asio::use_awaitable`, `asio::use_future`,
     /// `asio::deferred`. The handler never runs inside this function.
     ///
-    /// Per-operation cancellation: terminal, partial and total cancellation through the handler's
-    /// associated cancellation slot end the call with `error::canceled`. The call's deadline (the
+    /// Per-operation cancellation through the handler's associated cancellation slot, with Asio's
+    /// meanings: terminal and partial cancellation end the call with `error::canceled` at any point;
+    /// total cancellation does so only while no byte of the request has been written (afterwards the
+    /// server may have acted on it, so the request is declined and the call goes on). The call's deadline (the
     /// request's `timeout` or `client_options::timeout`) ends it with `error::deadline_exceeded`.
     template <asio::completion_token_for<void(error_code, response)> Token>
     auto async_send(request req, Token&& token)

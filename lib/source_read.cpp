@@ -1,0 +1,86 @@
+// See source_read.hpp.
+#include "source_read.hpp"
+
+#include "completion.hpp"
+
+#include <roundtrip/error.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+namespace roundtrip::detail {
+
+asio::awaitable<std::pair<error_code, std::size_t>> source_read::read(body_source& source, clock::time_point deadline)
+{
+    if (abandoned_early_)
+        co_return std::pair{abandoned_early_, std::size_t{0}};
+    if (!shared_)
+        shared_ = std::make_shared<state>();
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    if (deadline != clock::time_point::max()) {
+        timer.expires_at(deadline);
+        timer.async_wait([s = shared_](error_code ec) {
+            if (!ec)
+                abandon(*s, error::deadline_exceeded);
+        });
+    }
+    constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+    auto [ec, n] = co_await asio::async_initiate<decltype(use_tuple), void(error_code, std::size_t)>(
+        [this, &source](auto h) {
+            {
+                std::lock_guard lock(shared_->mutex);
+                if (shared_->abandoned)
+                    return post_completion(std::move(h), shared_->abandoned, std::size_t{0});
+                shared_->waiting.emplace(std::move(h));
+            }
+            // The source may complete from any thread, even inside async_read_some: the exchange
+            // resumes through a post, never inline.
+            source.async_read_some(asio::buffer(shared_->bytes.get(), capacity),
+                                   [s = shared_](error_code e, std::size_t got) {
+                                       std::optional<handler> resume;
+                                       {
+                                           std::lock_guard lock(s->mutex);
+                                           resume.swap(s->waiting);
+                                       }
+                                       if (resume) // else abandoned: the late bytes are dropped
+                                           post_completion(std::move(*resume), e, got);
+                                   });
+        },
+        use_tuple);
+    error_code abandoned;
+    {
+        std::lock_guard lock(shared_->mutex);
+        abandoned = shared_->abandoned;
+    }
+    if (abandoned)
+        co_return std::pair{abandoned, std::size_t{0}};
+    co_return std::pair{ec, std::min(n, capacity)};
+}
+
+void source_read::abandon(error_code why)
+{
+    if (shared_)
+        abandon(*shared_, why);
+    else if (!abandoned_early_)
+        abandoned_early_ = why;
+}
+
+void source_read::abandon(state& s, error_code why)
+{
+    std::optional<handler> resume;
+    {
+        std::lock_guard lock(s.mutex);
+        if (!s.abandoned)
+            s.abandoned = why;
+        resume.swap(s.waiting);
+    }
+    if (resume)
+        post_completion(std::move(*resume), s.abandoned, std::size_t{0});
+}
+
+} // namespace roundtrip::detail
