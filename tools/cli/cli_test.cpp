@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -52,6 +53,9 @@ outcome cli(const std::string& args)
 }
 
 bool has(const std::string& text, std::string_view what) { return text.find(what) != std::string::npos; }
+
+// Counts the lines of `text`.
+std::size_t line_count(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
 
 } // namespace
 
@@ -299,4 +303,21 @@ TEST_CASE("https: --cacert trusts a CA, --insecure trusts anyone, and each TLS f
     CHECK(handshake.status == 1);
     CHECK(has(handshake.err, "roundtrip: tls_handshake_failed: "));
     CHECK(server.requests() == 2);
+}
+
+TEST_CASE("-H without a colon is invalid_header: one line that does not echo the argument, exit 2")
+{
+    test::test_server server;
+    auto r = cli("-H 'X-Ok: 1' -H 'Authorization Bearer s3cret' " + server.url());
+    CHECK(r.status == 2);
+    CHECK(r.err.starts_with("roundtrip: invalid_header: "));
+    CHECK(has(r.err, "colon"));
+    CHECK(line_count(r.err) == 1);
+    CHECK(!has(r.err, "s3cret"));
+    auto json = cli("--json -H NoColonHere " + server.url());
+    CHECK(json.status == 2);
+    CHECK(has(json.out, "\"status\":null,\"attempts\":0,\"error\":\"invalid_header\""));
+    CHECK(line_count(json.err) == 1);
+    CHECK(cli("-s -H NoColonHere " + server.url()).err.empty());
+    CHECK(server.requests() == 0);
 }

@@ -89,6 +89,8 @@ public:
             if (!output_)
                 input_error = error::invalid_config;
         }
+        if (!o_.header_problem.empty())
+            input_error = error::invalid_header_name;
         method_ = o_.method ? *o_.method : o_.body ? "POST" : "GET";
         body_ = std::move(body);
 
@@ -177,9 +179,13 @@ private:
         if (r.error) {
             ++errors_;
             invalid_input_ = invalid_input_ || is_invalid_input(r.error);
+            // An -H without a colon is found here, not by the library: say what is wrong with it.
+            const std::string message = r.error == error::invalid_header_name && !o_.header_problem.empty()
+                                            ? o_.header_problem
+                                            : r.error.message();
             if (!o_.silent)
                 std::fprintf(stderr, "%s: %s: %s\n", program, std::string(to_string(classify(r.error))).c_str(),
-                             r.error.message().c_str());
+                             message.c_str());
         }
         const std::string url = redaction_.url(o_.url);
         if (!r.error && output_.is_open())

@@ -31,6 +31,7 @@ clock::duration seconds(std::string_view flag, std::string_view v)
 options parse(int argc, char** argv)
 {
     options o;
+    unsigned header_args = 0;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         auto value = [&]() -> std::string_view {
@@ -42,8 +43,14 @@ options parse(int argc, char** argv)
         else if (a == "-H") {
             const std::string_view h = value();
             const auto colon = h.find(':');
-            if (colon == std::string_view::npos)
-                throw usage_error{"-H takes 'Name: value'"};
+            ++header_args;
+            if (colon == std::string_view::npos) {
+                // Invalid input rather than a usage error, reported like any bad header field. The
+                // argument is not echoed: it may be a credential that lost its colon.
+                if (o.header_problem.empty())
+                    o.header_problem = "-H number " + std::to_string(header_args) + " has no colon (-H takes 'Name: value')";
+                continue;
+            }
             auto v = h.substr(colon + 1);
             while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
                 v.remove_prefix(1);

@@ -16,6 +16,7 @@ struct options {
     bool url_given = false; // an empty URL argument is invalid input, no URL at all a usage error
     std::optional<std::string> method;                       // -X; else GET, or POST with -d
     std::vector<std::pair<std::string, std::string>> headers; // -H, in order
+    std::string header_problem; // why an -H argument is not 'Name: value'; empty when none is wrong
     std::optional<std::string> body;                          // -d BODY; "@file" is read later
     unsigned requests = 1;                                    // -n
     unsigned concurrency = 1;                                 // -c
