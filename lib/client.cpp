@@ -139,6 +139,7 @@ private:
             r = result{};
             r.error = error_from_exception(std::current_exception());
         }
+        r.error = as_roundtrip_error(r.error); // a middleware's system_error, say
         if (body)
             finish_body_source(*body, call->state, r.error);
         sink.emit(0, [&] { return call_done{r.error, r.error ? 0u : r.response.status}; });
@@ -223,7 +224,7 @@ response client::send(request req)
     error_code ec;
     response resp = send(std::move(req), ec);
     if (ec)
-        throw boost::system::system_error(ec, "roundtrip::client::send");
+        throw call_failed(ec);
     return resp;
 }
 

@@ -239,7 +239,18 @@ void dial::on_handshake(error_code ec)
     else if (ec)
         ec = tls_context::handshake_failure(ssl, ec);
     if (ec) {
-        sink_.emit(conn_id_, [&] { return tls_handshake_done{ec}; });
+        // A refused certificate is named with its subject, as curl and Go do: "issued for whom" and
+        // "why not" are what the user needs to fix it.
+        const long verify = SSL_get_verify_result(ssl);
+        const std::string subject = verify != X509_V_OK ? peer_subject(ssl) : std::string();
+        sink_.emit(conn_id_, [&] {
+            tls_handshake_done done{ec};
+            if (verify != X509_V_OK) {
+                done.peer_subject = subject;
+                done.verify_error = X509_verify_cert_error_string(verify);
+            }
+            return done;
+        });
         conn->close();
         return finish(ec, nullptr);
     }

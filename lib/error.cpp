@@ -47,6 +47,11 @@ public:
         case error::tls_not_spoken: return "the server does not speak tls on this port";
         case error::tls_handshake_timeout: return "tls handshake timed out";
         case error::tls_answer_to_http: return "the server answered in tls: use https";
+        case error::connection_refused: return "connection refused";
+        case error::connection_reset: return "connection reset";
+        case error::network_unreachable: return "network unreachable";
+        case error::network_timeout: return "connection timed out by the operating system";
+        case error::io_failed: return "i/o failed";
         }
         return "unknown roundtrip error";
     }
@@ -98,53 +103,58 @@ condition classify_own(error e) noexcept
     case error::header_too_large: return condition::header_too_large;
     case error::body_too_large: return condition::body_too_large;
     case error::canceled: return condition::canceled;
+    case error::connection_refused: return condition::connection_refused;
+    case error::connection_reset: return condition::connection_reset;
+    case error::network_unreachable: return condition::connect_failed;
+    case error::network_timeout: return condition::timeout;
     case error::middleware_threw:
-    case error::body_length_mismatch: return condition::other;
+    case error::body_length_mismatch:
+    case error::io_failed: return condition::other;
     }
     return condition::other;
 }
 
-condition classify_system(int ev) noexcept
+error from_system(int ev) noexcept
 {
     namespace e = boost::asio::error;
     switch (ev) {
-    case e::connection_refused: return condition::connection_refused;
+    case e::connection_refused: return error::connection_refused;
     case e::connection_reset:
     case e::connection_aborted:
-    case e::broken_pipe: return condition::connection_reset;
-    case e::timed_out: return condition::timeout;
-    case e::operation_aborted: return condition::canceled;
+    case e::broken_pipe: return error::connection_reset;
+    case e::timed_out: return error::network_timeout;
+    case e::operation_aborted: return error::canceled;
     case e::network_down:
     case e::network_reset:
     case e::network_unreachable:
     case e::host_unreachable:
     case e::not_connected:
-    case EADDRNOTAVAIL: return condition::connect_failed;
-    default: return condition::other;
+    case EADDRNOTAVAIL: return error::network_unreachable;
+    default: return error::io_failed;
     }
 }
 
-condition classify_beast_http(boost::beast::http::error e) noexcept
+error from_beast_http(boost::beast::http::error e) noexcept
 {
     using boost::beast::http::error;
     switch (e) {
     case error::end_of_stream:
-    case error::partial_message: return condition::eof;
-    case error::header_limit: return condition::header_too_large;
-    case error::body_limit: return condition::body_too_large;
-    case error::buffer_overflow: return condition::header_too_large;
-    default: return condition::protocol_error;
+    case error::partial_message: return roundtrip::error::unexpected_eof;
+    case error::header_limit:
+    case error::buffer_overflow: return roundtrip::error::header_too_large;
+    case error::body_limit: return roundtrip::error::body_too_large;
+    default: return roundtrip::error::protocol_error;
     }
 }
 
-condition classify_ssl(const error_code& ec) noexcept
+error from_ssl(const error_code& ec) noexcept
 {
     if (ec == boost::asio::ssl::error::stream_truncated)
-        return condition::eof;
+        return error::unexpected_eof;
     if (ERR_GET_LIB(static_cast<unsigned long>(ec.value())) == ERR_LIB_SSL
         && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED)
-        return condition::tls_verify_failed;
-    return condition::tls_handshake_failed;
+        return error::tls_untrusted_certificate;
+    return error::tls_handshake_failed;
 }
 
 } // namespace
@@ -168,24 +178,36 @@ boost::system::error_condition make_error_condition(condition c) noexcept
     return {static_cast<int>(c), condition_category()};
 }
 
+error_code as_roundtrip_error(const error_code& ec) noexcept
+{
+    namespace aerr = boost::asio::error;
+    const auto& cat = ec.category();
+    if (!ec || cat == error_category())
+        return ec;
+    if (cat == boost::system::system_category() || cat == boost::system::generic_category())
+        return from_system(ec.value());
+    if (cat == aerr::get_netdb_category() || cat == aerr::get_addrinfo_category())
+        return ec == aerr::host_not_found ? error::host_not_found : error::dns_failed;
+    if (cat == aerr::get_misc_category())
+        return ec == aerr::eof ? error::unexpected_eof : error::io_failed;
+    if (cat == boost::beast::http::make_error_code(boost::beast::http::error::end_of_stream).category())
+        return from_beast_http(static_cast<boost::beast::http::error>(ec.value()));
+    if (ec == boost::beast::error::timeout)
+        return error::read_timeout;
+    if (cat == aerr::get_ssl_category() || cat == boost::asio::ssl::error::get_stream_category())
+        return from_ssl(ec);
+    return ec;
+}
+
 condition classify(const error_code& ec) noexcept
 {
-    const auto& cat = ec.category();
-    if (cat == error_category())
-        return classify_own(static_cast<error>(ec.value()));
-    if (cat == boost::system::system_category() || cat == boost::system::generic_category())
-        return classify_system(ec.value());
-    if (cat == boost::asio::error::get_netdb_category() || cat == boost::asio::error::get_addrinfo_category())
-        return condition::dns_failure;
-    if (cat == boost::asio::error::get_misc_category())
-        return ec == boost::asio::error::eof ? condition::eof : condition::other;
-    if (cat == boost::beast::http::make_error_code(boost::beast::http::error::end_of_stream).category())
-        return classify_beast_http(static_cast<boost::beast::http::error>(ec.value()));
-    if (ec == boost::beast::error::timeout)
-        return condition::timeout;
-    if (cat == boost::asio::error::get_ssl_category() || cat == boost::asio::ssl::error::get_stream_category())
-        return classify_ssl(ec);
-    return condition::other;
+    const error_code own = as_roundtrip_error(ec);
+    return own.category() == error_category() ? classify_own(static_cast<error>(own.value())) : condition::other;
+}
+
+call_failed::call_failed(error_code ec)
+    : boost::system::system_error(ec), text_(std::string(to_string(classify(ec))) + ": " + ec.message())
+{
 }
 
 std::string_view to_string(condition c) noexcept

@@ -97,8 +97,12 @@ struct field_writer {
     void operator()(const tls_handshake_start& e) { text("server_name", e.server_name); }
     void operator()(const tls_handshake_done& e)
     {
-        if (e.error)
-            return failure(e.error);
+        if (e.error) {
+            failure(e.error);
+            if (!e.verify_error.empty())
+                text("verify_error", e.verify_error), text("peer", e.peer_subject);
+            return;
+        }
         text("version", e.version), text("cipher", e.cipher), text("alpn", e.alpn), flag("resumed", e.resumed);
         text("peer", e.peer_subject);
     }

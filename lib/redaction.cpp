@@ -20,7 +20,11 @@ bool contains(const std::vector<std::string>& names, std::string_view name) noex
 
 redaction::redaction()
     : headers_{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "WWW-Authenticate",
-               "Proxy-Authenticate"}
+               "Proxy-Authenticate", "X-Api-Key", "X-Auth-Token", "X-Amz-Security-Token"},
+      // The parameters of pre-signed URLs (AWS SigV2 and SigV4, Google Cloud Storage, Azure SAS),
+      // OpenTelemetry's sensitive list among them, and OAuth's access token (RFC 6750, section 2.3).
+      query_{"AWSAccessKeyId", "Signature", "X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token",
+             "X-Goog-Signature", "X-Goog-Credential", "sig", "access_token"}
 {
 }
 

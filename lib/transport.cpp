@@ -247,7 +247,7 @@ private:
         sink.emit(0, [&] { return get_conn{t.host, t.port}; });
         auto [ec, lease] = co_await acquire(a, t, key, sink);
         if (ec) {
-            r.error = ec;
+            r.error = as_roundtrip_error(ec);
             co_return false;
         }
         connection& c = *lease.conn;
@@ -282,7 +282,7 @@ private:
         }
         a.conn = nullptr;
 
-        r.error = out.error;
+        r.error = as_roundtrip_error(out.error);
         if (out.body_pending) {
             auto body = std::make_shared<streamed_body>(strand_, shared_from_this(), std::move(lease.conn), sink, scope);
             bodies_.push_back(*body);

@@ -17,7 +17,7 @@ TEST_CASE("roundtrip errors live in the \"roundtrip\" category with short lowerc
     error_code ec = error::invalid_header_value;
     CHECK(std::string(ec.category().name()) == "roundtrip");
     CHECK(ec.message() == "invalid header value");
-    for (int e = 1; e <= static_cast<int>(error::middleware_threw); ++e) {
+    for (int e = 1; e <= static_cast<int>(error::io_failed); ++e) {
         auto msg = error_code(static_cast<error>(e)).message();
         CHECK(!msg.empty());
         CHECK(msg.find("unknown") == std::string::npos);
@@ -69,6 +69,56 @@ TEST_CASE("system, Asio, Beast and OpenSSL errors map to one class each")
     CHECK(classify(boost::asio::ssl::error::stream_truncated) == condition::eof);
     CHECK(classify(error_code(12345, boost::asio::error::get_ssl_category())) == condition::tls_handshake_failed);
     CHECK(classify(error_code(EPERM, boost::system::generic_category())) == condition::other);
+}
+
+TEST_CASE("as_roundtrip_error names foreign errors in roundtrip's category, keeping their class")
+{
+    const std::vector<std::pair<error_code, error>> cases{
+        {aerr::connection_refused, error::connection_refused},
+        {aerr::connection_reset, error::connection_reset},
+        {aerr::connection_aborted, error::connection_reset},
+        {aerr::broken_pipe, error::connection_reset},
+        {aerr::network_unreachable, error::network_unreachable},
+        {aerr::host_unreachable, error::network_unreachable},
+        {aerr::timed_out, error::network_timeout},
+        {aerr::operation_aborted, error::canceled},
+        {aerr::host_not_found, error::host_not_found},
+        {aerr::host_not_found_try_again, error::dns_failed},
+        {aerr::eof, error::unexpected_eof},
+        {boost::beast::error::timeout, error::read_timeout},
+        {http::error::partial_message, error::unexpected_eof},
+        {http::error::header_limit, error::header_too_large},
+        {http::error::body_limit, error::body_too_large},
+        {http::error::bad_chunk, error::protocol_error},
+        {boost::asio::ssl::error::stream_truncated, error::unexpected_eof},
+        {error_code(12345, boost::asio::error::get_ssl_category()), error::tls_handshake_failed},
+        {error_code(EPERM, boost::system::generic_category()), error::io_failed},
+    };
+    for (const auto& [foreign, own] : cases) {
+        CAPTURE(foreign.message());
+        const error_code mapped = as_roundtrip_error(foreign);
+        CHECK(mapped == own);
+        CHECK(std::string(mapped.category().name()) == "roundtrip");
+        CHECK(classify(mapped) == classify(foreign));
+    }
+    CHECK_FALSE(as_roundtrip_error(error_code()));
+    CHECK(as_roundtrip_error(error::read_timeout) == error::read_timeout);
+    // A plugin's own category is its API: kept as it is.
+    struct plugin_category final : boost::system::error_category {
+        const char* name() const noexcept override { return "plugin"; }
+        std::string message(int) const override { return "plugin failure"; }
+    };
+    static const plugin_category plugin;
+    CHECK(as_roundtrip_error(error_code(3, plugin)) == error_code(3, plugin));
+}
+
+TEST_CASE("call_failed reads CLASS: message, with no category, value or source location")
+{
+    call_failed e(error::connection_refused);
+    CHECK(std::string(e.what()) == "connection_refused: connection refused");
+    CHECK(e.code() == error::connection_refused);
+    const boost::system::system_error& base = e;
+    CHECK(std::string(base.what()) == "connection_refused: connection refused");
 }
 
 TEST_CASE("an error_code compares equal to its class")

@@ -18,11 +18,26 @@ TEST_CASE("by default the values of credential and cookie headers are redacted, 
     CHECK(r.header_value("Accept", "text/html") == "text/html");
 }
 
+TEST_CASE("by default the credentials of pre-signed URLs are redacted, for every writer alike")
+{
+    redaction r;
+    CHECK(r.url("https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F1"
+                "&X-Amz-Signature=abc&X-Amz-Security-Token=t")
+          == "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=REDACTED"
+             "&X-Amz-Signature=REDACTED&X-Amz-Security-Token=REDACTED");
+    CHECK(r.url("https://storage.googleapis.com/b/o?X-Goog-Credential=c&X-Goog-Signature=SECRET")
+          == "https://storage.googleapis.com/b/o?X-Goog-Credential=REDACTED&X-Goog-Signature=REDACTED");
+    CHECK(r.url("https://a.blob.core.windows.net/c/b?sv=2021&sig=SECRET") == "https://a.blob.core.windows.net/c/b?sv=2021&sig=REDACTED");
+    CHECK(r.url("https://h/old?AWSAccessKeyId=A&Signature=S&Expires=1") == "https://h/old?AWSAccessKeyId=REDACTED&Signature=REDACTED&Expires=1");
+    CHECK(r.url("https://h/cb?access_token=SECRET&page=2") == "https://h/cb?access_token=REDACTED&page=2");
+    CHECK(r.header_value("X-Api-Key", "k") == "REDACTED");
+}
+
 TEST_CASE("more headers and query parameters can be redacted")
 {
     redaction r;
-    r.redact_header("X-Api-Key").redact_query("token");
-    CHECK(r.header_value("x-api-key", "k") == "REDACTED");
+    r.redact_header("X-Custom-Key").redact_query("token");
+    CHECK(r.header_value("x-custom-key", "k") == "REDACTED");
     CHECK(r.url("http://h/p?token=abc&page=2&token=def") == "http://h/p?token=REDACTED&page=2&token=REDACTED");
     CHECK(r.url("http://h/p?Token=abc") == "http://h/p?Token=abc"); // query names compare exactly
 }

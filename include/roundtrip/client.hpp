@@ -90,7 +90,8 @@ public:
             token, std::move(req));
     }
 
-    /// Sends `req` and blocks until its response; throws `boost::system::system_error` on failure.
+    /// Sends `req` and blocks until its response; throws `call_failed` (a `boost::system::system_error`
+    /// whose what() reads "CLASS: message") on failure.
     /// Must not be called from a thread running the client's executor (it would wait for itself).
     response send(request req);
 

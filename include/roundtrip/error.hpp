@@ -4,6 +4,9 @@
 
 #include <roundtrip/detail/config.hpp>
 
+#include <boost/system/system_error.hpp>
+
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
@@ -71,6 +74,17 @@ enum class error {
     tls_handshake_timeout,
     /// The server answered a plain-HTTP request in TLS: the URL should be https.
     tls_answer_to_http,
+    /// The server refused the connection: nothing listens on the port. (The operating system's own
+    /// code is on the `connect_done` event; so for the next three.)
+    connection_refused,
+    /// The connection was reset or broken by the server or the network.
+    connection_reset,
+    /// The network or the host is unreachable, or no local address can reach it.
+    network_unreachable,
+    /// The operating system gave up on the connection (unanswered retransmissions or keep-alive probes).
+    network_timeout,
+    /// Reading or writing failed in a way none of the other codes names.
+    io_failed,
 };
 
 /// A `condition` is a class of errors that callers test for: `ec == condition::timeout` holds for
@@ -109,12 +123,31 @@ error_code make_error_code(error e) noexcept;
 /// Returns `c` as an error_condition that compares equal to every error_code of that class.
 boost::system::error_condition make_error_condition(condition c) noexcept;
 
+/// Returns `ec` as a code of roundtrip's category, of the same class: a system, Asio, Beast or
+/// OpenSSL error becomes the `error` that names it (`ECONNREFUSED` is `error::connection_refused`).
+/// Success, roundtrip's own codes and codes of other categories (a plugin's own) are returned as
+/// they are. Every call completes with its error passed through this; a custom round tripper can
+/// do the same.
+error_code as_roundtrip_error(const error_code& ec) noexcept;
+
 /// Returns the one class `ec` belongs to; `condition::other` for anything unknown.
 /// A default-constructed (success) error_code has no class: calling this with one is a caller bug.
 condition classify(const error_code& ec) noexcept;
 
 /// Returns the class's name, as the CLI prints it: "timeout", "connection_refused", ...
 std::string_view to_string(condition c) noexcept;
+
+/// What `client::send` throws: a `boost::system::system_error` (so `e.code()` is the error) whose
+/// `what()` reads "CLASS: message", e.g. "connection_refused: connection refused", without the
+/// category, value and source location a plain system_error appends.
+class call_failed : public boost::system::system_error {
+public:
+    explicit call_failed(error_code ec);
+    const char* what() const noexcept override { return text_.c_str(); }
+
+private:
+    std::string text_;
+};
 
 } // namespace roundtrip
 

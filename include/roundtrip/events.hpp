@@ -149,13 +149,15 @@ struct connect_start {
 /// another address won the race.
 struct connect_done {
     endpoint remote;
-    error_code error;
+    error_code error; ///< The operating system's own code (e.g. ECONNREFUSED); the call ends with
+                      ///< its roundtrip counterpart (`error::connection_refused`).
 };
 /// `tls_handshake_start` fires before a TLS handshake on a new connection.
 struct tls_handshake_start {
     std::string_view server_name; ///< The SNI sent; empty for an IP literal (RFC 6066 forbids it).
 };
-/// `tls_handshake_done` ends the handshake. On failure only `error` is meaningful.
+/// `tls_handshake_done` ends the handshake. On failure `error` is set, and when the server's
+/// certificate was refused, `peer_subject` and `verify_error` say whose and why.
 struct tls_handshake_done {
     error_code error;
     std::string_view version;      ///< "TLSv1.3", "TLSv1.2"
@@ -163,7 +165,10 @@ struct tls_handshake_done {
     std::string_view alpn;         ///< The protocol the server chose by ALPN; empty if none.
     bool resumed = false;          ///< A session of an earlier connection was resumed.
     std::string_view peer_subject; ///< The server certificate's subject, one line; empty on resumption
-                                   ///< when the session does not carry it.
+                                   ///< when the session does not carry it. Also set when verification failed.
+    std::string_view verify_error; ///< Why verification refused the server's certificate, in OpenSSL's
+                                   ///< words ("self-signed certificate", "certificate has expired",
+                                   ///< "hostname mismatch"); empty when it did not.
 };
 /// `got_conn` fires when an attempt has a connection to write its request on.
 struct got_conn {

@@ -14,10 +14,13 @@ namespace roundtrip {
 /// What a redacted value is replaced with (OpenTelemetry's convention for `url.full`).
 inline constexpr std::string_view redacted = "REDACTED";
 
-/// A `redaction` decides which header values and URL parts may be written down. The default redacts
-/// the values of `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`, `WWW-Authenticate`
-/// and `Proxy-Authenticate`, and the user info of URLs; more header names and query parameters can
-/// be added. `allow_only` turns it around: every header value is redacted except the names listed.
+/// A `redaction` decides which header values and URL parts may be written down. The default, which
+/// every writer of roundtrip uses (logging, tracing, the CLI), redacts the values of the headers
+/// `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`, `WWW-Authenticate`,
+/// `Proxy-Authenticate`, `X-Api-Key`, `X-Auth-Token` and `X-Amz-Security-Token`; the user info of
+/// URLs; and the query parameters that carry credentials in pre-signed URLs and OAuth: `AWSAccessKeyId`,
+/// `Signature`, `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`, `X-Goog-Signature`,
+/// `X-Goog-Credential`, `sig` and `access_token`. More header names and query parameters can be added. `allow_only` turns it around: every header value is redacted except the names listed.
 /// Header names compare case-insensitively, query parameter names exactly. Copyable, immutable once
 /// shared; safe to read from many threads.
 class redaction {

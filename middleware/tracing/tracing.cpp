@@ -489,14 +489,6 @@ asio::awaitable<result> tracer::handle(request req, next next) const
 
 } // namespace
 
-roundtrip::redaction tracing_options::default_redaction()
-{
-    roundtrip::redaction policy;
-    for (const char* name : {"AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"})
-        policy.redact_query(name);
-    return policy;
-}
-
 layer tracing(tracing_options options)
 {
     auto shared = std::make_shared<const tracer>(std::move(options));

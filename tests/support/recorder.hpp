@@ -9,11 +9,13 @@
 
 namespace roundtrip::test {
 
-// A recorded event: its name, ids and payload. The payload's string views and spans point into
-// memory that is gone after delivery: tests read only its scalar fields.
+// A recorded event: its name, ids and payload, and its description (`describe`) made on delivery.
+// The payload's string views and spans point into memory that is gone after delivery: tests read
+// only its scalar fields, and the strings through `described`.
 struct recorded {
     std::string name;
     event e;
+    std::string described;
 };
 
 class recorder : public observer {
@@ -24,7 +26,7 @@ public:
     void on_event(const event& e) noexcept override
     {
         std::lock_guard lock(mutex_);
-        log_.push_back({std::string(roundtrip::name(e)), e});
+        log_.push_back({std::string(roundtrip::name(e)), e, describe(e)});
     }
 
     std::vector<recorded> events() const
@@ -53,6 +55,16 @@ public:
             if (auto p = std::get_if<T>(&r.e.data))
                 return p;
         return nullptr;
+    }
+
+    // The description of the first event named `name`, or "" when there is none.
+    std::string describe_first(std::string_view name) const
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& r : log_)
+            if (r.name == name)
+                return r.described;
+        return {};
     }
 
 private:

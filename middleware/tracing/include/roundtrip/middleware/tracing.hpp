@@ -29,12 +29,9 @@ struct tracing_options {
     roundtrip::sampler sampler = roundtrip::sampler::parent_based(roundtrip::sampler::always_on());
     /// How a new connection's phases are recorded. Default: child spans.
     phase_detail phases = phase_detail::spans;
-    /// What `url.full` may show. Default: roundtrip's policy (user info redacted) plus the query
-    /// parameters OpenTelemetry names as sensitive: AWSAccessKeyId, Signature, sig, X-Goog-Signature.
-    roundtrip::redaction redaction = default_redaction();
-
-    /// The default `redaction` described above.
-    static roundtrip::redaction default_redaction();
+    /// What `url.full` may show. Default: roundtrip's one policy (`redaction.hpp`), which covers the
+    /// query parameters OpenTelemetry names as sensitive.
+    roundtrip::redaction redaction;
 };
 
 /// Returns the tracing middleware. For each call it continues the trace of a valid `traceparent`
