@@ -6,6 +6,9 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <charconv>
 
 namespace roundtrip::detail::http1 {
@@ -37,6 +40,26 @@ bool has_token(const request& req, http::field name, std::string_view token)
         if (boost::beast::iequals(it->value(), token))
             return true;
     return false;
+}
+
+// Over TLS, bytes after a response may already sit past the socket, where neither the parser's buffer
+// nor a peek at the socket sees them: records in OpenSSL's buffers, or in the network BIO Asio fills.
+// Looking costs nothing unless something is there; then a non-blocking peek lets OpenSSL say what it
+// is. Records TLS handles itself (a TLS 1.3 session ticket) leave the connection usable; application
+// data cannot be the answer to a request not yet sent; a close_notify means the server is closing.
+std::optional<not_pooled_reason> tls_leftover(SSL* ssl)
+{
+    if (!SSL_has_pending(ssl) && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0)
+        return std::nullopt;
+    char byte;
+    const int n = SSL_peek(ssl, &byte, 1);
+    const int why = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, n);
+    ERR_clear_error(); // a peek's failure must not be read as a later operation's
+    if (n > 0)
+        return not_pooled_reason::protocol_error;
+    if (why == SSL_ERROR_WANT_READ)
+        return std::nullopt; // only TLS's own records: nothing waits for the caller
+    return why == SSL_ERROR_ZERO_RETURN ? not_pooled_reason::connection_close : not_pooled_reason::protocol_error;
 }
 
 } // namespace
@@ -114,7 +137,7 @@ void start_response(connection& c, const request& req, const limits& l)
     parser.on_chunk_header(c.in.watch_chunks);
 }
 
-std::optional<not_pooled_reason> refusal_after_body(const connection& c, bool close_after)
+std::optional<not_pooled_reason> refusal_after_body(connection& c, bool close_after)
 {
     if (c.in.request_body_unsent)
         return not_pooled_reason::request_body_unsent;
@@ -122,6 +145,8 @@ std::optional<not_pooled_reason> refusal_after_body(const connection& c, bool cl
         return not_pooled_reason::connection_close;
     if (c.buffer.size() > 0) // bytes after the response cannot be the next response
         return not_pooled_reason::protocol_error;
+    if (c.tls)
+        return tls_leftover(c.tls->native_handle());
     return std::nullopt;
 }
 

@@ -102,7 +102,8 @@ inline not_pooled_reason refusal_after_error(error_code ec)
 }
 
 // Whether a connection whose response was read to its end may be pooled, from its head alone.
-std::optional<not_pooled_reason> refusal_after_body(const connection& c, bool close_after);
+// Over TLS it also looks for records already past the socket.
+std::optional<not_pooled_reason> refusal_after_body(connection& c, bool close_after);
 
 // Feeds the buffered bytes to the parser. Beast 1.81's parser throws std::length_error for a single
 // field over 64 KiB when the header limit allows more; calling put() here, rather than inside Beast's

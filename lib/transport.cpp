@@ -537,6 +537,9 @@ private:
     // close_notify or a FIN means the server closed it.
     static asio::awaitable<std::optional<close_reason>> look_through_tls(conn_ptr c)
     {
+        // The stream still has its last exchange's expiry, long past after a while idle: a read
+        // under it would fail at once, and close a healthy connection. The timer below bounds it.
+        c->stream.expires_never();
         asio::steady_timer enough(c->stream.get_executor());
         enough.expires_after(tls_look_time);
         enough.async_wait([weak = std::weak_ptr<connection>(c)](error_code ec) {

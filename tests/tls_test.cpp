@@ -333,6 +333,43 @@ TEST_CASE("a peer closing without close_notify after a complete response is not 
     CHECK(c.round_trip(request("GET", server.url())).response.body == "complete");
 }
 
+TEST_CASE("a TLS record that arrives with a response but past its end keeps the connection out of the pool")
+{
+    // The extra record lands in OpenSSL's buffers with the response, not on the socket, so neither a
+    // peek at the socket nor the idle watcher could see it; pooled, the next request would read it
+    // as its response.
+    const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal";
+    const std::string forged = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
+    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+        if (req.target == "/extra")
+            ex.write_together({answer, forged});
+        else
+            ex.write_raw(answer);
+    }, serving(test::pki().server));
+    auto events = std::make_shared<test::recorder>();
+    client c(trusting_test_ca(events));
+    result first = c.round_trip(request("GET", server.url("/extra")));
+    REQUIRE_FALSE(first.error);
+    CHECK(first.response.body == "real");
+    CHECK(test::connection_fate(*events) == "protocol_error");
+    result second = c.round_trip(request("GET", server.url()));
+    REQUIRE_FALSE(second.error);
+    CHECK(second.response.body == "real");
+    CHECK(server.connections() == 2);
+}
+
+TEST_CASE("a TLS session ticket that arrives with a response leaves the connection poolable")
+{
+    // TLS 1.3 servers send tickets after the handshake; they often arrive with the first response.
+    test::test_server server(test::reply_ok(), serving(test::pki().server));
+    auto events = std::make_shared<test::recorder>();
+    client c(trusting_test_ca(events));
+    for (int i = 0; i < 3; ++i)
+        CHECK(c.round_trip(request("GET", server.url())).response.body == "ok");
+    CHECK(test::connection_fate(*events) == "pooled");
+    CHECK(server.connections() == 1);
+}
+
 TEST_CASE("TLS options are checked when the client is built; a key log is written")
 {
     client_options missing;

@@ -15,6 +15,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <sys/socket.h>
 
 #include <condition_variable>
@@ -281,6 +284,16 @@ struct test_server::impl::conn final : exchange {
             asio::write(*tls, asio::buffer(bytes), ignored);
         else
             asio::write(socket, asio::buffer(bytes), ignored);
+    }
+
+    void write_together(const std::vector<std::string>& pieces) override
+    {
+        // Corked, the kernel holds what is written until uncorked, then sends it at once.
+        const int on = 1, off = 0;
+        ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+        for (const auto& p : pieces)
+            write_raw(p); // through TLS: one SSL_write, one record
+        ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_CORK, &off, sizeof off);
     }
 
     void sleep(std::chrono::milliseconds d) override { owner.sleep(d); }

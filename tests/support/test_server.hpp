@@ -38,6 +38,9 @@ public:
                        std::vector<std::pair<std::string, std::string>> extra = {}) = 0;
     // Writes bytes as they are.
     virtual void write_raw(std::string_view bytes) = 0;
+    // Writes `pieces` so that they leave in one TCP segment; in TLS mode each piece is a TLS record
+    // of its own. Stages bytes that arrive together with a response but lie past its end.
+    virtual void write_together(const std::vector<std::string>& pieces) = 0;
     // Sleeps, but wakes early when the server stops.
     virtual void sleep(std::chrono::milliseconds d) = 0;
     // Closes the connection after this handler (FIN).
