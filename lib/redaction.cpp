@@ -56,6 +56,11 @@ bool redaction::redacts(std::string_view header_name) const noexcept
     return contains(headers_, header_name) != allow_list_;
 }
 
+bool redaction::redacts_query(std::string_view name) const noexcept
+{
+    return std::find(query_.begin(), query_.end(), name) != query_.end();
+}
+
 std::string_view redaction::header_value(std::string_view name, std::string_view value) const noexcept
 {
     return redacts(name) ? redacted : value;
@@ -73,7 +78,7 @@ std::string redaction::url(std::string_view text) const
         auto params = u.params();
         for (auto it = params.begin(); it != params.end(); ++it) {
             const auto key = (*it).key;
-            if (std::find(query_.begin(), query_.end(), std::string_view(key)) != query_.end())
+            if (redacts_query(key))
                 it = params.replace(it, {key, redacted});
         }
     }

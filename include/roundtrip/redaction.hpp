@@ -39,6 +39,9 @@ public:
     /// Returns whether the values of header `name` are redacted.
     bool redacts(std::string_view header_name) const noexcept;
 
+    /// Returns whether the values of query parameter `name` (decoded) are redacted in URLs.
+    bool redacts_query(std::string_view name) const noexcept;
+
     /// Returns `value`, or `redacted` when header `name` is secret.
     std::string_view header_value(std::string_view name, std::string_view value) const noexcept;
 
