@@ -7,10 +7,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 using namespace roundtrip;
 
@@ -52,10 +58,79 @@ outcome cli(const std::string& args)
     return o;
 }
 
+// A run whose stdout the test drained without keeping it.
+struct piped_outcome {
+    int status = -1;
+    std::uint64_t bytes = 0;         // written to stdout
+    bool bytes_while_running = false; // the first of them came before the program ended
+    long peak_rss_kib = 0;           // the program's peak resident set (ru_maxrss)
+    std::string err;
+};
+
+// Runs the program as cli() does, with stdout on a pipe: a body of any size costs the test nothing,
+// and wait4 reports the program's peak memory. (`timeout` waits for the program, so its own peak
+// includes the program's.)
+piped_outcome cli_piped(const std::string& args)
+{
+    const char* exe = std::getenv("ROUNDTRIP_CLI");
+    REQUIRE(exe);
+    std::system("mkdir -p cli_test_out");
+    const std::string command = "exec timeout 30 " + std::string(exe) + " " + args + " 2>cli_test_out/err";
+    int out[2];
+    REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
+    pid_t pid = 0;
+    const int spawned = ::posix_spawnp(&pid, "sh", &actions, nullptr, const_cast<char* const*>(argv), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    piped_outcome o;
+    if (spawned == 0) {
+        static char piece[64 * 1024];
+        for (ssize_t n; (n = ::read(out[0], piece, sizeof piece)) != 0;) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                break;
+            if (o.bytes == 0) { // still running: not yet waitable (WNOWAIT leaves it for wait4)
+                siginfo_t info{};
+                o.bytes_while_running = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0
+                                        && info.si_pid == 0;
+            }
+            o.bytes += static_cast<std::uint64_t>(n);
+        }
+        int raw = 0;
+        rusage usage{};
+        ::wait4(pid, &raw, 0, &usage);
+        o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+        o.peak_rss_kib = usage.ru_maxrss;
+    }
+    ::close(out[0]);
+    REQUIRE(spawned == 0);
+    o.err = slurp("cli_test_out/err");
+    return o;
+}
+
 bool has(const std::string& text, std::string_view what) { return text.find(what) != std::string::npos; }
 
 // Counts the lines of `text`.
 std::size_t line_count(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
+
+// A server whose every response has a chunked body, in 64 KiB chunks, that ends only when the
+// server goes.
+struct endless_server {
+    std::atomic<bool> stop{false};
+    test::test_server server{[this](const test::server_request&, test::exchange& ex) {
+        ex.write_raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        const std::string chunk = "10000\r\n" + std::string(0x10000, 'x') + "\r\n";
+        while (!stop)
+            ex.write_raw(chunk); // errors are ignored: once the client has gone, these fail at once
+        ex.close();
+    }};
+    ~endless_server() { stop = true; } // before the server joins its handlers
+};
 
 } // namespace
 
@@ -123,13 +198,14 @@ TEST_CASE("--trace writes every event as JSON on stderr, in order, for a new and
         REQUIRE(l.starts_with("{\"event\":\""));
         names.push_back(l.substr(10, l.find('"', 10) - 10));
     }
+    // The body is streamed (-c 1): the call is done with the head, and the body's events follow.
     const std::vector<std::string> first{"call_start", "get_conn", "connect_start", "connect_done", "got_conn",
                                          "wrote_headers", "wrote_request", "got_first_response_byte",
-                                         "response_headers", "response_body_done", "put_idle_conn", "attempt_done",
-                                         "call_done"};
+                                         "response_headers", "attempt_done", "call_done", "response_body_done",
+                                         "put_idle_conn"};
     const std::vector<std::string> second{"call_start", "get_conn", "got_conn", "wrote_headers", "wrote_request",
-                                          "got_first_response_byte", "response_headers", "response_body_done",
-                                          "put_idle_conn", "attempt_done", "call_done"};
+                                          "got_first_response_byte", "response_headers", "attempt_done", "call_done",
+                                          "response_body_done", "put_idle_conn"};
     REQUIRE(names.size() >= first.size() + second.size());
     CHECK(std::vector<std::string>(names.begin(), names.begin() + 13) == first);
     CHECK(std::vector<std::string>(names.begin() + 13, names.begin() + 24) == second);
@@ -320,4 +396,96 @@ TEST_CASE("-H without a colon is invalid_header: one line that does not echo the
     CHECK(line_count(json.err) == 1);
     CHECK(cli("-s -H NoColonHere " + server.url()).err.empty());
     CHECK(server.requests() == 0);
+}
+
+TEST_CASE("-c 1 writes a body as it arrives, in flat memory; --max-body still ends it")
+{
+    endless_server endless;
+    // Buffered, 100 MB would take more than 100 MiB (the whole body, in a string that doubles as it
+    // grows); streamed, the program stays near its size at rest, whatever the body's size.
+    auto r = cli_piped("--max-body 100000000 " + endless.server.url());
+    CHECK(r.status == 1);
+    CHECK(r.err.starts_with("roundtrip: body_too_large: "));
+    CHECK(line_count(r.err) == 1);
+    CHECK(r.bytes == 100'000'000); // everything up to the limit, nothing past it
+    CHECK(r.bytes_while_running);
+    CHECK(r.peak_rss_kib < 32 * 1024);
+
+    // Nobody can receive it: the body is not read on.
+    auto full = cli_piped("-o /dev/full " + endless.server.url());
+    CHECK(full.status == 1);
+    CHECK(has(full.err, "could not write the output"));
+
+    // A Content-Length over the limit fails before any of the body is written.
+    test::test_server big([](const test::server_request&, test::exchange& ex) { ex.reply(200, std::string(1000, 'x')); });
+    auto known = cli("--max-body 100 " + big.url());
+    CHECK(known.status == 1);
+    CHECK(known.err.starts_with("roundtrip: body_too_large: "));
+    CHECK(known.out.empty());
+}
+
+TEST_CASE("a streamed body that fails after output began exits 1 with its class on one line")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n" + std::string(300'000, 'x'));
+        ex.close();
+    });
+    auto cut = cli("-i " + server.url());
+    CHECK(cut.status == 1);
+    CHECK(cut.err.starts_with("roundtrip: eof: "));
+    CHECK(line_count(cut.err) == 1);
+    CHECK(cut.out.starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK(cut.out.ends_with("\r\n\r\n" + std::string(300'000, 'x')));
+
+    endless_server endless;
+    auto timed = cli_piped("--timeout 1 " + endless.server.url());
+    CHECK(timed.status == 1);
+    CHECK(timed.err.starts_with("roundtrip: timeout: "));
+    CHECK(line_count(timed.err) == 1);
+    CHECK(timed.bytes > 0);
+    CHECK(timed.bytes_while_running);
+    CHECK(timed.peak_rss_kib < 32 * 1024);
+}
+
+TEST_CASE("a streamed body shows in -v, --json, --timeline and --trace with its bytes and its time")
+{
+    // The body's second half comes 300 ms after the head: the body phase, not the server's wait.
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
+        ex.sleep(std::chrono::milliseconds(300));
+        ex.write_raw("world");
+    });
+    CHECK(cli(server.url()).out == "helloworld");
+
+    auto v = cli("-v " + server.url());
+    CHECK(v.out == "helloworld");
+    CHECK(has(v.err, "<-- END BODY (10-byte body, streamed)"));
+
+    auto json = cli("--json " + server.url());
+    auto number = [&](std::string_view key) { return std::stoull(json.out.substr(json.out.find(key) + key.size())); };
+    CHECK(number("\"total\":") - number("\"ttfb\":") >= 250'000);
+
+    auto t = cli("--timeline " + server.url());
+    const auto transfer = t.out.find("  Transfer ");
+    REQUIRE(transfer != std::string::npos);
+    const auto line = t.out.substr(transfer, t.out.find('\n', transfer) - transfer);
+    CHECK(line.ends_with(" ms"));
+    CHECK(std::stod(line.substr(line.rfind('|') + 1)) >= 250);
+
+    auto trace = cli("--trace " + server.url());
+    CHECK(has(trace.err, "\"event\":\"response_body_done\""));
+    CHECK(has(trace.err, "\"bytes\":10,\"error\":null"));
+}
+
+TEST_CASE("-c above 1 writes each body whole, never interleaved")
+{
+    std::atomic<int> n{0};
+    test::test_server server([&](const test::server_request&, test::exchange& ex) {
+        ex.reply(200, std::string(200'000, static_cast<char>('a' + n++)));
+    });
+    auto r = cli("-n 4 -c 2 " + server.url());
+    CHECK(r.status == 0);
+    REQUIRE(r.out.size() == 800'000);
+    for (std::size_t i = 0; i < 4; ++i)
+        CHECK(r.out.substr(i * 200'000, 200'000) == std::string(200'000, r.out[i * 200'000]));
 }

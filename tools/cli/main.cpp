@@ -1,6 +1,6 @@
 // roundtrip: a curl-like client over roundtrip's chain and pool, showing what happened to each
 // connection (--json, --trace, --timeline). The output formats are a fixed contract: see --help and
-// the CLI issue; tests in tests/cli_test.cpp run this program against the loopback server.
+// the CLI issue; tests in tools/cli/cli_test.cpp run this program against the loopback server.
 
 #include "call_stats.hpp"
 #include "options.hpp"
@@ -16,6 +16,7 @@
 #include <roundtrip/error.hpp>
 #include <roundtrip/redaction.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -28,10 +29,13 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <sstream>
+#include <vector>
 
 namespace roundtrip::cli {
 namespace {
@@ -99,10 +103,10 @@ public:
         if (o_.trace)
             options.observers.push_back(std::make_shared<trace_writer>(stderr, clock::now()));
         if (o_.verbose) {
-            auto log = spdlog::stderr_logger_st("roundtrip-cli");
-            log->set_pattern("%v");
-            log->set_level(spdlog::level::info);
-            options.middleware.push_back(logging({.logger = log, .detail = log_detail::headers, .lifecycle = false}));
+            log_ = spdlog::stderr_logger_st("roundtrip-cli");
+            log_->set_pattern("%v");
+            log_->set_level(spdlog::level::info);
+            options.middleware.push_back(logging({.logger = log_, .detail = log_detail::headers, .lifecycle = false}));
         }
         if (o_.retries > 0)
             options.middleware.push_back(retry({.max_retries = o_.retries}));
@@ -131,6 +135,11 @@ public:
         client_ = &*c;
 
         workers_left_ = std::min(o_.concurrency, o_.requests);
+        // One worker writes each body as it arrives; several buffer theirs, so that bodies are
+        // written whole and never interleaved.
+        streamed_ = workers_left_ == 1;
+        if (streamed_)
+            piece_.resize(64 * 1024);
         for (unsigned i = 0; i < workers_left_; ++i)
             asio::co_spawn(io, worker(input_error), asio::detached);
         io.run(); // returns when the last worker has closed the client
@@ -155,6 +164,7 @@ private:
             for (const auto& [name, value] : o_.headers)
                 req.headers.insert(name, value);
             req.body = body_;
+            req.stream_response = streamed_;
             req.observe(stats);
             const auto start = clock::now();
             result r;
@@ -162,7 +172,13 @@ private:
                 r.error = input_error;
             else
                 r = co_await client_->async_round_trip(std::move(req), asio::use_awaitable);
-            report(r, *stats, start, clock::now());
+            if (!r.error && streamed_) {
+                write_head(r.response);
+                // A body that fails is the request's failure, as when it is buffered.
+                const auto deadline = o_.timeout > clock::duration::zero() ? start + o_.timeout : clock::time_point::max();
+                r.error = co_await write_streamed_body(r.response, deadline);
+            }
+            report(r, *stats, start, clock::now()); // the body phase, streamed or not, ends here
             if (o_.sleep_between > clock::duration::zero() && next_ < o_.requests) {
                 asio::steady_timer pause(co_await asio::this_coro::executor, o_.sleep_between);
                 co_await pause.async_wait(asio::use_awaitable);
@@ -188,8 +204,10 @@ private:
                              message.c_str());
         }
         const std::string url = redaction_.url(o_.url);
-        if (!r.error && output_.is_open())
-            output_.write(r.response.body.data(), static_cast<std::streamsize>(r.response.body.size()));
+        if (!r.error && !streamed_) {
+            write_head(r.response);
+            write_body(r.response.body);
+        }
         if (o_.json) {
             std::fprintf(out_,
                          "{\"method\":%s,\"url\":%s,\"status\":%s,\"attempts\":%u,\"error\":%s,"
@@ -205,22 +223,76 @@ private:
                          static_cast<unsigned long long>(us(total)));
             return;
         }
-        if (r.error)
-            return;
-        if (o_.timeline) {
+        if (!r.error && o_.timeline) {
             const std::string title = method_ + " " + url + "  " + std::to_string(r.response.status);
             std::fputs(timeline(title, s, ttfb, total, ::isatty(::fileno(out_)) != 0).c_str(), out_);
+        }
+    }
+
+    // Whether stdout shows responses: --json and --timeline print their own lines there instead.
+    bool shows_responses() const { return !o_.json && !o_.timeline; }
+
+    // Writes the status line and header fields (-i).
+    void write_head(const response& resp)
+    {
+        if (!o_.include_headers || !shows_responses())
             return;
+        std::fprintf(out_, "HTTP/%u.%u %u %s\r\n", resp.version / 10, resp.version % 10, resp.status,
+                     resp.reason.c_str());
+        for (const auto& f : resp.headers)
+            std::fprintf(out_, "%s: %s\r\n", std::string(f.name_string()).c_str(), std::string(f.value()).c_str());
+        std::fputs("\r\n", out_);
+    }
+
+    // Writes body bytes to -o FILE, else to stdout when it shows responses.
+    void write_body(std::string_view bytes)
+    {
+        if (output_.is_open())
+            output_.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        else if (shows_responses())
+            std::fwrite(bytes.data(), 1, bytes.size(), out_);
+    }
+
+    // Reads the streamed body a piece at a time and writes each piece as it arrives, so memory stays
+    // flat whatever the body's size. Returns why the body failed. No size limit unless --max-body
+    // (curl has none either); the transport applies none to a streamed body, so it is counted here.
+    asio::awaitable<error_code> write_streamed_body(response& resp, clock::time_point deadline)
+    {
+        const std::uint64_t limit = o_.max_body.value_or(std::numeric_limits<std::uint64_t>::max());
+        std::uint64_t bytes = 0;
+        error_code failed;
+        if (auto length = resp.headers.find("Content-Length"); length != resp.headers.end()) {
+            std::uint64_t declared = 0;
+            const std::string_view v = length->value();
+            if (std::from_chars(v.data(), v.data() + v.size(), declared).ec == std::errc{} && declared > limit)
+                failed = error::body_too_large; // known too large: write none of it
         }
-        if (o_.include_headers) {
-            std::fprintf(out_, "HTTP/%u.%u %u %s\r\n", r.response.version / 10, r.response.version % 10,
-                         r.response.status, r.response.reason.c_str());
-            for (const auto& f : r.response.headers)
-                std::fprintf(out_, "%s: %s\r\n", std::string(f.name_string()).c_str(), std::string(f.value()).c_str());
-            std::fputs("\r\n", out_);
+        while (!failed) {
+            auto [ec, n] = co_await resp.body_stream.async_read_some(asio::buffer(piece_),
+                                                                      asio::as_tuple(asio::use_awaitable));
+            if (ec == asio::error::eof)
+                break;
+            failed = ec;
+            const std::size_t kept = static_cast<std::size_t>(std::min<std::uint64_t>(n, limit - bytes));
+            if (kept < n)
+                failed = error::body_too_large; // the bytes up to the limit are written, none past it
+            write_body({piece_.data(), kept});
+            bytes += kept;
+            // Flushed piece by piece so the body shows as it arrives; a body nobody can receive
+            // (disk full, closed pipe) is not read on: run() reports the lost output.
+            if (output_.is_open() ? !output_.flush() : std::fflush(out_) != 0)
+                break;
+            // The transport holds the deadline only against a read that waits: a body that never
+            // pauses would run past it (an endless one, forever).
+            if (!failed && clock::now() >= deadline)
+                failed = error::deadline_exceeded;
         }
-        if (!output_.is_open())
-            std::fwrite(r.response.body.data(), 1, r.response.body.size(), out_);
+        resp.body_stream.close(); // a body given up early is drained a little, or its connection closed
+        if (log_ && failed)
+            log_->info("<-- FAILED BODY {}: {} (after {} bytes)", to_string(classify(failed)), failed.message(), bytes);
+        else if (log_)
+            log_->info("<-- END BODY ({}-byte body, streamed)", bytes);
+        co_return failed;
     }
 
     const options& o_;
@@ -229,7 +301,10 @@ private:
     std::string method_, body_;
     redaction redaction_;
     std::shared_ptr<conn_counter> counter_ = std::make_shared<conn_counter>();
+    std::shared_ptr<spdlog::logger> log_; // -v
     client* client_ = nullptr;
+    bool streamed_ = false;  // bodies are written as they arrive (one worker)
+    std::vector<char> piece_; // what one read of a streamed body fills
     // Only touched on the io_context's one thread:
     unsigned next_ = 0, workers_left_ = 0;
     std::uint64_t errors_ = 0;

@@ -104,7 +104,8 @@ Limits and timeouts:
   --connect-timeout SECONDS name lookup and connect
   --max-conns-per-host K    connections per host; more requests wait
   --idle-timeout SECONDS    close pooled connections idle this long
-  --max-body BYTES          largest response body accepted
+  --max-body BYTES          largest response body accepted (default 64 MiB with -c above 1;
+                            with -c 1 bodies are streamed, with no limit)
   --max-header BYTES        largest response head accepted
 TLS:
   --insecure                do not verify the server's certificate
