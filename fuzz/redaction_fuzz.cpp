@@ -32,9 +32,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(parsed.has_value());
     if (parsed->has_userinfo())
         require(parsed->encoded_userinfo() == "REDACTED" || parsed->encoded_userinfo() == "REDACTED:REDACTED");
-    for (const auto& param : parsed->params())
-        if (policy.redacts_query(param.key))
-            require(param.has_value && param.value == redacted);
+    if (!parsed->encoded_query().empty()) // walking an empty query trips a Boost.URL 1.81 bug
+        for (const auto& param : parsed->params())
+            if (policy.redacts_query(param.key))
+                require(param.has_value && param.value == redacted);
     // A header value is shown or replaced whole.
     const std::string_view value = policy.header_value(input.substr(0, size / 2), input);
     require(value == input || value == redacted);

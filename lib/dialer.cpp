@@ -215,6 +215,10 @@ namespace {
 std::string peer_subject(SSL* ssl)
 {
     const X509* peer = SSL_get0_peer_certificate(ssl);
+    if (!peer) { // a handshake whose verification failed keeps only the chain the server sent
+        const STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+        peer = chain && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : nullptr;
+    }
     if (!peer)
         return {};
     std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), &BIO_free);

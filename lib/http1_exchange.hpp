@@ -31,6 +31,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 
 namespace roundtrip::detail::http1 {
 
@@ -146,6 +147,10 @@ asio::awaitable<error_code> read(Stream& stream, connection& c, Done done, const
         if (c.buffer.size() >= rs.max_header_bytes
             || (!in.parser->is_header_done() && in.head_bytes + c.buffer.size() > rs.max_header_bytes))
             co_return error::header_too_large;
+        // A read that finds bytes waiting completes before any timer can: a server that never
+        // pauses would outrun the deadline without this check.
+        if (clock::now() >= rs.deadline)
+            co_return error::deadline_exceeded;
         boost::beast::get_lowest_layer(stream).expires_at(bounded(rs.inactivity, rs.deadline));
         auto [ec, n] = co_await stream.async_read_some(c.buffer.prepare(read_chunk), use_tuple);
         c.buffer.commit(n);
@@ -207,6 +212,8 @@ asio::awaitable<error_code> read_head(Stream& stream, connection& c, const excha
         if (auto ec = co_await read(stream, c, head_done, reads))
             co_return interim == 0 && ec != error::canceled && starts_tls_record(c) ? error::tls_answer_to_http : ec;
         const unsigned status = parser.get().result_int();
+        if (status < 100) // Beast takes any three digits; no status class starts with 0 (RFC 9110, 15)
+            co_return error::protocol_error;
         if (status / 100 != 1)
             co_return error_code{};
         if (status == 101) // roundtrip never asks for an upgrade
@@ -330,7 +337,10 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c, const 
     const std::array<asio::const_buffer, 2> message{asio::buffer(c.head),
                                                     asio::buffer(body_with_head ? std::string_view(req.body) : "")};
     x.call.request_write_started = true; // from here, a total cancellation is declined
-    auto [wec, written] = co_await asio::async_write(stream, message, use_tuple);
+    // Plain variables, not a structured binding: the lambdas below capture them (clang 14 cannot).
+    error_code wec;
+    std::size_t written = 0;
+    std::tie(wec, written) = co_await asio::async_write(stream, message, use_tuple);
     if (written > 0)
         r.attempt.progress = request_progress::possibly_processed;
     if (written >= head_size)

@@ -101,6 +101,10 @@ error_code parse_target(const request& req, target& out)
     if (u.has_port() && u.port().empty())
         out.host_header = u.encoded_host();
     out.path = u.encoded_target();
+    // After an authority the path is empty or starts with "/" (RFC 3986, 3.3); Boost.URL 1.81 takes
+    // "http://[::1]:80)/a" with the path ")/a", which would make a malformed request line.
+    if (!out.path.empty() && out.path.front() != '/' && out.path.front() != '?')
+        return error::invalid_url;
     if (out.path.empty())
         out.path = "/";
     else if (out.path.front() == '?') { // "http://h?q" has an empty path; the origin form is "/?q"

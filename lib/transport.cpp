@@ -254,7 +254,9 @@ private:
         const bool reused = c.requests_served > 0;
         r.attempt.conn = c.id;
         r.attempt.reused = reused;
-        sink.emit(c.id, [&] { return got_conn{reused, lease.was_idle, lease.idle_time, c.local, c.remote}; });
+        sink.emit(c.id, [&, was_idle = lease.was_idle, idle_time = lease.idle_time] { // (clang 14 cannot capture a binding)
+            return got_conn{reused, was_idle, idle_time, c.local, c.remote};
+        });
 
         a.conn = &c;
         const http1::exchange_scope scope{a.req,

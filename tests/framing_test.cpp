@@ -125,6 +125,17 @@ TEST_CASE("a response head over the limit is header_too_large, a body over it bo
     CHECK(c.round_trip(request("GET", server.url("/many-fields"))).response.status == 200);
 }
 
+TEST_CASE("a status below 100 is a protocol error, not an answer")
+{
+    // Found by the response fuzzer: Beast takes any three digits, so "050" was a final response.
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.write_raw("HTTP/1.1 050 Odd\r\nContent-Length: 0\r\n\r\n");
+        ex.close();
+    });
+    client c;
+    CHECK(c.round_trip(request("GET", server.url())).error == error::protocol_error);
+}
+
 TEST_CASE("one header field of tens of KiB is accepted with the default limits, up to Beast's 64 KiB per field")
 {
     // SSO cookies and CSP headers run to tens of KiB. Beast 1.81 refuses a field value over 65533 bytes.

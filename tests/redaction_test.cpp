@@ -59,4 +59,8 @@ TEST_CASE("user info in URLs is always redacted; unparsable URLs are not echoed"
     CHECK(r.url("http://alice@example.com/") == "http://REDACTED@example.com/");
     CHECK(r.url("http://example.com/") == "http://example.com/");
     CHECK(r.url("http://exa mple.com/secret-token") == "(unparsed url)");
+    CHECK(r.url("t0p:\xef") == "(unparsed url)"); // found by the fuzzer: Boost.URL's debug build asserts on it
+    // Found by the fuzzer: an empty query before a fragment made Boost.URL read past its buffer.
+    CHECK(r.url("http://h/?#") == "http://h/?#");
+    CHECK(r.url("~?#") == "~?#");
 }

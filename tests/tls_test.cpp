@@ -127,7 +127,7 @@ TEST_CASE("each verification failure names its cause, and nothing is sent")
     const std::vector<failing> cases{
         {"self-signed certificate", pki.self_signed, "127.0.0.1", error::tls_untrusted_certificate, condition::tls_verify_failed},
         {"certificate has expired", pki.expired, "127.0.0.1", error::tls_certificate_expired, condition::tls_verify_failed},
-        {"hostname mismatch", pki.wrong_host, "127.0.0.1", error::tls_hostname_mismatch, condition::hostname_mismatch},
+        {"IP address mismatch", pki.wrong_host, "127.0.0.1", error::tls_hostname_mismatch, condition::hostname_mismatch},
         {"IP address mismatch", pki.server, "127.0.0.2", error::tls_hostname_mismatch, condition::hostname_mismatch},
     };
     for (const auto& f : cases) {
