@@ -166,6 +166,7 @@ struct test_server::impl::conn final : exchange {
         if (handshake())
             answer_requests();
         finish();
+        done = true;
     }
 
     // True when the connection is ready for HTTP. A failed TLS handshake is a test's expected
@@ -324,6 +325,7 @@ struct test_server::impl::conn final : exchange {
     std::optional<ssl::stream<tcp::socket&>> tls; // engaged in TLS mode; reads and writes go through it
     bool handshake_done = false;
     std::thread thread;
+    std::atomic<bool> done = false; // serve() returned: the thread can be joined at once
     std::size_t index = 0;
     bool closing = false;
 };
@@ -343,6 +345,13 @@ void test_server::impl::accept_loop()
         // wait for the client's delayed ACK.
         s.set_option(tcp::no_delay(true), ec);
         ++connections;
+        // Connections that ended are let go, so that a long test (the soak) holds only live ones.
+        std::erase_if(conns, [](const std::unique_ptr<conn>& c) {
+            if (!c->done)
+                return false;
+            c->thread.join();
+            return true;
+        });
         auto& c = conns.emplace_back(std::make_unique<conn>(*this, std::move(s)));
         c->thread = std::thread([raw = c.get()] { raw->serve(); });
     }
