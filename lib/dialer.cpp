@@ -14,7 +14,32 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+
 namespace roundtrip::detail {
+namespace {
+
+// RFC 8305, section 4: alternate address families, starting with the family the resolver put first,
+// whichever resolver answered.
+std::vector<endpoint> interleave_families(std::vector<endpoint> in)
+{
+    if (in.empty())
+        return in;
+    bool first_v6 = in.front().address().is_v6();
+    std::vector<endpoint> first, second, out;
+    for (auto& e : in)
+        (e.address().is_v6() == first_v6 ? first : second).push_back(e);
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < std::max(first.size(), second.size()); ++i) {
+        if (i < first.size())
+            out.push_back(first[i]);
+        if (i < second.size())
+            out.push_back(second[i]);
+    }
+    return out;
+}
+
+} // namespace
 
 dial::dial(executor strand, const dial_options& options, resolver& names, event_sink sink, const target& t,
            std::uint64_t conn_id, clock::duration connect_timeout, clock::time_point call_deadline,
@@ -113,7 +138,7 @@ void dial::on_resolved(error_code ec, std::vector<endpoint> found)
     sink_.emit(conn_id_, [&] { return dns_done{found, ec}; });
     if (ec)
         return finish(ec, nullptr);
-    addresses_ = std::move(found);
+    addresses_ = interleave_families(std::move(found));
     connect_next();
 }
 
@@ -210,6 +235,7 @@ void dial::handshake(std::unique_ptr<connection> conn)
 }
 
 namespace {
+
 
 // The subject of the peer's certificate on one line, as `openssl x509 -subject` prints it.
 std::string peer_subject(SSL* ssl)

@@ -25,24 +25,6 @@
 namespace roundtrip {
 namespace {
 
-// RFC 8305, section 4: alternate address families, starting with the family getaddrinfo put first.
-std::vector<endpoint> interleave_families(std::vector<endpoint> in)
-{
-    if (in.empty())
-        return in;
-    bool first_v6 = in.front().address().is_v6();
-    std::vector<endpoint> first, second, out;
-    for (auto& e : in)
-        (e.address().is_v6() == first_v6 ? first : second).push_back(e);
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < std::max(first.size(), second.size()); ++i) {
-        if (i < first.size())
-            out.push_back(first[i]);
-        if (i < second.size())
-            out.push_back(second[i]);
-    }
-    return out;
-}
 
 std::pair<error_code, std::vector<endpoint>> lookup(const std::string& host, std::uint16_t port)
 {
@@ -69,7 +51,7 @@ std::pair<error_code, std::vector<endpoint>> lookup(const std::string& host, std
     ::freeaddrinfo(list);
     if (out.empty())
         return {error::host_not_found, {}};
-    return {{}, interleave_families(std::move(out))};
+    return {{}, std::move(out)};
 }
 
 // One lookup: completed once, by the lookup thread or by cancellation, whichever comes first.

@@ -268,14 +268,18 @@ private:
                                           http1::wants_close(a.req) || !pool_.keep_alive_enabled(),
                                           *request_access::call(a.req),
                                           a.body_read};
+        if (a.canceled) {
+            // Cancelled between being granted the connection and using it: nothing was written, so
+            // the connection is as good as it came; it goes back whole instead of being closed.
+            a.conn = nullptr;
+            r.error = error::canceled;
+            give_back(std::move(lease.conn), sink, std::nullopt);
+            co_return reused;
+        }
         http1::exchange_outcome out;
         try {
-            if (a.canceled)
-                out.error = error::canceled;
-            else {
-                const auto run_exchange = [&](auto& stream) { return http1::exchange(stream, c, scope, r); };
-                out = co_await c.on_stream(run_exchange);
-            }
+            const auto run_exchange = [&](auto& stream) { return http1::exchange(stream, c, scope, r); };
+            out = co_await c.on_stream(run_exchange);
         } catch (...) {
             // bad_alloc buffering a body, say: the connection is lost, but its place in the pool is not.
             a.conn = nullptr;
@@ -371,8 +375,13 @@ private:
     // Completes a wait once, off the current call stack.
     void finish_wait(conn_wait& w, error_code ec, conn_lease lease)
     {
-        if (w.done)
+        if (w.done) {
+            // Handed a connection after it stopped waiting (cancelled by an observer of the very
+            // hand-over): the connection is not lost with the wait; the next waiter or the pool takes it.
+            if (lease.conn)
+                give_back(std::move(lease.conn), pool_sink(), std::nullopt);
             return;
+        }
         w.done = true;
         {
             std::lock_guard lock(pool_mutex_);

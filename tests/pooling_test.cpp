@@ -11,6 +11,7 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <doctest/doctest.h>
@@ -348,6 +349,58 @@ TEST_CASE("a caller waiting at the host's limit gives up at its deadline, or whe
     CHECK(c.stats().waiting == 0);
     CHECK(holder.get().status == 200);
     CHECK(server.requests() == 1); // neither waiter reached the server
+}
+
+TEST_CASE("a waiter cancelled as the connection is handed to it leaves that connection whole, for the next")
+{
+    // An observer runs on the client's strand: cancelling from it lands exactly between the hand-over
+    // and the waiter's resumption. On put_idle_conn, the cancel ends the wait before the connection is
+    // handed (it was dropped, its place in the pool leaked); on attempt_done, after (it was closed as
+    // broken though nothing had been written on it).
+    for (const std::string_view moment : {"put_idle_conn", "attempt_done"}) {
+        CAPTURE(moment);
+        test::test_server server(echo_port());
+        struct canceller : observer {
+            std::string_view moment;
+            asio::cancellation_signal* cancel = nullptr;
+            void on_event(const event& e) noexcept override
+            {
+                if (e.call == 1 && cancel && name(e) == moment)
+                    std::exchange(cancel, nullptr)->emit(asio::cancellation_type::terminal);
+            }
+        };
+        auto trigger = std::make_shared<canceller>();
+        trigger->moment = moment;
+        auto events = std::make_shared<test::recorder>();
+        asio::io_context io;
+        client_options options{.observers = {trigger, events}};
+        options.transport.pool.max_conns_per_host = 1;
+        client c(io.get_executor(), std::move(options));
+        asio::cancellation_signal cancel_second;
+        trigger->cancel = &cancel_second;
+        std::optional<error_code> first, second;
+        c.async_send(request("GET", server.url()), [&](error_code ec, response) { first = ec; });
+        c.async_send(request("GET", server.url()),
+                     asio::bind_cancellation_slot(cancel_second.slot(), [&](error_code ec, response) { second = ec; }));
+        const auto give_up = clock::now() + 10s;
+        while (!(first && second) && clock::now() < give_up)
+            io.run_one_for(100ms);
+        REQUIRE(first);
+        REQUIRE(second);
+        CHECK_FALSE(*first);
+        CHECK(*second == error::canceled);
+        CHECK_FALSE(closed_because(*events, close_reason::not_pooled));
+        CHECK(c.stats().idle == 1);
+        CHECK(c.stats().open == 1);
+        std::optional<error_code> third;
+        c.async_send(request("GET", server.url()), [&](error_code ec, response) { third = ec; });
+        while (!third && clock::now() < give_up)
+            io.run_one_for(100ms);
+        CHECK(third == error_code{});
+        CHECK(server.connections() == 1);
+        c.close();
+        io.run_for(2s);
+    }
 }
 
 TEST_CASE("late binding: a waiter takes a connection returned before its own dial finishes")

@@ -147,6 +147,27 @@ TEST_CASE("an address that refuses hands over to the next one at once (RFC 8305)
     CHECK_FALSE(connects[1]);
 }
 
+TEST_CASE("addresses are tried alternating families, whichever resolver gave them (RFC 8305, section 4)")
+{
+    test::test_server server(test::reply_ok(), "::1"); // 127.0.0.1 and 127.0.0.2 on its port refuse
+    auto events = std::make_shared<test::recorder>();
+    client_options options{.observers = {events}};
+    options.transport.dial.resolver =
+        std::make_shared<static_resolver>(std::map<std::string, std::vector<asio::ip::address>, std::less<>>{
+            {"mixed.test", {asio::ip::make_address("127.0.0.1"), asio::ip::make_address("127.0.0.2"),
+                            asio::ip::make_address("::1")}}});
+    client c(std::move(options));
+    result r = c.round_trip(request("GET", "http://mixed.test:" + std::to_string(server.port()) + "/"));
+    REQUIRE_FALSE(r.error);
+    std::vector<std::string> tried;
+    for (const auto& rec : events->events())
+        if (rec.name == "connect_start")
+            tried.push_back(rec.described.substr(rec.described.find("remote=") + 7));
+    // The IPv6 address goes second, not after every IPv4 one; it answers, and nothing else is tried.
+    CHECK(tried == std::vector<std::string>{"127.0.0.1:" + std::to_string(server.port()),
+                                            "[::1]:" + std::to_string(server.port())});
+}
+
 TEST_CASE("an address that does not answer hands over to the next one after the fallback delay")
 {
     test::full_listener silent; // 127.0.0.1: SYNs are dropped, the connect just waits

@@ -42,7 +42,9 @@ struct dial_options {
     /// Sets TCP_NODELAY on each connection, so a request is not held back by Nagle's algorithm.
     bool tcp_no_delay = true;
     /// How long a connect to one address may go unanswered before the next address is tried in
-    /// parallel (RFC 8305 "Happy Eyeballs"). Default 250 ms.
+    /// parallel: the connection attempt delay of RFC 8305 (Happy Eyeballs v2), whose addresses are
+    /// tried alternating IPv6 and IPv4. The A and AAAA lookups are not raced (section 3): the
+    /// resolver answers both at once. Default 250 ms.
     clock::duration fallback_delay = std::chrono::milliseconds(250);
     /// Resolves host names; null means a `system_resolver` the transport makes.
     std::shared_ptr<roundtrip::resolver> resolver;

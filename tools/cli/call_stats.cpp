@@ -5,12 +5,17 @@ namespace roundtrip::cli {
 void call_stats::on_event(const event& e) noexcept
 {
     if (std::holds_alternative<get_conn>(e.data)) { // a new attempt: its phases replace the last one's
-        dns = connect = tls = idle = {};
-        first_byte = dns_start_ = connect_start_ = tls_start_ = {};
+        dns = connect = tls = idle = queued_ = {};
+        first_byte = dns_start_ = connect_start_ = tls_start_ = got_connection_at = queue_start_ = {};
+        attempt_start = e.at;
         reused = was_idle = got_connection = false;
     } else if (got_connection && !std::holds_alternative<got_first_response_byte>(e.data)) {
         // A dial that ends after its attempt was handed another connection (late binding) reports
         // its remaining events later: they are not this attempt's phases.
+    } else if (std::holds_alternative<wait_for_conn_start>(e.data)) {
+        queue_start_ = e.at;
+    } else if (std::holds_alternative<wait_for_conn_done>(e.data) && queue_start_ != clock::time_point{}) {
+        queued_ = e.at - queue_start_;
     } else if (std::holds_alternative<dns_start>(e.data)) {
         dns_start_ = e.at;
     } else if (std::holds_alternative<dns_done>(e.data) && dns_start_ != clock::time_point{}) {
@@ -22,10 +27,17 @@ void call_stats::on_event(const event& e) noexcept
         connect = e.at - connect_start_;
     } else if (std::holds_alternative<tls_handshake_start>(e.data)) {
         tls_start_ = e.at;
-    } else if (std::holds_alternative<tls_handshake_done>(e.data) && tls_start_ != clock::time_point{}) {
+    } else if (auto t = std::get_if<tls_handshake_done>(&e.data); t && tls_start_ != clock::time_point{}) {
         tls = e.at - tls_start_;
+        if (!t->verify_error.empty()) {
+            verify_error = t->verify_error;
+            peer_subject = t->peer_subject;
+        }
     } else if (auto g = std::get_if<got_conn>(&e.data)) {
         got_connection = true;
+        got_connection_at = e.at;
+        if (g->reused)
+            dns = connect = tls = {}; // a dial of its own that lost the race: not this connection's phases
         reused = g->reused;
         was_idle = g->was_idle;
         idle = g->idle_time;
@@ -33,6 +45,13 @@ void call_stats::on_event(const event& e) noexcept
     } else if (std::holds_alternative<got_first_response_byte>(e.data)) {
         first_byte = e.at;
     }
+}
+
+clock::duration call_stats::connection_wait() const noexcept
+{
+    if (handed_over()) // it waited from its start until another request finished with this one
+        return got_connection_at - attempt_start;
+    return queued_;
 }
 
 } // namespace roundtrip::cli

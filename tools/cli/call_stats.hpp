@@ -4,6 +4,8 @@
 
 #include <roundtrip/events.hpp>
 
+#include <string>
+
 namespace roundtrip::cli {
 
 class call_stats : public observer {
@@ -11,13 +13,24 @@ public:
     void on_event(const event& e) noexcept override;
 
     clock::duration dns{}, connect{}, tls{};   // of the final attempt; zero when they did not happen
+    clock::time_point attempt_start{};         // the final attempt's get_conn
+    clock::time_point got_connection_at{};     // the final attempt's got_conn
     clock::time_point first_byte{};            // of the final attempt
     bool reused = false, was_idle = false, got_connection = false;
     clock::duration idle{};
     bool opened_connection = false; // some attempt got a connection that served nothing before
+    // Why the server's certificate was refused, and whose it was (copied: events' strings are not kept).
+    std::string verify_error, peer_subject;
+
+    // The final attempt's wait for a connection beyond dialing one: queued at the host's limit, or
+    // for a connection another request handed over.
+    clock::duration connection_wait() const noexcept;
+    // Handed over by another request as it finished (not taken from the idle pool).
+    bool handed_over() const noexcept { return reused && !was_idle; }
 
 private:
-    clock::time_point dns_start_{}, connect_start_{}, tls_start_{};
+    clock::time_point dns_start_{}, connect_start_{}, tls_start_{}, queue_start_{};
+    clock::duration queued_{}; // at the host's connection limit (wait_for_conn_start to _done)
 };
 
 } // namespace roundtrip::cli

@@ -154,9 +154,9 @@ TEST_CASE("--json: one line per request, then the summary; the second request re
     auto lines = r.lines();
     REQUIRE(lines.size() == 3);
     CHECK(has(lines[0], "\"method\":\"GET\",\"url\":\"" + server.url("/a") + "\",\"status\":200,\"attempts\":1,\"error\":null"));
-    CHECK(has(lines[0], "\"conn\":{\"reused\":false,\"was_idle\":false,\"idle_us\":0}"));
-    CHECK(has(lines[1], "\"conn\":{\"reused\":true,\"was_idle\":true,"));
-    CHECK(has(lines[1], "\"timings_us\":{\"dns\":0,\"connect\":0,\"tls\":0,"));
+    CHECK(has(lines[0], "\"conn\":{\"reused\":false,\"was_idle\":false,\"handed_over\":false,\"idle_us\":0}"));
+    CHECK(has(lines[1], "\"conn\":{\"reused\":true,\"was_idle\":true,\"handed_over\":false,"));
+    CHECK(has(lines[1], "\"timings_us\":{\"conn_wait\":0,\"dns\":0,\"connect\":0,\"tls\":0,"));
     CHECK(lines[2] == "{\"summary\":true,\"requests\":2,\"errors\":0,\"conns_opened\":1}");
     CHECK(r.err.empty());
 }
@@ -238,10 +238,10 @@ TEST_CASE("each error class has its line and exit status; invalid input reaches 
     CHECK(has(r5.err, "roundtrip: invalid_header: "));
     auto r6 = cli("-d @/no/such/file " + server.url());
     CHECK(r6.status == 2);
-    CHECK(has(r6.err, "roundtrip: invalid_config: "));
+    CHECK(has(r6.err, "roundtrip: invalid_config: cannot read --data @/no/such/file: No such file or directory"));
     auto r7 = cli("--cacert /no/such/ca.pem " + server.url());
     CHECK(r7.status == 2);
-    CHECK(has(r7.err, "roundtrip: invalid_config: "));
+    CHECK(has(r7.err, "roundtrip: invalid_config: cannot read --cacert /no/such/ca.pem: No such file or directory"));
     auto r8 = cli("--json ''");
     CHECK(r8.status == 2);
     CHECK(has(r8.out, "\"status\":null,\"attempts\":0,\"error\":\"invalid_url\""));
@@ -326,6 +326,44 @@ TEST_CASE("--retry retries a 503 when safe; -v logs to stderr; --timeline draws 
     CHECK(has(t.out, "total"));
 }
 
+TEST_CASE("-v and the JSON redact credentials, pre-signed URL parameters included, as tracing does")
+{
+    test::test_server server;
+    const std::string url = "http://u:p@127.0.0.1:" + std::to_string(server.port()) + "/x?X-Goog-Signature=SECRET&X-Amz-Signature=SECRET2";
+    auto v = cli("-v -H 'Authorization: Bearer SECRET3' '" + url + "'");
+    CHECK(v.status == 0);
+    CHECK_FALSE(has(v.err, "SECRET"));
+    CHECK(has(v.err, "X-Goog-Signature=REDACTED"));
+    auto j = cli("--json '" + url + "'");
+    CHECK_FALSE(has(j.out, "SECRET"));
+}
+
+TEST_CASE("waiting for a connection is a phase of its own, not server time; a handed-over connection says so")
+{
+    // Three requests, one connection allowed: the second and third queue while the first is served.
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.sleep(std::chrono::milliseconds(50));
+        ex.reply(200, "ok");
+    });
+    auto j = cli("-n 3 -c 3 --max-conns-per-host 1 --json " + server.url());
+    CHECK(j.status == 0);
+    int queued = 0;
+    for (std::size_t at = 0; (at = j.out.find("\"conn_wait\":", at)) != std::string::npos; ++at) {
+        const long wait_us = std::atol(j.out.c_str() + at + 12);
+        const std::size_t sw = j.out.find("\"server_wait\":", at);
+        REQUIRE(sw != std::string::npos);
+        const long server_us = std::atol(j.out.c_str() + sw + 14);
+        CHECK(server_us < 90'000); // the server's own 50 ms, not the 100 ms the third request queued
+        queued += wait_us >= 40'000;
+    }
+    CHECK(queued >= 1);
+    CHECK(has(j.out, "\"handed_over\":true"));
+    auto t = cli("-n 3 -c 3 --max-conns-per-host 1 --timeline " + server.url());
+    CHECK(has(t.out, "  Conn wait     |"));
+    CHECK(has(t.out, "(reused connection, handed over by another request)"));
+    CHECK_FALSE(has(t.out, "idle      0 us"));
+}
+
 TEST_CASE("--json stays valid UTF-8 whatever the input, and -o still writes the body")
 {
     test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(200, "saved"); });
@@ -362,11 +400,22 @@ TEST_CASE("https: --cacert trusts a CA, --insecure trusts anyone, and each TLS f
     auto untrusted = cli(server.url());
     CHECK(untrusted.status == 1);
     CHECK(has(untrusted.err, "roundtrip: tls_verify_failed: "));
+    // Why, and whose: OpenSSL's reason and the certificate's subject, as curl and Go say.
+    CHECK(has(untrusted.err, "(unable to get local issuer certificate; certificate of CN = "));
+    test::tls_options self_signed;
+    self_signed.identity = pki.self_signed;
+    test::test_server odd(test::reply_ok(), self_signed);
+    CHECK(has(cli(odd.url()).err, "roundtrip: tls_verify_failed: server certificate not trusted (self-signed certificate; certificate of CN = "));
+    test::tls_options expired;
+    expired.identity = pki.expired;
+    test::test_server stale(test::reply_ok(), expired);
+    CHECK(has(cli("--cacert " + ca + " " + stale.url()).err, "(certificate has expired; certificate of CN = "));
     auto insecure = cli("-s --insecure " + server.url());
     CHECK(insecure.status == 0);
-    auto not_pem = cli("--cacert " + test::write_temp_file("not.pem", "not a certificate") + " " + server.url());
+    const std::string not_pem_file = test::write_temp_file("not.pem", "not a certificate");
+    auto not_pem = cli("--cacert " + not_pem_file + " " + server.url());
     CHECK(not_pem.status == 2);
-    CHECK(has(not_pem.err, "roundtrip: invalid_config: "));
+    CHECK(has(not_pem.err, "roundtrip: invalid_config: --cacert " + not_pem_file + " holds no PEM certificate"));
 
     test::tls_options elsewhere;
     elsewhere.identity = pki.server;
@@ -374,6 +423,7 @@ TEST_CASE("https: --cacert trusts a CA, --insecure trusts anyone, and each TLS f
     auto mismatch = cli("--cacert " + ca + " " + other.url());
     CHECK(mismatch.status == 1);
     CHECK(has(mismatch.err, "roundtrip: hostname_mismatch: "));
+    CHECK(has(mismatch.err, "(IP address mismatch; certificate of CN = "));
     test::test_server plain;
     auto handshake = cli("--cacert " + ca + " https://127.0.0.1:" + std::to_string(plain.port()) + "/");
     CHECK(handshake.status == 1);

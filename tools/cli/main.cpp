@@ -29,8 +29,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -77,13 +79,18 @@ public:
         // Input checks that need no connection: unreadable files are invalid configuration.
         error_code input_error;
         std::string body;
+        // Each names the file and what the system said of it, as curl does.
+        const auto unusable = [&](error e, std::string problem) {
+            if (!input_error)
+                input_error = e, input_problem_ = std::move(problem);
+        };
         if (o_.cacert && !std::ifstream(*o_.cacert))
-            input_error = error::invalid_config;
+            unusable(error::invalid_config, "cannot read --cacert " + *o_.cacert + ": " + std::strerror(errno));
         if (o_.body && o_.body->starts_with("@")) {
             std::ifstream file(o_.body->substr(1), std::ios::binary);
             std::ostringstream read;
             if (!file || !(read << file.rdbuf()))
-                input_error = error::invalid_config;
+                unusable(error::invalid_config, "cannot read --data " + *o_.body + ": " + std::strerror(errno));
             body = read.str();
         } else if (o_.body) {
             body = *o_.body;
@@ -91,10 +98,10 @@ public:
         if (o_.output_file) {
             output_.open(*o_.output_file, std::ios::binary);
             if (!output_)
-                input_error = error::invalid_config;
+                unusable(error::invalid_config, "cannot write -o " + *o_.output_file + ": " + std::strerror(errno));
         }
         if (!o_.header_problem.empty())
-            input_error = error::invalid_header_name;
+            unusable(error::invalid_header_name, o_.header_problem);
         method_ = o_.method ? *o_.method : o_.body ? "POST" : "GET";
         body_ = std::move(body);
 
@@ -128,7 +135,7 @@ public:
         try {
             c.emplace(io.get_executor(), options);
         } catch (const boost::system::system_error&) { // a CA file that is not PEM
-            input_error = error::invalid_config;
+            unusable(error::invalid_config, "--cacert " + *o_.cacert + " holds no PEM certificate");
             options.transport.tls = {};
             c.emplace(io.get_executor(), std::move(options));
         }
@@ -192,13 +199,18 @@ private:
     {
         const auto total = end - start;
         const auto ttfb = s.first_byte == clock::time_point{} ? clock::duration{} : s.first_byte - start;
+        // The server's own time: from the final attempt's connection to its first response byte.
+        const auto server_wait = s.first_byte == clock::time_point{} || !s.got_connection
+                                     ? clock::duration{}
+                                     : s.first_byte - s.got_connection_at;
         if (r.error) {
             ++errors_;
             invalid_input_ = invalid_input_ || is_invalid_input(r.error);
-            // An -H without a colon is found here, not by the library: say what is wrong with it.
-            const std::string message = r.error == error::invalid_header_name && !o_.header_problem.empty()
-                                            ? o_.header_problem
-                                            : r.error.message();
+            std::string message = r.error.message();
+            if (!input_problem_.empty()) // found here, not by the library: say what is wrong with it
+                message = input_problem_;
+            else if (!s.verify_error.empty()) // why the certificate was refused, and whose it is
+                message += " (" + s.verify_error + "; certificate of " + s.peer_subject + ")";
             if (!o_.silent)
                 std::fprintf(stderr, "%s: %s: %s\n", program, std::string(to_string(classify(r.error))).c_str(),
                              message.c_str());
@@ -211,21 +223,23 @@ private:
         if (o_.json) {
             std::fprintf(out_,
                          "{\"method\":%s,\"url\":%s,\"status\":%s,\"attempts\":%u,\"error\":%s,"
-                         "\"conn\":{\"reused\":%s,\"was_idle\":%s,\"idle_us\":%llu},"
-                         "\"timings_us\":{\"dns\":%llu,\"connect\":%llu,\"tls\":%llu,\"ttfb\":%llu,\"total\":%llu}}\n",
+                         "\"conn\":{\"reused\":%s,\"was_idle\":%s,\"handed_over\":%s,\"idle_us\":%llu},"
+                         "\"timings_us\":{\"conn_wait\":%llu,\"dns\":%llu,\"connect\":%llu,\"tls\":%llu,"
+                         "\"server_wait\":%llu,\"ttfb\":%llu,\"total\":%llu}}\n",
                          json_string(method_).c_str(), json_string(url).c_str(),
                          r.error ? "null" : std::to_string(r.response.status).c_str(), r.attempt.attempts,
                          r.error ? json_string(to_string(classify(r.error))).c_str() : "null",
-                         s.reused ? "true" : "false", s.was_idle ? "true" : "false",
-                         static_cast<unsigned long long>(s.got_connection ? us(s.idle) : 0),
+                         s.reused ? "true" : "false", s.was_idle ? "true" : "false", s.handed_over() ? "true" : "false",
+                         static_cast<unsigned long long>(s.was_idle ? us(s.idle) : 0),
+                         static_cast<unsigned long long>(us(s.connection_wait())),
                          static_cast<unsigned long long>(us(s.dns)), static_cast<unsigned long long>(us(s.connect)),
-                         static_cast<unsigned long long>(us(s.tls)), static_cast<unsigned long long>(us(ttfb)),
-                         static_cast<unsigned long long>(us(total)));
+                         static_cast<unsigned long long>(us(s.tls)), static_cast<unsigned long long>(us(server_wait)),
+                         static_cast<unsigned long long>(us(ttfb)), static_cast<unsigned long long>(us(total)));
             return;
         }
         if (!r.error && o_.timeline) {
             const std::string title = method_ + " " + url + "  " + std::to_string(r.response.status);
-            std::fputs(timeline(title, s, ttfb, total, ::isatty(::fileno(out_)) != 0).c_str(), out_);
+            std::fputs(timeline(title, s, start, end, ::isatty(::fileno(out_)) != 0).c_str(), out_);
         }
     }
 
@@ -309,6 +323,7 @@ private:
     unsigned next_ = 0, workers_left_ = 0;
     std::uint64_t errors_ = 0;
     bool invalid_input_ = false;
+    std::string input_problem_; // what is wrong with the command line's input, when something is
 };
 
 } // namespace

@@ -22,24 +22,33 @@ std::string human(clock::duration d)
 
 } // namespace
 
-std::string timeline(std::string_view title, const call_stats& s, clock::duration ttfb, clock::duration total,
+std::string timeline(std::string_view title, const call_stats& s, clock::time_point start, clock::time_point end,
                      bool colour)
 {
     constexpr int width = 46; // 16 for the label, 2 bars' edges, 46 for the bar, 10 for the figure
-    const auto setup = s.dns + s.connect + s.tls;
+    const auto total = end - start;
+    // Before the final attempt: the middleware's work, earlier attempts and their backoff.
+    const auto before = s.attempt_start == clock::time_point{} ? clock::duration{} : s.attempt_start - start;
+    const auto waited = s.connection_wait();
+    const auto setup = before + waited + s.dns + s.connect + s.tls;
+    const auto first_byte = s.first_byte == clock::time_point{} ? setup : s.first_byte - start;
     struct phase {
         const char* label;
         clock::duration start, length;
     };
     const phase phases[] = {
-        {"DNS lookup", {}, s.dns},
-        {"TCP connect", s.dns, s.connect},
-        {"TLS handshake", s.dns + s.connect, s.tls},
-        {"Server wait", setup, std::max(clock::duration{}, ttfb - setup)},
-        {"Transfer", ttfb, std::max(clock::duration{}, total - ttfb)},
+        {"Before try", {}, before},
+        {"Conn wait", before, waited},
+        {"DNS lookup", before + waited, s.dns},
+        {"TCP connect", before + waited + s.dns, s.connect},
+        {"TLS handshake", before + waited + s.dns + s.connect, s.tls},
+        {"Server wait", setup, std::max(clock::duration{}, first_byte - setup)},
+        {"Transfer", first_byte, std::max(clock::duration{}, total - first_byte)},
     };
     std::string out(title);
-    if (s.reused) {
+    if (s.handed_over()) {
+        out += "  (reused connection, handed over by another request)";
+    } else if (s.reused) {
         std::string idle = human(s.idle);
         idle.erase(0, idle.find_first_not_of(' '));
         out += "  (reused connection, idle " + idle + ")";
@@ -66,7 +75,7 @@ std::string timeline(std::string_view title, const call_stats& s, clock::duratio
             out += "\x1b[0m";
         out += std::string(static_cast<std::size_t>(width - from - len), ' ') + "|" + human(p.length) + "\n";
     }
-    out += std::string(2 + 14 + 1 + width + 1 - 5, ' ') + "total" + human(total) + "\n";
+    out += std::string(2 + 14 + 1 + width + 1 - 6, ' ') + "total " + human(total) + "\n";
     return out;
 }
 

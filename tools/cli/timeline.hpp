@@ -8,7 +8,8 @@
 namespace roundtrip::cli {
 
 // Returns the waterfall; `colour` adds ANSI colours (only for a terminal).
-std::string timeline(std::string_view title, const call_stats& s, clock::duration ttfb, clock::duration total,
+// The call ran from `start` to `end`; its final attempt's phases are in `s`.
+std::string timeline(std::string_view title, const call_stats& s, clock::time_point start, clock::time_point end,
                      bool colour);
 
 } // namespace roundtrip::cli
