@@ -120,6 +120,8 @@ private:
         result r;
         if (self->closed_) {
             r.error = error::canceled;
+            if (req.body_stream) // its writer must hear of it, as after any call
+                finish_body_source(*req.body_stream, call->state, r.error);
             co_return r;
         }
         self->calls_.push_back(*call);

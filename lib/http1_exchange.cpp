@@ -51,11 +51,16 @@ std::optional<not_pooled_reason> tls_leftover(SSL* ssl)
 {
     if (!SSL_has_pending(ssl) && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0)
         return std::nullopt;
+    ERR_clear_error(); // SSL_get_error reads the queue: an old entry would pass for the peek's
     char byte;
     const int n = SSL_peek(ssl, &byte, 1);
     const int why = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, n);
     ERR_clear_error(); // a peek's failure must not be read as a later operation's
     if (n > 0)
+        return not_pooled_reason::protocol_error;
+    // A TLS 1.2 HelloRequest makes the peek start a renegotiation, whose output Asio would never
+    // send: such a connection is not reused.
+    if (SSL_in_init(ssl) || BIO_ctrl_wpending(SSL_get_wbio(ssl)) > 0)
         return not_pooled_reason::protocol_error;
     if (why == SSL_ERROR_WANT_READ)
         return std::nullopt; // only TLS's own records: nothing waits for the caller

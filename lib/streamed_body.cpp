@@ -7,6 +7,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/system_executor.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -33,12 +34,15 @@ void streamed_body::read_some(asio::mutable_buffer into, read_handler handler)
     std::unique_lock lock(gate_);
     if (detached_) {
         lock.unlock();
-        return post_completion(std::move(handler), error_code(error::canceled), std::size_t{0});
+        auto [ec, n] = read_detached(into);
+        return post_completion(std::move(handler), ec, n);
     }
-    // Posted under the gate, so close() cannot let go of the strand in between.
+    // Posted under the gate, so the body cannot let go of the strand in between.
     asio::post(strand_, [self = shared_from_this(), into, h = std::move(handler)]() mutable {
-        if (self->detached_) // closed after this read was posted: the strand may be let go already
-            return post_completion(std::move(h), error_code(error::canceled), std::size_t{0});
+        if (self->detached_) { // ended or closed after this read was posted: the strand may be let go
+            auto [ec, n] = self->read_detached(into);
+            return post_completion(std::move(h), ec, n);
+        }
         self->ever_read_ = true;
         self->reading_ = true;
         asio::co_spawn(self->strand_, self->read_body(into),
@@ -54,9 +58,20 @@ void streamed_body::read_some(asio::mutable_buffer into, read_handler handler)
     });
 }
 
+std::pair<error_code, std::size_t> streamed_body::read_detached(asio::mutable_buffer into)
+{
+    if (into.size() == 0)
+        return {error_code{}, 0};
+    if (tail_read_ < tail_.size())
+        return {error_code{}, take_from_tail(into)};
+    return {end_ ? end_ : error_code(asio::error::eof), 0};
+}
+
 executor streamed_body::get_executor() const noexcept
 {
     std::lock_guard lock(gate_);
+    if (detached_ && !strand_) // let go of with its transport: reads complete without it
+        return executor(asio::system_executor());
     return strand_;
 }
 
@@ -104,17 +119,20 @@ asio::awaitable<std::pair<error_code, std::size_t>> streamed_body::read_body(asi
 
 void streamed_body::end(error_code ec, std::optional<not_pooled_reason> refused)
 {
-    end_ = ec;
-    sink_.emit(conn_->id, [&] { return response_body_done{received_, ec}; });
+    end_ = as_roundtrip_error(ec);
+    sink_.emit(conn_->id, [&] { return response_body_done{received_, end_}; });
     home_->give_back(std::move(conn_), sink_, refused);
     unlink();
+    // From here reads are answered from what is left in tail_, without the strand.
+    std::lock_guard lock(gate_);
+    detached_ = true;
 }
 
 void streamed_body::release() noexcept
 {
     std::lock_guard lock(gate_);
     if (detached_)
-        return; // ended already
+        return; // ended already: nothing holds a connection
     try {
         asio::post(strand_, [self = shared_from_this()] {
             self->released_ = true;
@@ -135,7 +153,8 @@ void streamed_body::without_reader()
         std::fprintf(stderr, "roundtrip: %s: streamed response body dropped unread; connection closed\n",
                      debug_name_.c_str());
 #endif
-        return end(error::canceled, not_pooled_reason::body_not_drained);
+        end(error::canceled, not_pooled_reason::body_not_drained);
+        return let_go_if_detached();
     }
     draining_ = true;
     asio::co_spawn(strand_, drain(), [self = shared_from_this()](std::exception_ptr) {
@@ -170,22 +189,18 @@ asio::awaitable<void> streamed_body::drain()
 void streamed_body::close()
 {
     canceled_ = true;
-    {
-        std::lock_guard lock(gate_);
-        detached_ = true;
-    }
-    if (conn_) {
-        if (reading_ || draining_)
-            conn_->stream.cancel(); // the read ends with error::canceled, and ends the body
-        else
-            end(error::canceled, not_pooled_reason::broken);
-    }
+    if (conn_ && (reading_ || draining_))
+        conn_->stream.cancel(); // the read or drain ends with error::canceled; its completion lets go
     let_go_if_detached();
 }
 
 void streamed_body::let_go_if_detached()
 {
-    if (!detached_ || reading_ || draining_)
+    if (reading_ || draining_)
+        return;
+    if (canceled_ && conn_) // closed: a read that ended without the socket (from buffered bytes) left it
+        end(error::canceled, not_pooled_reason::broken);
+    if (!detached_)
         return;
     executor strand;
     std::shared_ptr<connection_home> home;

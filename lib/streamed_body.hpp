@@ -2,10 +2,11 @@
 // the transport's strand and go through the same parser-driving loop as buffered bodies; the end of
 // the body gives the connection back, and a reader dropped early drains a little or closes.
 //
-// The caller's body_reader may outlive the client, its transport and its io_context. So closing the
-// transport ends the body at once and detaches it: from then on reads complete with error::canceled
-// without touching the strand, and the body lets go of the strand and the transport (holding either
-// past its io_context would be a use-after-free).
+// The caller's body_reader may outlive the client, its transport and its io_context. So a body that
+// ends — read to its end, failed, or cut by the transport's close() — detaches: later reads are
+// answered from the bytes it still holds, then with how it ended, without touching the strand; and
+// the body lets go of the strand and the transport while their io_context still runs (holding either
+// past it would be a use-after-free).
 #pragma once
 
 #include "connection.hpp"
@@ -40,7 +41,7 @@ public:
     void release() noexcept override;
     executor get_executor() const noexcept override;
 
-    // The transport is closing: ends the body (a read in progress ends with error::canceled) and
+    // The transport is closing: ends the body (a read in progress ends with error::canceled), which
     // detaches it. On the strand.
     void close();
 
@@ -48,13 +49,14 @@ private:
     asio::awaitable<std::pair<error_code, std::size_t>> read_body(asio::mutable_buffer into);
     asio::awaitable<void> drain();
     std::size_t take_from_tail(asio::mutable_buffer into);
+    std::pair<error_code, std::size_t> read_detached(asio::mutable_buffer into);
     void end(error_code ec, std::optional<not_pooled_reason> refused);
     void without_reader();
     void let_go_if_detached();
 
     // Guards the detached state, strand_ and home_, which threads other than the strand read.
     mutable std::mutex gate_;
-    bool detached_ = false;
+    bool detached_ = false; // ended: from then on tail_ and end_ no longer change
     executor strand_;                       // empty once detached and idle
     std::shared_ptr<connection_home> home_; // empty once detached and idle
     // Only touched on the strand:

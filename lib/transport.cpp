@@ -6,6 +6,7 @@
 #include "completion.hpp"
 #include "connection.hpp"
 #include "dialer.hpp"
+#include "error_from_exception.hpp"
 #include "event_sink.hpp"
 #include "http1_exchange.hpp"
 #include "pool.hpp"
@@ -170,7 +171,13 @@ public:
 private:
     static asio::awaitable<result> run(std::shared_ptr<transport_impl> self, std::shared_ptr<attempt_record> a)
     {
-        result r = co_await self->round_trip(*a);
+        result r;
+        try {
+            r = co_await self->round_trip(*a);
+        } catch (...) {
+            r = result{};
+            r.error = error_from_exception(std::current_exception()); // bad_alloc buffering a body, say
+        }
         if (a->owns_call && a->req.body_stream)
             finish_body_source(*a->req.body_stream, *request_access::call(a->req), r.error);
         co_return r;

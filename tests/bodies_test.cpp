@@ -284,6 +284,39 @@ TEST_CASE("a streamed body outlives its client: the reader gets canceled and nev
     CHECK_FALSE(body.is_open());
 }
 
+TEST_CASE("a streamed body read to its end outlives its client too: later reads say eof, without the strand")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(200, "all of it"); });
+    body_reader body;
+    {
+        client c;
+        result r = c.round_trip(streamed(server.url()));
+        REQUIRE_FALSE(r.error);
+        body = std::move(r.response.body_stream);
+        auto [got, end] = read_all(body, 4);
+        CHECK(got == "all of it");
+        CHECK(end == asio::error::eof);
+    }
+    char buffer[8];
+    CHECK(read_some(body, asio::buffer(buffer)).first == asio::error::eof); // once on the destroyed strand
+    body.close();
+}
+
+TEST_CASE("a call started after close() still tells its body source, so a waiting writer is released")
+{
+    test::test_server server;
+    client c;
+    c.close();
+    auto pipe = std::make_shared<body_pipe>();
+    request req("POST", server.url());
+    req.body_stream = pipe;
+    auto call = send(c, req);
+    auto written = start<std::size_t>([&](auto h) { pipe->async_write(asio::buffer(std::string_view("x")), std::move(h)); });
+    REQUIRE(written.wait_for(5s) == std::future_status::ready);
+    CHECK(written.get().first == error::canceled);
+    CHECK(call.get().first == error::canceled);
+}
+
 TEST_CASE("a body source hears finish() exactly once, with the call's true outcome")
 {
     test::test_server server([](const test::server_request& req, test::exchange& ex) {

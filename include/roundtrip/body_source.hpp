@@ -29,8 +29,9 @@ public:
     virtual std::optional<std::uint64_t> length() const noexcept = 0;
 
     /// Reads the next bytes into `into` and completes with their count (at least 1), or with
-    /// `asio::error::eof` after the last byte. Any other error ends the attempt with that error and
-    /// closes the connection. Called on the transport's executor, one read at a time; `handler` may
+    /// `asio::error::eof` after the last byte. Any other error ends the attempt and closes the
+    /// connection; the call ends with it, translated into roundtrip's category as every error is
+    /// (`as_roundtrip_error`: a system error becomes `io_failed`, one of a category of your own stays). Called on the transport's executor, one read at a time; `handler` may
     /// be invoked from any thread, even inside this function.
     ///
     /// A read need not complete for the call to end: cancellation, the client's close() and the
