@@ -1,25 +1,17 @@
 // Fuzzes the redaction policy on URLs: whatever the input, the output parses (or is the fixed
 // "(unparsed url)"), shows no user info, and shows no value of a redacted query parameter.
+#include "require.hpp"
+
 #include <roundtrip/redaction.hpp>
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
 #include <cstdint>
-#include <cstdlib>
 #include <string_view>
 
 using namespace roundtrip;
-
-namespace {
-
-void require(bool holds)
-{
-    if (!holds)
-        std::abort();
-}
-
-} // namespace
+using roundtrip::fuzz::require;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

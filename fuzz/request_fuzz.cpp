@@ -1,24 +1,19 @@
 // Fuzzes what a request must pass before any connection is made: the method, the URL (Boost.URL and
 // roundtrip's own checks on port and host) and a header field. Whatever is accepted must be safe to
 // put on the wire: no byte in the request line or Host field that could end or split them.
+#include "require.hpp"
 #include "target.hpp"
 
 #include <roundtrip/header_fields.hpp>
 
 #include <cstdint>
-#include <cstdlib>
 #include <string_view>
 
 using namespace roundtrip;
+using roundtrip::fuzz::require;
 using namespace roundtrip::detail;
 
 namespace {
-
-void require(bool holds)
-{
-    if (!holds)
-        std::abort();
-}
 
 bool has_separator_or_control(std::string_view s)
 {

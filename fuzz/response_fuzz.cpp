@@ -2,6 +2,7 @@
 // fields, 1xx, chunked framing, trailers, limits, HEAD, streamed bodies): the input's first byte
 // shapes the request and how the bytes arrive; the rest is what the server sends.
 #include "http1_exchange.hpp"
+#include "require.hpp"
 #include "scripted_stream.hpp"
 #include "target.hpp"
 
@@ -9,19 +10,12 @@
 #include <boost/asio/io_context.hpp>
 
 #include <cstdint>
-#include <cstdlib>
 
 using namespace roundtrip;
+using roundtrip::fuzz::require;
 using namespace roundtrip::detail;
 
 namespace {
-
-// A broken promise of the exchange: abort, so the fuzzer keeps the input.
-void require(bool holds)
-{
-    if (!holds)
-        std::abort();
-}
 
 // Reads a body left on the connection to its end, a piece at a time, as streamed_body does.
 asio::awaitable<void> read_streamed(fuzz::scripted_stream& stream, connection& c, const http1::exchange_scope& x)

@@ -86,8 +86,10 @@ void dial::cancel()
 
 void dial::on_expired(error_code ec)
 {
-    if (ec || done_ || stop_ != stop::none)
-        return; // the timer was cancelled: the dial ended first
+    // Cancelled, or already queued when the connect finished in time: the handshake that followed
+    // has a timeout of its own, and cutting it here would pass for a failed handshake.
+    if (ec || done_ || stop_ != stop::none || handshaking_)
+        return;
     stop_ = stop::expired;
     abort_all();
 }

@@ -276,6 +276,8 @@ asio::awaitable<error_code> write_streamed_body(Stream& stream, const exchange_s
             break;
         if (ec)
             co_return x.canceled ? error_code(error::canceled) : ec;
+        if (n == 0)
+            continue; // an empty piece would write "0\r\n\r\n", the end of a chunked body
         taken += n;
         if (length && taken > *length)
             co_return error::body_length_mismatch;
