@@ -365,7 +365,17 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c, const 
         if (!wec && !body_unsent)
             wec = co_await write_body(stream, x, written);
     }
-    x.sink.emit(c.id, [&] { return wrote_request{written, wec}; });
+    // A server may answer and close before it has read the whole body (413 Content Too Large, 401):
+    // its answer waits in the socket even after the reset its close caused, and it is the call's
+    // answer, not the reset.
+    const error_code write_error = wec;
+    bool cut_short = false;
+    if (wec == condition::connection_reset && has_body && written >= head_size && !answered && !x.canceled) {
+        const error_code no_answer = co_await read_first_byte(stream, c, x, r);
+        if (!no_answer)
+            cut_short = answered = true, wec = {};
+    }
+    x.sink.emit(c.id, [&] { return wrote_request{written, write_error}; });
     if ((out.error = wec))
         co_return out;
     ++c.requests_served;
@@ -382,7 +392,7 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c, const 
     // Decided from the head alone: trailers (RFC 9110, section 6.5.1) must not add header fields or
     // change the connection's fate, and Beast's parser files them with the head's fields.
     c.in.keep_alive = parser.keep_alive() && !parser.need_eof();
-    c.in.request_body_unsent = body_unsent;
+    c.in.request_body_unsent = body_unsent || cut_short;
     c.in.head_bytes = 0; // trailers get a head's allowance of their own
     r.response.status = status;
     r.response.version = head.version();

@@ -8,7 +8,9 @@
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 
 #include <doctest/doctest.h>
 
@@ -476,6 +478,38 @@ TEST_CASE("a body pipe that breaks its promise, or outlives its call, gets an er
         req.body_stream = std::make_shared<body_pipe>();
         CHECK_FALSE(is_replayable(req));
     }
+}
+
+TEST_CASE("a final answer sent before the body was taken (413) is the call's answer, not the reset that follows")
+{
+    // The server answers after the head and closes with the body unread: its close resets the
+    // connection while the client is still writing, but the answer is already in the client's socket.
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    std::thread early([&] {
+        asio::ip::tcp::socket peer(io);
+        error_code ec;
+        acceptor.accept(peer, ec);
+        std::string head;
+        char piece[4096];
+        while (head.find("\r\n\r\n") == std::string::npos && !ec)
+            head.append(piece, peer.read_some(asio::buffer(piece), ec));
+        asio::write(peer, asio::buffer(std::string_view("HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\n"
+                                                       "Connection: close\r\n\r\ntoo much")), ec);
+        std::this_thread::sleep_for(50ms);
+        peer.close(ec); // the body still unread: a reset
+    });
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    request upload("POST", "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/");
+    upload.body = std::string(64 * 1024 * 1024, 'u'); // far more than the socket buffers hold
+    upload.timeout = 10s;
+    result r = c.round_trip(std::move(upload));
+    early.join();
+    REQUIRE_FALSE(r.error);
+    CHECK(r.response.status == 413);
+    CHECK(r.response.body == "too much");
+    CHECK(test::connection_fate(*events) == "request_body_unsent");
 }
 
 TEST_CASE("Expect: 100-continue sends the body after 100, never after a final answer, and after a timeout anyway")
