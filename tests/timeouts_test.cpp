@@ -8,6 +8,8 @@
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
 
+#include <boost/asio/use_future.hpp>
+
 #include <doctest/doctest.h>
 
 using namespace roundtrip;
@@ -126,6 +128,43 @@ TEST_CASE("the call's deadline ends a slow call with deadline_exceeded, per requ
         client c(std::move(options));
         CHECK(c.round_trip(request("GET", "http://slow.test/")).error == error::deadline_exceeded);
     }
+}
+
+TEST_CASE("the deadline ends a body that never pauses, buffered or streamed")
+{
+    // Each read finds bytes waiting and completes before any timer could fire: the deadline is
+    // checked before each read, or a fast endless body would outrun it.
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.write_raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        const std::string chunk = "4000\r\n" + std::string(0x4000, 'f') + "\r\n";
+        for (int i = 0; i < 1'000'000 && ex.client_port(); ++i)
+            ex.write_raw(chunk);
+    });
+    client_options options;
+    options.transport.limits.max_body_bytes = std::size_t{1} << 40;
+    client c(std::move(options));
+    request buffered("GET", server.url());
+    buffered.timeout = 500ms;
+    const auto start = clock::now();
+    CHECK(c.round_trip(buffered).error == error::deadline_exceeded);
+    CHECK(clock::now() - start < 5s);
+
+    request streamed("GET", server.url());
+    streamed.timeout = 500ms;
+    streamed.stream_response = true;
+    result r = c.round_trip(streamed);
+    REQUIRE_FALSE(r.error);
+    std::vector<char> piece(64 * 1024);
+    error_code ended;
+    const auto reading = clock::now();
+    while (!ended && clock::now() - reading < 10s) {
+        try {
+            r.response.body_stream.async_read_some(asio::buffer(piece), asio::use_future).get();
+        } catch (const boost::system::system_error& e) {
+            ended = e.code();
+        }
+    }
+    CHECK(ended == error::deadline_exceeded);
 }
 
 TEST_CASE("middleware read the deadline the client set")
