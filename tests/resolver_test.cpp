@@ -51,20 +51,27 @@ TEST_CASE("the system resolver reports a name that cannot exist as a dns failure
 
 TEST_CASE("a cancelled lookup completes at once with canceled, and its late answer is dropped")
 {
-    asio::io_context io;
-    system_resolver names(1);
-    asio::cancellation_signal cancel;
-    int completions = 0;
-    error_code ec;
-    names.async_resolve("localhost", 80,
-                        asio::bind_cancellation_slot(cancel.slot(), asio::bind_executor(io, [&](error_code e, std::vector<endpoint>) {
-                                                         ++completions;
-                                                         ec = e;
-                                                     })));
-    cancel.emit(asio::cancellation_type::terminal);
-    io.run_for(5s);
-    CHECK(completions == 1);
-    CHECK(ec == error::canceled);
+    // The lookup runs on the resolver's own thread and may finish before the cancel arrives (a slow
+    // machine, ThreadSanitizer): then it completes with its answer. Either way it completes once.
+    int canceled = 0;
+    for (int round = 0; round < 20 && canceled < 3; ++round) {
+        asio::io_context io;
+        system_resolver names(1);
+        asio::cancellation_signal cancel;
+        int completions = 0;
+        error_code ec;
+        names.async_resolve("localhost", 80,
+                            asio::bind_cancellation_slot(cancel.slot(), asio::bind_executor(io, [&](error_code e, std::vector<endpoint>) {
+                                                             ++completions;
+                                                             ec = e;
+                                                         })));
+        cancel.emit(asio::cancellation_type::terminal);
+        io.run_for(5s);
+        CHECK(completions == 1);
+        CHECK((ec == error::canceled || !ec));
+        canceled += ec == error::canceled;
+    }
+    CHECK(canceled > 0);
 }
 
 TEST_CASE("the static resolver answers from its table and fails other names with host_not_found")
