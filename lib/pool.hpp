@@ -159,6 +159,8 @@ public:
     {
         host& h = *find(key);
         --h.dialing;
+        if (connected)
+            ++opened_;
         return connected ? nullptr : closed(key);
     }
 
@@ -230,6 +232,7 @@ public:
     pool_stats stats() const
     {
         pool_stats s;
+        s.opened = opened_;
         for (const auto& [key, h] : hosts_) {
             pool_stats::host one{key, h.open, h.idle.size(), 0, h.dialing, h.waiters.size()};
             one.active = one.open - one.idle - one.dialing;
@@ -328,6 +331,7 @@ private:
     std::unordered_map<std::string, host, key_hash, std::equal_to<>> hosts_;
     age_list by_age_;
     std::size_t idle_total_ = 0;
+    std::uint64_t opened_ = 0; // dials that connected, ever: pool_stats::opened
 };
 
 } // namespace roundtrip::detail

@@ -240,6 +240,21 @@ TEST_CASE("a host with nothing open and nobody waiting is forgotten")
     CHECK(p.stats().hosts.empty());
 }
 
+TEST_CASE("stats().opened counts every dial that connected, and stays when its host is forgotten")
+{
+    pool_options o;
+    book p(o);
+    open_and_return(p, "a", 1, t0);
+    REQUIRE(p.try_open("b"));
+    p.dial_done("b", false); // a failed dial opened nothing
+    CHECK(p.stats().opened == 1);
+    REQUIRE(p.try_open("c"));
+    p.dial_done("c", true);
+    p.closed("c"); // host c is forgotten; its connection still counts
+    CHECK(p.stats().hosts.size() == 1);
+    CHECK(p.stats().opened == 2);
+}
+
 TEST_CASE("remove_idle takes out exactly the connection put() returned a handle for")
 {
     pool_options o;

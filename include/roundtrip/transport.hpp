@@ -80,6 +80,9 @@ struct pool_stats {
         std::size_t waiting = 0;  ///< attempts waiting for a connection
     };
     std::size_t open = 0, idle = 0, active = 0, dialing = 0, waiting = 0; ///< totals over hosts
+    /// Connections dialed successfully since the transport was built (cumulative, never decreases):
+    /// the difference over a stretch of traffic is how many connections it opened.
+    std::uint64_t opened = 0;
     std::vector<host> hosts;                                              ///< hosts with any count > 0
 };
 
