@@ -1,15 +1,15 @@
-// A connection: one Beast TCP stream with its read buffer and its history. It serves one exchange at
+// A connection: one TCP stream (timed by the transport's watchdog) with its read buffer and its history. It serves one exchange at
 // a time; the pool keeps it between exchanges.
 #pragma once
 
 #include "event_sink.hpp"
+#include "timed_stream.hpp"
 
 #include <roundtrip/detail/config.hpp>
 #include <roundtrip/events.hpp>
 
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -53,9 +53,9 @@ struct response_in {
 };
 
 struct connection {
-    // Takes the stream by pointer: Beast 1.81 moves a basic_stream by moving its state into a new
-    // object, which breaks operations still running on the old one (the dial's connect, here).
-    connection(std::unique_ptr<boost::beast::tcp_stream> s, std::uint64_t conn_id)
+    // Takes the stream by pointer: the dial made it, and its address must not change (operations
+    // and the watchdog refer to it).
+    connection(std::unique_ptr<timed_stream> s, std::uint64_t conn_id)
         : stream(*s), owned_stream(std::move(s)), id(conn_id), created(clock::now())
     {
         error_code ignored;
@@ -93,10 +93,10 @@ struct connection {
         return tls ? f(*tls) : f(stream);
     }
 
-    boost::beast::tcp_stream& stream;
-    std::unique_ptr<boost::beast::tcp_stream> owned_stream;
+    timed_stream& stream;
+    std::unique_ptr<timed_stream> owned_stream;
     std::shared_ptr<tls_context> tls_config; // what `tls` was made with; outlives it (declared first)
-    std::optional<asio::ssl::stream<boost::beast::tcp_stream&>> tls; // over `stream`, for https
+    std::optional<asio::ssl::stream<timed_stream&>> tls; // over `stream`, for https
     std::string tls_peer; // the server certificate's subject, for the handshake's event
     boost::beast::flat_buffer buffer; // bytes read and not yet parsed
     response_in in;                   // while an exchange or a streamed body reads a response

@@ -41,10 +41,10 @@ std::vector<endpoint> interleave_families(std::vector<endpoint> in)
 
 } // namespace
 
-dial::dial(executor strand, const dial_options& options, resolver& names, event_sink sink, const target& t,
-           std::uint64_t conn_id, clock::duration connect_timeout, clock::time_point call_deadline,
-           std::shared_ptr<tls_context> tls, std::string key)
-    : strand_(strand), options_(options), resolver_(names), sink_(std::move(sink)), host_(t.host),
+dial::dial(executor strand, std::shared_ptr<watchdog> watchdog, const dial_options& options, resolver& names,
+           event_sink sink, const target& t, std::uint64_t conn_id, clock::duration connect_timeout,
+           clock::time_point call_deadline, std::shared_ptr<tls_context> tls, std::string key)
+    : strand_(strand), watchdog_(std::move(watchdog)), options_(options), resolver_(names), sink_(std::move(sink)), host_(t.host),
       host_is_ip_(t.host_is_ip), ip_(t.ip), port_(t.port), conn_id_(conn_id),
       dial_deadline_(bounded(connect_timeout, call_deadline)), call_deadline_(call_deadline),
       expiry_(strand), fallback_(strand), tls_(std::move(tls)), key_(std::move(key))
@@ -157,7 +157,7 @@ void dial::connect_next()
     }
     const std::size_t index = racing_.size();
     const endpoint remote = addresses_[index];
-    auto& stream = racing_.emplace_back(std::make_unique<boost::beast::tcp_stream>(strand_));
+    auto& stream = racing_.emplace_back(std::make_unique<timed_stream>(strand_, watchdog_));
     stream->expires_at(dial_deadline_);
     ++in_flight_;
     sink_.emit(conn_id_, [&] { return connect_start{remote}; });

@@ -30,7 +30,8 @@ public:
     // `call_deadline` decides whether a timeout is the call's (deadline_exceeded) or the dial's own
     // (connect_timeout). Everything runs on `strand`.
     // `tls` is null for http. `key` is the pool key, which also names the host's TLS sessions.
-    dial(executor strand, const dial_options& options, resolver& names, event_sink sink, const target& t,
+    // `watchdog` times the new connection's operations, from its connect on.
+    dial(executor strand, std::shared_ptr<watchdog> watchdog, const dial_options& options, resolver& names, event_sink sink, const target& t,
          std::uint64_t conn_id, clock::duration connect_timeout, clock::time_point call_deadline,
          std::shared_ptr<tls_context> tls, std::string key);
 
@@ -52,6 +53,7 @@ private:
     void finish(error_code ec, std::unique_ptr<connection> conn);
 
     executor strand_;
+    std::shared_ptr<watchdog> watchdog_;
     const dial_options& options_;
     resolver& resolver_;
     event_sink sink_;
@@ -73,7 +75,7 @@ private:
     std::shared_ptr<asio::cancellation_signal> resolve_cancel_ = std::make_shared<asio::cancellation_signal>();
     bool resolving_ = false;
     std::vector<endpoint> addresses_;
-    std::vector<std::unique_ptr<boost::beast::tcp_stream>> racing_; // one per address started
+    std::vector<std::unique_ptr<timed_stream>> racing_; // one per address started
     std::size_t in_flight_ = 0;
     std::size_t winner_ = SIZE_MAX;
     error_code first_error_;

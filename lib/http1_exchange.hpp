@@ -3,7 +3,7 @@
 //
 // The functions are templates over the stream they read and write, so a TLS stream over the same
 // connection runs exactly this code: timeouts are set on the lowest layer (the connection's
-// tcp_stream), and everything else goes through the stream given.
+// timed_stream), and everything else goes through the stream given.
 #pragma once
 
 #include "call_state.hpp"

@@ -99,7 +99,7 @@ public:
     transport_impl(executor strand, transport_options options, observer_list observers)
         : strand_(strand), options_(std::move(options)), observers_(std::move(observers)),
           resolver_(options_.dial.resolver ? options_.dial.resolver : std::make_shared<system_resolver>()),
-          pool_(options_.pool), sweep_(strand)
+          pool_(options_.pool), sweep_(strand), watchdog_(std::make_shared<watchdog>(strand))
     {
         const auto& tls = options_.tls;
         // Files named in the options are read now, so a bad one fails the client's construction;
@@ -414,7 +414,7 @@ private:
             w->waits_for_slot = false; // the wait for a slot ends here; the dial's events follow
             w->sink.emit(0, [] { return wait_for_conn_done{}; });
         }
-        auto d = std::make_shared<dial>(strand_, options_.dial, *resolver_, w->sink, w->where, ++last_conn_id_,
+        auto d = std::make_shared<dial>(strand_, watchdog_, options_.dial, *resolver_, w->sink, w->where, ++last_conn_id_,
                                         options_.timeouts.connect, w->deadline,
                                         w->tls, w->key);
         dials_.insert(d);
@@ -471,6 +471,7 @@ private:
             return;
         case conn_pool::put_result::outcome::pooled:
             sink.emit(c->id, [] { return put_idle_conn{}; });
+            c->stream.expires_never(); // idle, it has no operation to bound
             c->idle_handle = put.handle;
             ++c->idle_epoch;
             c->buffer.clear();
@@ -555,8 +556,7 @@ private:
     // close_notify or a FIN means the server closed it.
     static asio::awaitable<std::optional<close_reason>> look_through_tls(conn_ptr c)
     {
-        // The stream still has its last exchange's expiry, long past after a while idle: a read
-        // under it would fail at once, and close a healthy connection. The timer below bounds it.
+        // The timer below bounds the look, not a deadline of the stream (a pooled one has none).
         c->stream.expires_never();
         asio::steady_timer enough(c->stream.get_executor());
         enough.expires_after(tls_look_time);
@@ -657,6 +657,7 @@ private:
     conn_pool pool_;
     // Only touched on the strand:
     asio::steady_timer sweep_;      // closes idle connections as they expire
+    std::shared_ptr<watchdog> watchdog_; // the deadlines of every connection's operations
     clock::time_point sweep_at_ = clock::time_point::max();
     std::uint64_t last_conn_id_ = 0;
     bool closed_ = false;
