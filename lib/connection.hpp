@@ -109,6 +109,8 @@ struct connection {
     std::string key;             // the pool key: "http://host:port"
     void* idle_handle = nullptr; // while idle: the pool's handle for it
     std::uint64_t idle_epoch = 0; // bumped when it enters or leaves the idle pool: older watchers are stale
+    bool watch_pending = false;   // in the transport's list for the next watch round
+    bool watched = false;         // a readiness wait of the idle watcher is armed
 };
 
 using conn_ptr = std::shared_ptr<connection>;

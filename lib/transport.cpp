@@ -328,13 +328,20 @@ private:
             conn_ptr c = std::move(idle->conn);
             c->idle_handle = nullptr;
             ++c->idle_epoch;
-            // The watcher may not have run yet for bytes or a FIN that arrived just now: look directly.
-            auto fault = c->idle_fault();
-            if (fault == close_reason::stray_bytes_idle && c->tls)
-                fault = co_await look_through_tls(c);
-            if (fault) {
-                close_unused(std::move(c), *fault);
-                continue;
+            if (c->watched)
+                c->stream.cancel(); // its watcher ends, rather than waking at the response
+            // A connection idle for less than watch_delay has no watcher yet, and a watcher may not
+            // have run for bytes or a FIN that arrived just now. A request that may be sent again is
+            // retried on another connection if this one turns out dead (round_trip); for any other,
+            // look first: one non-blocking system call.
+            if (!is_replayable(req)) {
+                auto fault = c->idle_fault();
+                if (fault == close_reason::stray_bytes_idle && c->tls)
+                    fault = co_await look_through_tls(c);
+                if (fault) {
+                    close_unused(std::move(c), *fault);
+                    continue;
+                }
             }
             co_return std::tuple{error_code{}, conn_lease{std::move(c), true, clock::now() - idle->idle_since}};
         }
@@ -476,7 +483,7 @@ private:
             ++c->idle_epoch;
             c->buffer.clear();
             c->buffer.shrink_to_fit(); // an idle connection holds no read buffer
-            watch(c);
+            watch_later(c);
             schedule_sweep(saturating_add(clock::now(), options_.pool.idle_timeout),
                            saturating_add(c->created, options_.pool.max_lifetime));
             return;
@@ -519,13 +526,46 @@ private:
             start_dial(static_cast<conn_wait*>(granted)->shared_from_this());
     }
 
+    // Has `c` watched once it has been idle for watch_delay. Arming a readiness wait re-registers the
+    // socket with epoll (a system call): on a connection reused within milliseconds, as under load,
+    // that would be one per request. A round of the watchdog arms the waits of the connections
+    // still idle then.
+    void watch_later(const conn_ptr& c)
+    {
+        if (c->watch_pending)
+            return;
+        c->watch_pending = true;
+        unwatched_.push_back(c);
+        if (!watch_round_.armed())
+            watchdog_->arm(watch_round_, clock::now() + watch_delay);
+    }
+
+    // The watch round: every connection put idle since the last round that is idle still.
+    void watch_idle() noexcept
+    {
+        std::vector<std::weak_ptr<connection>> due;
+        due.swap(unwatched_);
+        for (auto& weak : due)
+            if (auto c = weak.lock()) {
+                c->watch_pending = false;
+                if (c->idle_handle && !c->watched)
+                    watch(c);
+            }
+        due.clear();
+        if (unwatched_.empty())
+            unwatched_.swap(due); // keeps the capacity: the next round's pushes do not allocate
+    }
+
     // Watches an idle connection: readable means the server closed it or sent bytes nobody asked for.
     void watch(const conn_ptr& c)
     {
+        c->watched = true;
         c->stream.socket().async_wait(
             asio::ip::tcp::socket::wait_read,
             [self = shared_from_this(), weak = std::weak_ptr<connection>(c), epoch = c->idle_epoch](error_code ec) {
                 auto conn = weak.lock();
+                if (conn && conn->idle_epoch == epoch)
+                    conn->watched = false; // an older wait's end says nothing about a newer one
                 if (!conn || conn->idle_epoch != epoch || !conn->idle_handle || ec == asio::error::operation_aborted)
                     return; // taken for a request, or closed, since
                 auto fault = ec ? std::optional(close_reason::error) : conn->idle_fault();
@@ -646,6 +686,9 @@ private:
     // pool full of connections the server closed at once.
     static constexpr int max_transparent_retries = 8;
 
+    // How long a connection is idle before a readiness wait watches it.
+    static constexpr auto watch_delay = std::chrono::milliseconds(50);
+
     // How long a look at an idle TLS connection waits for application data after TLS records.
     static constexpr auto tls_look_time = std::chrono::milliseconds(20);
 
@@ -658,6 +701,13 @@ private:
     // Only touched on the strand:
     asio::steady_timer sweep_;      // closes idle connections as they expire
     std::shared_ptr<watchdog> watchdog_; // the deadlines of every connection's operations
+    // Connections put idle since the last watch round, and the round itself.
+    std::vector<std::weak_ptr<connection>> unwatched_;
+    struct watch_round_entry : deadline_entry {
+        explicit watch_round_entry(transport_impl& t) : transport(t) {}
+        transport_impl& transport;
+        void expired() noexcept override { transport.watch_idle(); }
+    } watch_round_{*this};
     clock::time_point sweep_at_ = clock::time_point::max();
     std::uint64_t last_conn_id_ = 0;
     bool closed_ = false;

@@ -126,6 +126,37 @@ TEST_CASE("a connection the server closes while idle is removed at once and neve
     CHECK(server.connections() == 2);
 }
 
+TEST_CASE("a connection the server closed a moment ago, before any watcher: a GET is retried, a POST looks first")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        ex.close(); // the keep-alive response was the last
+    });
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    REQUIRE(c.send(request("GET", server.url())).status == 200);
+
+    // At once, before the idle watcher is armed: the GET goes out on the dead connection, fails,
+    // and is sent again on a new one (a failed attempt, not an error). Should the machine be slow
+    // enough for the watcher to see the FIN first, the GET gets a new connection at once instead.
+    REQUIRE(c.send(request("GET", server.url())).status == 200);
+    CHECK(got_conns(*events).back().reused == false);
+
+    // A POST may not be sent twice: the pooled connection is looked at first (the FIN arrived
+    // within the 10 ms; the watcher would need 50), so it is closed unused, never written to.
+    REQUIRE(test::eventually([&] { return c.stats().idle == 1; }));
+    std::this_thread::sleep_for(10ms);
+    const std::size_t attempts_before = got_conns(*events).size();
+    request post("POST", server.url());
+    post.body = "once";
+    const result r = c.round_trip(post);
+    REQUIRE_FALSE(r.error);
+    CHECK(r.attempt.attempts == 1);
+    CHECK_FALSE(r.attempt.reused);
+    CHECK(got_conns(*events).size() == attempts_before + 1);
+    CHECK(closed_because(*events, close_reason::peer_closed_idle));
+}
+
 TEST_CASE("bytes pushed onto an idle connection close it; they never become the next response")
 {
     test::test_server server([](const test::server_request& req, test::exchange& ex) {
