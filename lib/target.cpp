@@ -70,7 +70,9 @@ error_code parse_target(const request& req, target& out)
     case boost::urls::host_type::ipv4:
         out.host_is_ip = true;
         out.ip = asio::ip::address_v4(u.host_ipv4_address().to_bytes());
-        out.host = out.ip.to_string();
+        // RFC 3986's IPv4address is dotted decimal without leading zeros: the URL spells it as
+        // to_string() would, without inet_ntop and sprintf on every attempt.
+        out.host = u.encoded_host();
         break;
     case boost::urls::host_type::ipv6:
         out.host_is_ip = true;

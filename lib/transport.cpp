@@ -258,6 +258,10 @@ private:
             co_return false;
         }
         connection& c = *lease.conn;
+        if (c.buffer.capacity() == 0 && !spare_buffers_.empty()) {
+            c.buffer = std::move(spare_buffers_.back());
+            spare_buffers_.pop_back();
+        }
         const bool reused = c.requests_served > 0;
         r.attempt.conn = c.id;
         r.attempt.reused = reused;
@@ -481,8 +485,7 @@ private:
             c->stream.expires_never(); // idle, it has no operation to bound
             c->idle_handle = put.handle;
             ++c->idle_epoch;
-            c->buffer.clear();
-            c->buffer.shrink_to_fit(); // an idle connection holds no read buffer
+            recycle_buffer(*c); // an idle connection holds no read buffer
             watch_later(c);
             schedule_sweep(saturating_add(clock::now(), options_.pool.idle_timeout),
                            saturating_add(c->created, options_.pool.max_lifetime));
@@ -524,6 +527,17 @@ private:
         }
         if (granted)
             start_dial(static_cast<conn_wait*>(granted)->shared_from_this());
+    }
+
+    // Takes the read buffer of a connection going idle, for the next connection that reads: freeing
+    // and allocating 16 KiB on every request costs more than the rest of the pool's bookkeeping.
+    void recycle_buffer(connection& c)
+    {
+        c.buffer.clear();
+        if (c.buffer.capacity() <= 2 * http1::read_chunk && spare_buffers_.size() < max_spare_buffers)
+            spare_buffers_.push_back(std::move(c.buffer)); // leaves c.buffer empty, without memory
+        else
+            c.buffer.shrink_to_fit();
     }
 
     // Has `c` watched once it has been idle for watch_delay. Arming a readiness wait re-registers the
@@ -686,6 +700,10 @@ private:
     // pool full of connections the server closed at once.
     static constexpr int max_transparent_retries = 8;
 
+    // Read buffers kept for reuse: enough for the connections that go idle between two requests at
+    // once, a bounded amount of memory (at most 32 KiB each).
+    static constexpr std::size_t max_spare_buffers = 16;
+
     // How long a connection is idle before a readiness wait watches it.
     static constexpr auto watch_delay = std::chrono::milliseconds(50);
 
@@ -701,6 +719,7 @@ private:
     // Only touched on the strand:
     asio::steady_timer sweep_;      // closes idle connections as they expire
     std::shared_ptr<watchdog> watchdog_; // the deadlines of every connection's operations
+    std::vector<boost::beast::flat_buffer> spare_buffers_; // see recycle_buffer
     // Connections put idle since the last watch round, and the round itself.
     std::vector<std::weak_ptr<connection>> unwatched_;
     struct watch_round_entry : deadline_entry {
