@@ -7,12 +7,26 @@
 
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/intrusive/list.hpp>
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 namespace roundtrip::detail {
+
+// An attempt the bottom round tripper runs inside the call's own coroutine (the client's transport,
+// awaited directly): the call's cancellation reaches it through the call, not through a handler's
+// cancellation slot.
+class cancellable_attempt {
+public:
+    virtual void cancel() noexcept = 0;
+
+    boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> in_call;
+
+protected:
+    ~cancellable_attempt() = default; // leaves the call's list by itself (auto_unlink)
+};
 
 // What every attempt of one call shares, whichever copy of the request it was made with.
 // Only touched on the client's strand.
@@ -22,6 +36,21 @@ struct call_state {
     const std::vector<std::shared_ptr<observer>>* client_observers = nullptr; // for emit(); outlives the call
     bool request_write_started = false; // a byte of the request may have reached a server
     bool body_read_to_end = false;      // the body_source delivered its last byte and it was written
+
+    // The call's attempts in progress inside its own coroutine.
+    boost::intrusive::list<cancellable_attempt,
+                           boost::intrusive::member_hook<cancellable_attempt, decltype(cancellable_attempt::in_call),
+                                                         &cancellable_attempt::in_call>,
+                           boost::intrusive::constant_time_size<false>>
+        inline_attempts;
+
+    // Ends every attempt of the call in progress inside its coroutine with error::canceled; the
+    // caller then cancels the coroutine itself (a middleware's wait, say).
+    void cancel_inline_attempts() noexcept
+    {
+        for (auto it = inline_attempts.begin(); it != inline_attempts.end();)
+            (it++)->cancel();
+    }
 };
 
 // Tells a call's body source how the call ended: its one finish(). Whoever started the call (the

@@ -21,6 +21,7 @@
 #include <boost/intrusive/list.hpp>
 
 #include <future>
+#include <optional>
 #include <thread>
 
 namespace roundtrip {
@@ -48,8 +49,10 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
 public:
     client_impl(executor ex, client_options options)
         : strand_(make_client_strand(ex)), observers_(collect_observers(options)),
-          transport_(strand_, std::move(options.transport), observers_),
-          chain_(options.middleware, transport_, strand_), timeout_(options.timeout)
+          given_bottom_(std::move(options.bottom)), own_transport_(make_own_transport(options)),
+          chain_(options.middleware, bottom(),
+                 own_transport_ ? transport_access::inline_bottom(*own_transport_) : nullptr, strand_),
+          timeout_(options.timeout)
     {
     }
 
@@ -62,7 +65,7 @@ public:
                 // co_spawn passes terminal cancellation only: the type is judged here.
                 asio::dispatch(strand, [call, type] {
                     if (honours(type, call->state))
-                        call->signal.emit(asio::cancellation_type::terminal);
+                        cancel(*call);
                 });
             });
         asio::co_spawn(strand_, run(shared_from_this(), call, std::move(req)),
@@ -83,10 +86,11 @@ public:
     {
         asio::dispatch(strand_, [self = shared_from_this()] {
             self->closed_ = true;
-            // Emitting never completes a call inline, so the list stays intact while we walk it.
+            // Cancelling never completes a call inline, so the list stays intact while we walk it.
             for (auto& c : self->calls_)
-                c.signal.emit(asio::cancellation_type::terminal);
-            self->transport_.close();
+                cancel(c);
+            if (self->own_transport_)
+                self->own_transport_->close();
         });
     }
 
@@ -102,10 +106,36 @@ public:
         return false;
     }
 
-    // The transport beneath the chain.
-    roundtrip::transport& bottom() noexcept { return transport_; }
+    // The round tripper beneath the chain: the one the options gave, else the client's own transport.
+    round_tripper& bottom() noexcept
+    {
+        return own_transport_ ? static_cast<round_tripper&>(*own_transport_) : *given_bottom_;
+    }
+
+    // The bottom as a pooling transport, if it is one: what stats() and close_idle() reach.
+    roundtrip::transport* pooling_bottom() noexcept
+    {
+        return own_transport_ ? &*own_transport_ : dynamic_cast<roundtrip::transport*>(given_bottom_.get());
+    }
 
 private:
+    // Called after given_bottom_ took options.bottom.
+    std::optional<roundtrip::transport> make_own_transport(client_options& options) const
+    {
+        if (given_bottom_)
+            return std::nullopt;
+        return std::optional<roundtrip::transport>(std::in_place, strand_, std::move(options.transport), observers_);
+    }
+
+    // Ends a call: first the attempts it runs inline (so that they end with error::canceled, their
+    // connections handled as cancellation wants), then its coroutine (a middleware's wait, or an
+    // attempt a bottom of another kind runs).
+    static void cancel(call_record& call)
+    {
+        call.state.cancel_inline_attempts();
+        call.signal.emit(asio::cancellation_type::terminal);
+    }
+
     static observer_list collect_observers(const client_options& options)
     {
         observer_list all = options.observers;
@@ -149,7 +179,8 @@ private:
     }
 
     observer_list observers_;
-    roundtrip::transport transport_;
+    std::shared_ptr<round_tripper> given_bottom_; // client_options::bottom
+    std::optional<roundtrip::transport> own_transport_; // when none was given
     chain chain_;
     clock::duration timeout_;
     // Only touched on the strand:
@@ -232,9 +263,17 @@ response client::send(request req)
 
 void client::close() { impl_->close(); }
 
-void client::close_idle() { impl_->bottom().close_idle(); }
+void client::close_idle()
+{
+    if (auto* t = impl_->pooling_bottom())
+        t->close_idle();
+}
 
-pool_stats client::stats() const { return impl_->bottom().stats(); }
+pool_stats client::stats() const
+{
+    auto* t = impl_->pooling_bottom();
+    return t ? t->stats() : pool_stats{};
+}
 
 executor client::get_executor() const noexcept { return impl_->strand_; }
 

@@ -14,12 +14,13 @@
 namespace roundtrip {
 namespace detail {
 
-chain::chain(const std::vector<layer>& layers, round_tripper& bottom, executor strand)
+chain::chain(const std::vector<layer>& layers, round_tripper& bottom, inline_round_tripper* inline_bottom,
+             executor strand)
 {
     links.reserve(layers.size() + 1);
     for (const auto& l : layers)
-        links.push_back(chain_link{l.fn_, l.object_, nullptr, strand});
-    links.push_back(chain_link{{}, nullptr, &bottom, strand});
+        links.push_back(chain_link{l.fn_, l.object_, nullptr, nullptr, strand});
+    links.push_back(chain_link{{}, nullptr, &bottom, inline_bottom, strand});
 }
 
 observer_list chain::client_observers(const std::vector<layer>& layers)
@@ -71,6 +72,8 @@ asio::awaitable<result> next::operator()(request req) const
 {
     if (link_->fn)
         return link_->fn(std::move(req), next(link_ + 1));
+    if (link_->inline_bottom)
+        return link_->inline_bottom->round_trip_inline(std::move(req));
     return asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(
         [link = link_](auto handler, request r) {
             detail::start_next(link, std::move(r), asio::any_completion_handler<void(result)>(std::move(handler)));

@@ -3,6 +3,7 @@
 // (http1_exchange.hpp), gives the connection back, and retries transparently when that is safe,
 // emitting each step as an event.
 #include "call_state.hpp"
+#include "chain.hpp"
 #include "completion.hpp"
 #include "connection.hpp"
 #include "dialer.hpp"
@@ -21,6 +22,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/intrusive/list.hpp>
 
@@ -80,10 +82,17 @@ struct conn_wait : conn_pool::waiter, std::enable_shared_from_this<conn_wait> {
     bool done = false;
 };
 
+class transport_impl;
+
 // One attempt in progress: what `close()` and the caller's cancellation act on.
 // Only touched on the transport's strand.
-struct attempt_record : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
-    explicit attempt_record(request r) : req(std::move(r)) {}
+struct attempt_record : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>,
+                        cancellable_attempt {
+    attempt_record(transport_impl& t, request r) : owner(t), req(std::move(r)) {}
+
+    void cancel() noexcept override; // for a call that awaits the transport inline
+
+    transport_impl& owner;
 
     request req;
     std::shared_ptr<tls_context> tls; // https: the request's TLS configuration, else the transport's
@@ -94,7 +103,9 @@ struct attempt_record : boost::intrusive::list_base_hook<boost::intrusive::link_
     connection* conn = nullptr;         // while exchanging
 };
 
-class transport_impl : public connection_home, public std::enable_shared_from_this<transport_impl> {
+class transport_impl : public connection_home,
+                       public inline_round_tripper,
+                       public std::enable_shared_from_this<transport_impl> {
 public:
     transport_impl(executor strand, transport_options options, observer_list observers)
         : strand_(strand), options_(std::move(options)), observers_(std::move(observers)),
@@ -111,7 +122,7 @@ public:
 
     void start(request req, asio::any_completion_handler<void(result)> handler)
     {
-        auto record = std::make_shared<attempt_record>(std::move(req));
+        auto record = std::make_shared<attempt_record>(*this, std::move(req));
         if (!request_access::call(record->req)) {
             request_access::set_call(record->req, std::make_shared<call_state>());
             record->owns_call = true;
@@ -133,6 +144,42 @@ public:
                                r.error = error::canceled; // only an exception from Asio itself can get here
                            dispatch_completion(strand, std::move(h), std::move(r));
                        });
+    }
+
+    // The round trip of a request of a client whose strand is this transport's, awaited by the layer
+    // above (chain.hpp). The attempt lives on this coroutine's frame, and the call's cancellation
+    // reaches it through the call's state (the client cancels inline attempts before it cancels the
+    // coroutine). Operations the round trip awaits must not throw because the coroutine was
+    // cancelled: the attempt ends with error::canceled, its connection handled as after any
+    // cancellation.
+    asio::awaitable<result> round_trip_inline(request req) override
+    {
+        const auto self = shared_from_this(); // a client's close() may drop the last other owner
+        attempt_record a(*this, std::move(req));
+        call_state& call = *request_access::call(a.req);
+        call.inline_attempts.push_back(a);
+        const bool threw_if_cancelled = co_await asio::this_coro::throw_if_cancelled();
+        co_await asio::this_coro::throw_if_cancelled(false);
+        result r;
+        try {
+            r = co_await round_trip(a);
+        } catch (...) {
+            r = result{};
+            r.error = error_from_exception(std::current_exception());
+        }
+        co_await asio::this_coro::throw_if_cancelled(threw_if_cancelled);
+        co_return r;
+    }
+
+    // Ends one attempt's wait or exchange with error::canceled.
+    void cancel(attempt_record& a)
+    {
+        a.canceled = true;
+        a.body_read.abandon(error::canceled);
+        if (a.waiting)
+            finish_wait(*a.waiting, error::canceled, {});
+        if (a.conn)
+            a.conn->stream.cancel();
     }
 
     void close()
@@ -183,17 +230,6 @@ private:
         co_return r;
     }
 
-    // Ends one attempt's wait or exchange with error::canceled.
-    void cancel(attempt_record& a)
-    {
-        a.canceled = true;
-        a.body_read.abandon(error::canceled);
-        if (a.waiting)
-            finish_wait(*a.waiting, error::canceled, {});
-        if (a.conn)
-            a.conn->stream.cancel();
-    }
-
     // The attempts of one round trip: the first, and transparent retries on another connection when a
     // reused one failed before any response byte and resending is safe.
     asio::awaitable<result> round_trip(attempt_record& a)
@@ -230,7 +266,10 @@ private:
         for (int transparent_retries = 0;; ++transparent_retries) {
             result r;
             r.attempt.attempts = ++call.attempts;
-            const event_sink sink(&observers_, request_access::observers(req), call.id, r.attempt.attempts);
+            // A call's events go to its client's observers: a transport given to a client as its
+            // bottom emits to the client's list, not to its own.
+            const event_sink sink(call.client_observers ? call.client_observers : &observers_,
+                                  request_access::observers(req), call.id, r.attempt.attempts);
             bool reused = co_await attempt(a, t, key, sink, r);
             sink.emit(r.attempt.conn, [&] { return attempt_done{r.error, r.error ? 0u : r.response.status}; });
             const bool stale_connection = r.error == condition::eof || r.error == condition::connection_reset;
@@ -734,6 +773,10 @@ private:
     std::set<std::shared_ptr<dial>> dials_; // in flight, for close()
     boost::intrusive::list<streamed_body, boost::intrusive::constant_time_size<false>> bodies_; // unfinished
 };
+
+void attempt_record::cancel() noexcept { owner.cancel(*this); }
+
+inline_round_tripper* transport_access::inline_bottom(transport& t) noexcept { return t.impl_.get(); }
 
 } // namespace detail
 

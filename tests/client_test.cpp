@@ -221,3 +221,96 @@ TEST_CASE("a client on a two-thread io_context serves four threads' async sends"
     for (auto& r : runners)
         r.join();
 }
+
+namespace {
+
+// A bottom round tripper that answers every request itself, from its own thread's point of view as a
+// real one would: never inside do_round_trip, on the handler's executor.
+class answering_bottom : public round_tripper {
+public:
+    explicit answering_bottom(asio::io_context& io) : io_(io) {}
+    std::atomic<int> requests{0};
+    std::string last_header;
+
+private:
+    void do_round_trip(request req, asio::any_completion_handler<signature> handler) override
+    {
+        ++requests;
+        last_header = req.headers["X-Layer"];
+        result r;
+        r.response.status = 299;
+        r.response.body = "from the bottom: " + req.url;
+        r.attempt.attempts = 1;
+        // Off this call stack, then on the handler's own executor (an any_completion_executor offers
+        // execute() alone).
+        asio::post(io_, [this, h = std::move(handler), r = std::move(r)]() mutable {
+            auto ex = asio::get_associated_executor(h, io_.get_executor());
+            ex.execute([h = std::move(h), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
+        });
+    }
+    asio::io_context& io_;
+};
+
+} // namespace
+
+TEST_CASE("a client over a bottom of the caller's own: the chain's requests reach it, its results come back")
+{
+    asio::io_context io;
+    auto bottom = std::make_shared<answering_bottom>(io);
+    client_options options{.middleware = {[](request req, next next) -> asio::awaitable<result> {
+                               req.headers.set("X-Layer", "seen");
+                               co_return co_await next(std::move(req));
+                           }}};
+    options.bottom = bottom;
+    client c(io.get_executor(), std::move(options));
+    std::optional<response> got;
+    c.async_send(request("GET", "http://example.invalid/x"), [&](error_code ec, response r) {
+        CHECK_FALSE(ec);
+        got = std::move(r);
+    });
+    run_until(io, [&] { return got.has_value(); });
+    REQUIRE(got);
+    CHECK(got->status == 299);
+    CHECK(got->body == "from the bottom: http://example.invalid/x");
+    CHECK(bottom->last_header == "seen");
+    CHECK(c.stats().open == 0); // not a transport: nothing to report
+    c.close_idle();             // and nothing to close
+}
+
+TEST_CASE("two clients share one transport as their bottom: the second reuses the first one's connection")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(200, "ok"); });
+    asio::io_context io;
+    auto shared = std::make_shared<transport>(asio::make_strand(io), transport_options{});
+    auto events_a = std::make_shared<test::recorder>();
+    auto events_b = std::make_shared<test::recorder>();
+    client a(io.get_executor(), client_options{.observers = {events_a}, .bottom = shared});
+    client b(io.get_executor(), client_options{.observers = {events_b}, .bottom = shared});
+    int done = 0;
+    a.async_send(request("GET", server.url()), [&](error_code ec, response) {
+        CHECK_FALSE(ec);
+        b.async_send(request("GET", server.url()), [&](error_code ec2, response) {
+            CHECK_FALSE(ec2);
+            ++done;
+        });
+    });
+    run_until(io, [&] { return done == 1; });
+    REQUIRE(done == 1);
+    CHECK(server.connections() == 1);
+    CHECK(a.stats().idle == 1); // the shared transport's pool, seen from either client
+    // Each call's events went to its own client's observers.
+    const auto got_conn_of = [](const test::recorder& r) {
+        for (const auto& e : r.events())
+            if (auto g = std::get_if<got_conn>(&e.e.data))
+                return std::optional<got_conn>(*g);
+        return std::optional<got_conn>();
+    };
+    REQUIRE(got_conn_of(*events_a));
+    REQUIRE(got_conn_of(*events_b));
+    CHECK_FALSE(got_conn_of(*events_a)->reused);
+    CHECK(got_conn_of(*events_b)->reused);
+    a.close(); // a given bottom stays open
+    CHECK(b.stats().idle == 1);
+    shared->close();
+    run_until(io, [&] { return b.stats().open == 0; });
+}

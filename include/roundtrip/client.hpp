@@ -25,8 +25,17 @@ struct client_options {
     std::vector<layer> middleware;
     /// Observers of every event of every call, and of connection events no call owns.
     std::vector<std::shared_ptr<observer>> observers;
-    /// The transport beneath the chain.
+    /// The options of the pooled HTTP/1.1 transport the client builds beneath the chain, unless
+    /// `bottom` gives one.
     transport_options transport;
+    /// The round tripper beneath the chain, as Go's `Client.Transport`: null (the default) makes the
+    /// client build a `transport` from `transport`, on the client's strand, and close it with the
+    /// client. Give one to put something else at the bottom: a scripted fake for tests, a transport
+    /// shared by several clients. The client does not close a bottom it was given; `stats()` and
+    /// `close_idle()` reach it when it is a `roundtrip::transport`. Each call's events go to the
+    /// client's observers, whichever bottom sends them (a `transport`'s own observers keep
+    /// connection events no call owns).
+    std::shared_ptr<round_tripper> bottom;
     /// The default deadline of a call, from its start; a request's own `timeout` overrides it.
     /// 0 means none (each phase is still bounded by `transport.timeouts`).
     clock::duration timeout{};
@@ -101,14 +110,17 @@ public:
     /// Sends `req` and blocks until its result, with the attempt report.
     result round_trip(request req);
 
-    /// Ends every call in flight with `error::canceled`, closes all connections and makes later calls
-    /// fail with `error::canceled`. Returns at once; the calls complete on their executors.
+    /// Ends every call in flight with `error::canceled`, closes all connections of the client's own
+    /// transport and makes later calls fail with `error::canceled`. Returns at once; the calls
+    /// complete on their executors. A bottom given in `client_options::bottom` stays open.
     void close();
 
     /// Closes every idle connection of the client's pool (`conn_closed{close_idle}`). Returns at once.
+    /// Does nothing when the bottom is not a `transport`.
     void close_idle();
 
-    /// Returns a snapshot of the client's connection pool. Safe from any thread.
+    /// Returns a snapshot of the client's connection pool. Safe from any thread. Empty when the
+    /// bottom is not a `transport`.
     pool_stats stats() const;
 
     /// Returns the strand the client's work runs on.

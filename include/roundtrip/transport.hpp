@@ -97,6 +97,8 @@ struct transport_options {
 
 namespace detail {
 class transport_impl;
+class inline_round_tripper;
+struct transport_access;
 }
 
 /// A `transport` is the round tripper at the bottom of a chain. For each attempt it validates the
@@ -138,6 +140,7 @@ public:
     executor get_executor() const noexcept;
 
 private:
+    friend struct detail::transport_access;
     void do_round_trip(request req, asio::any_completion_handler<signature> handler) override;
     std::shared_ptr<detail::transport_impl> impl_;
 };
