@@ -118,4 +118,37 @@ error_code parse_target(const request& req, target& out)
     return check_fields(req.headers);
 }
 
+error_code target_cache::parse(const request& req, target& out)
+{
+    if (url_.empty() || req.url != url_) {
+        const error_code ec = parse_target(req, out);
+        // A path the parse had to build ("/?q") does not point into the URL: not remembered.
+        if (ec || !out.owned_path.empty())
+            return ec;
+        url_ = req.url;
+        host_ = out.host;
+        host_is_ip_ = out.host_is_ip;
+        ip_ = out.ip;
+        port_ = out.port;
+        tls_ = out.tls;
+        host_header_at_ = static_cast<std::size_t>(out.host_header.data() - req.url.data());
+        host_header_size_ = out.host_header.size();
+        const bool root = out.path.data() < req.url.data() || out.path.data() >= req.url.data() + req.url.size();
+        path_at_ = root ? 0 : static_cast<std::size_t>(out.path.data() - req.url.data());
+        path_size_ = root ? 0 : out.path.size();
+        return ec;
+    }
+    if (!is_token(req.method))
+        return error::invalid_method;
+    out.host = host_;
+    out.host_is_ip = host_is_ip_;
+    out.ip = ip_;
+    out.port = port_;
+    out.tls = tls_;
+    const std::string_view url = req.url;
+    out.host_header = url.substr(host_header_at_, host_header_size_);
+    out.path = path_size_ == 0 ? std::string_view("/") : url.substr(path_at_, path_size_);
+    return check_fields(req.headers);
+}
+
 } // namespace roundtrip::detail

@@ -239,7 +239,7 @@ private:
         call_state& call = *request_access::call(req);
 
         target t;
-        if (auto ec = parse_target(req, t)) {
+        if (auto ec = targets_.parse(req, t)) {
             result r;
             r.error = ec;
             co_return r;
@@ -261,7 +261,8 @@ private:
             }
             a.tls = tls_;
         }
-        const std::string key = pool_key(t, a.tls != tls_ ? a.tls.get() : nullptr);
+        const std::shared_ptr<const std::string> shared_key = key_of(t, a.tls != tls_ ? a.tls.get() : nullptr);
+        const std::string& key = *shared_key;
 
         for (int transparent_retries = 0;; ++transparent_retries) {
             result r;
@@ -720,6 +721,22 @@ private:
     // "http://example.com:80": the host lowercased and the port always spelled, so that one server
     // has one pool however its URLs spell it. Connections made with a request's own TLS configuration
     // (`own_tls`) are keyed apart: "https://example.com:443#tls7".
+    // The pool key of `t`, shared with the previous round trip when it is the same (building one
+    // allocates).
+    std::shared_ptr<const std::string> key_of(const target& t, const tls_context* own_tls)
+    {
+        const std::uint64_t tls_id = own_tls ? own_tls->id() + 1 : 0;
+        if (!last_key_ || last_key_.tls != t.tls || last_key_.port != t.port || last_key_.tls_id != tls_id
+            || last_key_.host != t.host) {
+            last_key_.key = std::make_shared<const std::string>(pool_key(t, own_tls));
+            last_key_.tls = t.tls;
+            last_key_.port = t.port;
+            last_key_.tls_id = tls_id;
+            last_key_.host = t.host;
+        }
+        return last_key_.key;
+    }
+
     static std::string pool_key(const target& t, const tls_context* own_tls)
     {
         const bool bracketed = t.host_is_ip && t.ip.is_v6();
@@ -759,6 +776,15 @@ private:
     asio::steady_timer sweep_;      // closes idle connections as they expire
     std::shared_ptr<watchdog> watchdog_; // the deadlines of every connection's operations
     std::vector<boost::beast::flat_buffer> spare_buffers_; // see recycle_buffer
+    target_cache targets_;
+    struct { // key_of's memory
+        std::shared_ptr<const std::string> key;
+        bool tls = false;
+        std::uint16_t port = 0;
+        std::uint64_t tls_id = 0;
+        std::string host;
+        explicit operator bool() const noexcept { return key != nullptr; }
+    } last_key_;
     // Connections put idle since the last watch round, and the round itself.
     std::vector<std::weak_ptr<connection>> unwatched_;
     struct watch_round_entry : deadline_entry {
