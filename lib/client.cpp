@@ -56,7 +56,9 @@ public:
     {
     }
 
-    void start(request req, asio::any_completion_handler<void(result)> handler)
+    // `delivers_itself`: the handler runs itself on its own executor (unwrap_result), so it is
+    // invoked as it is; any other is dispatched to its associated executor.
+    void start(request req, asio::any_completion_handler<void(result)> handler, bool delivers_itself)
     {
         auto call = std::make_shared<call_record>();
         auto user_slot = asio::get_associated_cancellation_slot(handler);
@@ -71,14 +73,18 @@ public:
         asio::co_spawn(strand_, run(shared_from_this(), call, std::move(req)),
                        asio::bind_cancellation_slot(
                            call->signal.slot(),
-                           [call, strand = strand_, h = std::move(handler)](std::exception_ptr e, result r) mutable {
+                           [call, strand = strand_, h = std::move(handler),
+                            delivers_itself](std::exception_ptr e, result r) mutable {
                                auto slot = asio::get_associated_cancellation_slot(h);
                                if (slot.is_connected())
                                    slot.clear();
                                if (e)
                                    r.error = error_from_exception(e);
                                call->unlink();
-                               dispatch_completion(strand, std::move(h), std::move(r));
+                               if (delivers_itself)
+                                   std::move(h)(std::move(r));
+                               else
+                                   dispatch_completion(strand, std::move(h), std::move(r));
                            }));
     }
 
@@ -232,7 +238,12 @@ client::~client()
 
 void client::do_round_trip(request req, asio::any_completion_handler<signature> handler)
 {
-    impl_->start(std::move(req), std::move(handler));
+    impl_->start(std::move(req), std::move(handler), false);
+}
+
+void client::send_delivering(request req, asio::any_completion_handler<signature> handler)
+{
+    impl_->start(std::move(req), std::move(handler), true);
 }
 
 result client::round_trip(request req)

@@ -69,6 +69,8 @@ public:
         by_age_.clear();
         for (auto& [key, h] : hosts_)
             h.idle.clear_and_dispose([](entry* e) { delete e; });
+        for (entry* e : spare_entries_)
+            delete e;
     }
 
     bool keep_alive_enabled() const noexcept { return options_.max_idle > 0 && options_.max_idle_per_host > 0; }
@@ -122,7 +124,7 @@ public:
             std::string oldest_key = oldest.owner->key;
             out.evicted = expired{unlink(oldest).conn, std::move(oldest_key), close_reason::evicted};
         }
-        entry* e = new entry{std::move(conn), &h, now, created};
+        entry* e = make_entry(std::move(conn), &h, now, created);
         h.idle.push_back(*e);
         by_age_.push_back(*e);
         ++idle_total_;
@@ -316,8 +318,28 @@ private:
         by_age_.erase(by_age_.iterator_to(e));
         --idle_total_;
         taken t{std::move(e.conn), e.idle_since};
-        delete &e;
+        if (spare_entries_.size() < max_spare_entries) {
+            e.conn = Conn{};
+            spare_entries_.push_back(&e);
+        } else {
+            delete &e;
+        }
         return t;
+    }
+
+    // An entry from the spares, else a new one: a connection that goes idle after every request
+    // would otherwise cost an allocation each time.
+    entry* make_entry(Conn conn, host* owner, clock::time_point now, clock::time_point created)
+    {
+        if (spare_entries_.empty())
+            return new entry{std::move(conn), owner, now, created};
+        entry* e = spare_entries_.back();
+        spare_entries_.pop_back();
+        e->conn = std::move(conn);
+        e->owner = owner;
+        e->idle_since = now;
+        e->created = created;
+        return e;
     }
 
     put_result not_pooled(Conn conn, not_pooled_reason why)
@@ -332,6 +354,8 @@ private:
     age_list by_age_;
     std::size_t idle_total_ = 0;
     std::uint64_t opened_ = 0; // dials that connected, ever: pool_stats::opened
+    static constexpr std::size_t max_spare_entries = 64;
+    std::vector<entry*> spare_entries_; // unlinked, without a connection: see make_entry
 };
 
 } // namespace roundtrip::detail

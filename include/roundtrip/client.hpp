@@ -12,6 +12,7 @@
 #include <roundtrip/transport.hpp>
 
 #include <boost/asio/associator.hpp>
+#include <boost/asio/dispatch.hpp>
 
 #include <memory>
 #include <utility>
@@ -46,11 +47,23 @@ class client_impl;
 struct owned_context;
 
 // Adapts a handler of (error_code, response) to the void(result) of the chain, keeping the
-// handler's associated executor, allocator and cancellation slot.
+// handler's associated executor, allocator and cancellation slot. Invoked, it runs the handler on
+// the handler's own executor (`fallback`, the client's strand, when it has none), through that
+// executor's concrete type: asking the type-erased handler for its executor would wrap it in an
+// any_completion_executor, which allocates. Only invoked from the client's strand, never inside
+// async_send.
 template <class Handler>
 struct unwrap_result {
     Handler handler;
-    void operator()(result r) { std::move(handler)(r.error, std::move(r.response)); }
+    executor fallback;
+
+    void operator()(result r)
+    {
+        auto ex = asio::get_associated_executor(handler, fallback);
+        asio::dispatch(ex, [h = std::move(handler), r = std::move(r)]() mutable {
+            std::move(h)(r.error, std::move(r.response));
+        });
+    }
 };
 } // namespace detail
 
@@ -93,8 +106,8 @@ public:
         return asio::async_initiate<Token, void(error_code, response)>(
             [this](auto handler, request r) {
                 using handler_type = decltype(handler);
-                do_round_trip(std::move(r), asio::any_completion_handler<void(result)>(
-                                                detail::unwrap_result<handler_type>{std::move(handler)}));
+                send_delivering(std::move(r), asio::any_completion_handler<void(result)>(
+                                                  detail::unwrap_result<handler_type>{std::move(handler), get_executor()}));
             },
             token, std::move(req));
     }
@@ -128,6 +141,8 @@ public:
 
 private:
     void do_round_trip(request req, asio::any_completion_handler<signature> handler) override;
+    // As do_round_trip, for a handler that runs itself on its own executor (unwrap_result).
+    void send_delivering(request req, asio::any_completion_handler<signature> handler);
     std::unique_ptr<detail::owned_context> owned_; // only for a client that runs its own thread
     std::shared_ptr<detail::client_impl> impl_;
 };
