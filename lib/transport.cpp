@@ -162,7 +162,7 @@ public:
         co_await asio::this_coro::throw_if_cancelled(false);
         result r;
         try {
-            r = co_await round_trip(a);
+            co_await round_trip(a, r);
         } catch (...) {
             r = result{};
             r.error = error_from_exception(std::current_exception());
@@ -220,7 +220,7 @@ private:
     {
         result r;
         try {
-            r = co_await self->round_trip(*a);
+            co_await self->round_trip(*a, r);
         } catch (...) {
             r = result{};
             r.error = error_from_exception(std::current_exception()); // bad_alloc buffering a body, say
@@ -231,8 +231,10 @@ private:
     }
 
     // The attempts of one round trip: the first, and transparent retries on another connection when a
-    // reused one failed before any response byte and resending is safe.
-    asio::awaitable<result> round_trip(attempt_record& a)
+    // reused one failed before any response byte and resending is safe. The outcome is written to
+    // `r`, which lives in the caller's frame: a response returned through each coroutine level would
+    // be moved twice per level.
+    asio::awaitable<void> round_trip(attempt_record& a, result& r)
     {
         attempts_.push_back(a);
         const request& req = a.req;
@@ -240,9 +242,8 @@ private:
 
         target t;
         if (auto ec = targets_.parse(req, t)) {
-            result r;
             r.error = ec;
-            co_return r;
+            co_return;
         }
         if (t.tls && req.tls)
             a.tls = tls_access::context(*req.tls);
@@ -255,9 +256,8 @@ private:
                 unusable = e.code();
             }
             if (unusable) {
-                result r;
                 r.error = unusable;
-                co_return r;
+                co_return;
             }
             a.tls = tls_;
         }
@@ -265,7 +265,7 @@ private:
         const std::string& key = *shared_key;
 
         for (int transparent_retries = 0;; ++transparent_retries) {
-            result r;
+            r = result{};
             r.attempt.attempts = ++call.attempts;
             // A call's events go to its client's observers: a transport given to a client as its
             // bottom emits to the client's list, not to its own.
@@ -278,7 +278,7 @@ private:
                               || (r.attempt.progress == request_progress::possibly_processed && is_replayable(req));
             if (!(reused && stale_connection && safe) || a.canceled || closed_
                 || transparent_retries >= max_transparent_retries || clock::now() >= req.deadline())
-                co_return r;
+                co_return;
         }
     }
 

@@ -60,6 +60,8 @@ struct unwrap_result {
     void operator()(result r)
     {
         auto ex = asio::get_associated_executor(handler, fallback);
+        if (ex == fallback) // the client's strand, which invokes this: run here, without a hop
+            return std::move(handler)(r.error, std::move(r.response));
         asio::dispatch(ex, [h = std::move(handler), r = std::move(r)]() mutable {
             std::move(h)(r.error, std::move(r.response));
         });
