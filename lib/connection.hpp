@@ -111,6 +111,7 @@ struct connection {
     std::uint64_t idle_epoch = 0; // bumped when it enters or leaves the idle pool: older watchers are stale
     bool watch_pending = false;   // in the transport's list for the next watch round
     bool watched = false;         // a readiness wait of the idle watcher is armed
+    clock::time_point idle_since; // while a TLS look decides whether a pooled connection is usable
 };
 
 using conn_ptr = std::shared_ptr<connection>;

@@ -267,10 +267,10 @@ private:
         for (int transparent_retries = 0;; ++transparent_retries) {
             r = result{};
             r.attempt.attempts = ++call.attempts;
-            // A call's events go to its client's observers: a transport given to a client as its
-            // bottom emits to the client's list, not to its own.
-            const event_sink sink(call.client_observers ? call.client_observers : &observers_,
-                                  request_access::observers(req), call.id, r.attempt.attempts);
+            // The transport's own observer list, never the client's: a streamed body, a dial its
+            // waiter gave up on or a draining connection may emit after the client is gone, and
+            // the transport's list lives as long as they do.
+            const event_sink sink(&observers_, request_access::observers(req), call.id, r.attempt.attempts);
             bool reused = co_await attempt(a, t, key, sink, r);
             sink.emit(r.attempt.conn, [&] { return attempt_done{r.error, r.error ? 0u : r.response.status}; });
             const bool stale_connection = r.error == condition::eof || r.error == condition::connection_reset;
@@ -292,7 +292,17 @@ private:
             co_return false;
         }
         sink.emit(0, [&] { return get_conn{t.host, t.port}; });
-        auto [ec, lease] = co_await acquire(a, t, key, sink);
+        // The idle pool first, without a coroutine of its own (on a keep-alive request that is the
+        // whole of getting a connection); acquire() for everything that may wait.
+        // (Not a conditional expression around the co_await: GCC 12 miscompiles one.)
+        conn_ptr to_look_at;
+        std::optional<conn_lease> idle = take_idle(a.req, key, to_look_at);
+        error_code ec;
+        conn_lease lease;
+        if (idle)
+            lease = std::move(*idle);
+        else
+            std::tie(ec, lease) = co_await acquire(a, t, key, sink, std::move(to_look_at));
         if (ec) {
             r.error = as_roundtrip_error(ec);
             co_return false;
@@ -352,12 +362,12 @@ private:
         co_return reused;
     }
 
-    // An idle connection of `key`, most recently used first; else a new one, or one another attempt
-    // returns first, or (at the host's limit) the first to come back or be allowed.
-    asio::awaitable<std::tuple<error_code, conn_lease>> acquire(attempt_record& a, const target& t,
-                                                                 const std::string& key, const event_sink& sink)
+    // The most recently used idle connection of `key` that `req` may use, if any. A connection
+    // found dead is closed and the next one tried. A TLS connection with bytes waiting, for a request
+    // that may not be sent twice, must be read through TLS first (a coroutine): it comes back in
+    // `to_look_at`, with no lease.
+    std::optional<conn_lease> take_idle(const request& req, const std::string& key, conn_ptr& to_look_at)
     {
-        const request& req = a.req;
         while (!req.new_connection) {
             std::vector<conn_pool::expired> stale;
             std::optional<conn_pool::taken> idle;
@@ -368,7 +378,7 @@ private:
             for (auto& s : stale)
                 close_unused(std::move(s.conn), s.reason);
             if (!idle)
-                break;
+                return std::nullopt;
             conn_ptr c = std::move(idle->conn);
             c->idle_handle = nullptr;
             ++c->idle_epoch;
@@ -379,15 +389,41 @@ private:
             // retried on another connection if this one turns out dead (round_trip); for any other,
             // look first: one non-blocking system call.
             if (!is_replayable(req)) {
-                auto fault = c->idle_fault();
-                if (fault == close_reason::stray_bytes_idle && c->tls)
-                    fault = co_await look_through_tls(c);
+                const auto fault = c->idle_fault();
+                if (fault == close_reason::stray_bytes_idle && c->tls) {
+                    c->idle_since = idle->idle_since;
+                    to_look_at = std::move(c);
+                    return std::nullopt;
+                }
                 if (fault) {
                     close_unused(std::move(c), *fault);
                     continue;
                 }
             }
-            co_return std::tuple{error_code{}, conn_lease{std::move(c), true, clock::now() - idle->idle_since}};
+            return conn_lease{std::move(c), true, clock::now() - idle->idle_since};
+        }
+        return std::nullopt;
+    }
+
+    // A connection for an attempt that found none idle (take_idle): `to_look_at` first, if
+    // take_idle left one, then a new one, or one another attempt returns first, or (at the host's
+    // limit) the first to come back or be allowed.
+    asio::awaitable<std::tuple<error_code, conn_lease>> acquire(attempt_record& a, const target& t,
+                                                                 const std::string& key, const event_sink& sink,
+                                                                 conn_ptr to_look_at)
+    {
+        const request& req = a.req;
+        while (to_look_at) {
+            conn_ptr c = std::move(to_look_at);
+            if (const auto fault = co_await look_through_tls(c)) {
+                close_unused(std::move(c), *fault);
+                std::optional<conn_lease> next = take_idle(req, key, to_look_at);
+                if (next)
+                    co_return std::tuple{error_code{}, std::move(*next)};
+                continue;
+            }
+            const clock::time_point since = c->idle_since;
+            co_return std::tuple{error_code{}, conn_lease{std::move(c), true, clock::now() - since}};
         }
 
         auto w = std::make_shared<conn_wait>(strand_, sink, t, key, req.deadline(), req.new_connection);

@@ -33,9 +33,9 @@ struct client_options {
     /// client build a `transport` from `transport`, on the client's strand, and close it with the
     /// client. Give one to put something else at the bottom: a scripted fake for tests, a transport
     /// shared by several clients. The client does not close a bottom it was given; `stats()` and
-    /// `close_idle()` reach it when it is a `roundtrip::transport`. Each call's events go to the
-    /// client's observers, whichever bottom sends them (a `transport`'s own observers keep
-    /// connection events no call owns).
+    /// `close_idle()` reach it when it is a `roundtrip::transport`. A bottom of your own emits its
+    /// events to the observers it was built with (and to the request's scoped observers), not to
+    /// `observers`: those see the client's own events (`call_start`, `call_done`, a middleware's).
     std::shared_ptr<round_tripper> bottom;
     /// The default deadline of a call, from its start; a request's own `timeout` overrides it.
     /// 0 means none (each phase is still bounded by `transport.timeouts`).
