@@ -182,21 +182,29 @@ inline figures summarize(phase_record& p, bool allocations_counted = false)
     return f;
 }
 
-// The process's peak resident memory in KiB (VmHWM), or 0 when /proc does not say. Not getrusage:
-// its ru_maxrss keeps the high-water mark of the process that forked this one across exec.
-inline std::uint64_t peak_rss_kib()
+// A memory figure of this process from /proc/self/status in KiB ("VmRSS", "VmHWM"), or 0 when
+// /proc does not say.
+inline std::uint64_t proc_status_kib(std::string_view field)
 {
     std::FILE* status = std::fopen("/proc/self/status", "r");
     if (!status)
         return 0;
     char line[256];
     unsigned long long kib = 0;
-    while (std::fgets(line, sizeof line, status))
-        if (std::sscanf(line, "VmHWM: %llu kB", &kib) == 1)
+    while (std::fgets(line, sizeof line, status)) {
+        const std::string_view l = line;
+        if (l.starts_with(field) && l.size() > field.size() && l[field.size()] == ':') {
+            std::sscanf(line + field.size() + 1, "%llu", &kib);
             break;
+        }
+    }
     std::fclose(status);
     return kib;
 }
+
+// The process's peak resident memory in KiB. Not getrusage: its ru_maxrss keeps the high-water mark
+// of the process that forked this one across exec.
+inline std::uint64_t peak_rss_kib() { return proc_status_kib("VmHWM"); }
 
 // The one JSON line.
 inline void print_figures(std::string_view client, const figures& f)

@@ -5,6 +5,7 @@
 //
 //   roundtrip-bench --url URL --concurrency C --requests N [--new-conn] [--insecure] [--middleware NAME ...]
 //                   [--client-observer]
+//   roundtrip-bench --url URL --idle-probe N [--insecure]
 //
 // One thread does all the work: it runs the io_context the client is built on, and the workers run
 // on the client's own strand, so a completion resumes its worker inline instead of hopping between
@@ -23,6 +24,9 @@
 
 #include <spdlog/logger.h>
 #include <spdlog/sinks/null_sink.h>
+
+#include <malloc.h>
+#include <sys/resource.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -59,10 +63,13 @@ constexpr const char* usage_text =
     "more: noop, observe, headers, logging-off (level above info: formats nothing),\n"
     "logging-basic and logging-debug (to a null sink), retry, tracing (every call sampled, spans\n"
     "built and handed to an exporter that drops them) and tracing-unsampled (traceparent only).\n"
-    "--client-observer adds one client-wide observer that counts events (without it, none).\n";
+    "--client-observer adds one client-wide observer that counts events (without it, none).\n"
+    "--idle-probe N: open N connections at once (N concurrent requests), hold them idle, and print\n"
+    "the resident memory they add, per connection, as one JSON line.\n";
 
 struct settings {
     bench::load_settings load;
+    std::uint64_t idle_probe = 0; // connections to hold idle; 0: a load run
     std::vector<std::string> middleware; // outermost first, as given
     bool client_observer = false;
 };
@@ -90,9 +97,13 @@ settings parse_command_line(int argc, char** argv)
             s.middleware.emplace_back(name);
         } else if (flag == "--client-observer")
             s.client_observer = true;
+        else if (flag == "--idle-probe")
+            s.idle_probe = bench::parse_number(flag, args.value(), 1, bench::max_concurrency);
         else
             throw usage_error{"unknown option '" + std::string(flag) + "' (see --help)"};
     }
+    if (s.idle_probe > 0) // N connections at once: N requests, all in flight together
+        s.load.concurrency = s.load.requests = s.idle_probe;
     bench::require_load_settings(s.load);
     return s;
 }
@@ -247,6 +258,64 @@ int run(const settings& s)
     return 0;
 }
 
+// Heap bytes in use (malloc's own count, so memory freed but kept by malloc does not count).
+std::uint64_t heap_in_use() noexcept
+{
+    const struct mallinfo2 m = ::mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+// Opens N connections at once and holds them idle: what one idle kept-alive connection costs in
+// heap (the connection, its stream, its pool entry; not the kernel's socket buffers), beside the
+// process's resident memory.
+int run_idle_probe(const settings& s)
+{
+    const std::uint64_t n = s.idle_probe;
+    rlimit files{};
+    ::getrlimit(RLIMIT_NOFILE, &files);
+    files.rlim_cur = files.rlim_max; // N sockets, the resolver's and the process's own
+    ::setrlimit(RLIMIT_NOFILE, &files);
+
+    asio::io_context io{1};
+    roundtrip::client_options options;
+    options.transport.tls.insecure_skip_verify = s.load.insecure;
+    options.transport.pool.max_idle = n;
+    options.transport.pool.max_idle_per_host = n;
+    roundtrip::client client(io.get_executor(), std::move(options));
+
+    std::uint64_t before = 0, after = 0, rss_before = 0, rss_after = 0, errors = 0;
+    roundtrip::pool_stats held;
+    const auto probe = [&]() -> asio::awaitable<void> {
+        // One request first: what every connection shares (the TLS context, the pool's tables).
+        co_await client.async_send(roundtrip::request("GET", s.load.url), asio::as_tuple(asio::use_awaitable));
+        client.close_idle();
+        before = heap_in_use();
+        rss_before = bench::proc_status_kib("VmRSS");
+        auto ex = co_await asio::this_coro::executor;
+        phase all(ex, n);
+        const target t{&client, s.load.url, false};
+        co_await run_phase(t, n, all);
+        errors = all.record.errors;
+        held = client.stats();
+        after = heap_in_use();
+        rss_after = bench::proc_status_kib("VmRSS");
+        client.close();
+    };
+    asio::co_spawn(client.get_executor(), probe(), [](std::exception_ptr e) {
+        if (e)
+            std::rethrow_exception(e);
+    });
+    io.run();
+    const auto per_conn = [n](std::uint64_t a, std::uint64_t b) {
+        return a > b ? static_cast<double>(a - b) / static_cast<double>(n) : 0.0;
+    };
+    std::printf("{\"client\":\"roundtrip\",\"connections\":%llu,\"idle\":%zu,\"errors\":%llu,"
+                "\"heap_kib_per_idle_conn\":%.2f,\"rss_kib_per_idle_conn\":%.2f}\n",
+                static_cast<unsigned long long>(n), held.idle, static_cast<unsigned long long>(errors),
+                per_conn(after, before) / 1024.0, per_conn(rss_after, rss_before));
+    return held.idle == n && errors == 0 ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -256,6 +325,6 @@ int main(int argc, char** argv)
             std::fputs(usage_text, stdout);
             return 0;
         }
-        return run(s);
+        return s.idle_probe > 0 ? run_idle_probe(s) : run(s);
     });
 }

@@ -5,9 +5,10 @@ Starts a private nginx (own prefix in a temp dir, loopback, one worker, keep-ali
 certificate made for the run, session tickets and cache off so every new connection is a full
 handshake), runs every client in every scenario for several rounds (the clients' order rotates each
 round), and prints a table of medians: client CPU per request and its ratio to raw Beast, requests/s,
-p50/p99, max RSS. Then, under callgrind, user-space instructions per request (marginal: the difference
-between two run lengths) and, from the clients that count them, heap allocations per request. Writes
-every figure as JSON.
+p50/p99, max RSS. Then the memory an idle kept-alive connection holds (1000 opened at once and held
+idle, http and https), and under callgrind, user-space instructions per request (marginal: the
+difference between two run lengths); heap allocations per request come from the clients that count
+them. Writes every figure as JSON.
 
     bench/suite.py --build build-release [--rounds 3] [--scale 1.0] [--json out.json]
 
@@ -229,6 +230,15 @@ def main():
                         runs.setdefault((name, client), []).append(f)
                         print(f"round {r + 1} | {name} | {client}: {f['cpu_us_per_req']:.1f} µs/req, "
                               f"{f['rps']:.0f} req/s, errors {f['errors']}", file=sys.stderr)
+            idle_memory = {}
+            for tls in (False, True):
+                command = all_clients["roundtrip"] + ["--url", server.url("/small", tls), "--idle-probe",
+                                                      "50" if args.smoke else "1000"] + (["--insecure"] if tls else [])
+                p = subprocess.run(command, capture_output=True, text=True, timeout=300)
+                if p.returncode != 0:
+                    raise SystemExit(f"suite: idle probe failed: {p.stderr.strip()} {p.stdout.strip()}")
+                idle_memory["https" if tls else "http"] = json.loads(p.stdout.strip().splitlines()[-1])
+                print(f"idle probe | {'https' if tls else 'http'}: {p.stdout.strip()}", file=sys.stderr)
             instructions = {}
             if not args.no_callgrind:
                 url = server.url("/small", False)
@@ -241,7 +251,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     failed = [f"{k[0]} / {k[1]}" for k, fs in runs.items() if any(f["errors"] for f in fs)]
-    summary = {"scenarios": [], "instructions_per_request": instructions}
+    summary = {"scenarios": [], "instructions_per_request": instructions, "idle_memory": idle_memory}
     print("| scenario | client | CPU µs/req | × beast | req/s | p50 µs | p99 µs | max RSS MiB | allocs/req | conns opened |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for scenario in SCENARIOS:
@@ -266,6 +276,12 @@ def main():
         for client, v in instructions.items():
             ratio = v / instructions["beast"] if "beast" in instructions else None
             print(f"| {client} | {v:,.0f} | {fmt(ratio, 2)} |")
+    print()
+    print("| idle kept-alive connections, opened at once | heap KiB per connection | resident KiB per connection |")
+    print("|---|---|---|")
+    for scheme, m in idle_memory.items():
+        print(f"| roundtrip, {scheme}, {m['connections']} | {m['heap_kib_per_idle_conn']:.1f} "
+              f"| {m['rss_kib_per_idle_conn']:.1f} |")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1))
     if failed:
