@@ -185,7 +185,12 @@ asio::awaitable<void> worker(const target& t, phase& p)
     while (p.next_index < p.record.count) {
         const std::uint64_t i = p.next_index++;
         roundtrip::request req("GET", t.url);
-        req.new_connection = t.new_conn;
+        if (t.new_conn) {
+            // As the other clients do it (Go's DisableKeepAlives, cpp-httplib, libcurl's
+            // FORBID_REUSE closes after): the connection is not kept after its response.
+            req.new_connection = true;
+            req.headers.set("Connection", "close");
+        }
         const auto sent = clock::now();
         [[maybe_unused]] auto [ec, response] =
             co_await t.client->async_send(std::move(req), asio::as_tuple(asio::use_awaitable));

@@ -264,11 +264,14 @@ def main():
             if allocs is not None:
                 allocs = statistics.median(f["allocs_per_req"] for f in fs)
             ratio = med["cpu_us_per_req"] / base if base else None
+            opened = fs[0]["conns_opened"]
+            if opened is not None:
+                opened = statistics.median(f["conns_opened"] for f in fs)
             summary["scenarios"].append({"scenario": name, "client": client, "rounds": fs, "median": med,
                                          "ratio_to_beast": ratio, "allocs_per_req": allocs})
             print(f"| {name} | {client} | {fmt(med['cpu_us_per_req'])} | {fmt(ratio, 2)} | {fmt(med['rps'], 0)} "
                   f"| {fmt(med['p50_us'])} | {fmt(med['p99_us'])} | {fmt(med['max_rss_kb'] / 1024)} "
-                  f"| {fmt(allocs)} | {fs[-1]['conns_opened'] if fs[-1]['conns_opened'] is not None else '—'} |")
+                  f"| {fmt(allocs)} | {opened if opened is not None else '—'} |")
     if instructions:
         print()
         print("| client (13 B keep-alive, c=1, callgrind) | instructions/req | × beast |")

@@ -5,6 +5,7 @@
 #include <roundtrip/events.hpp>
 #include <roundtrip/request.hpp>
 
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/intrusive/list.hpp>
@@ -36,6 +37,10 @@ struct call_state {
     const std::vector<std::shared_ptr<observer>>* client_observers = nullptr; // for emit(); outlives the call
     bool request_write_started = false; // a byte of the request may have reached a server
     bool body_read_to_end = false;      // the body_source delivered its last byte and it was written
+
+    // The cancellation slot of the call's own coroutine (the client's): a round trip awaited with
+    // this slot runs inline in it (transport_impl::round_trip_inline).
+    asio::cancellation_slot coroutine_slot;
 
     // The call's attempts in progress inside its own coroutine.
     boost::intrusive::list<cancellable_attempt,

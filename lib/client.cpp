@@ -16,6 +16,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/assert.hpp>
 #include <boost/intrusive/list.hpp>
@@ -163,6 +164,7 @@ private:
         self->calls_.push_back(*call);
         call->state.id = ++self->last_call_id_;
         call->state.client_observers = &self->observers_;
+        call->state.coroutine_slot = (co_await asio::this_coro::cancellation_state).slot();
         const clock::duration timeout = req.timeout > clock::duration::zero() ? req.timeout : self->timeout_;
         if (timeout > clock::duration::zero())
             req.set_deadline(bounded(timeout, req.deadline()));

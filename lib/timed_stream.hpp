@@ -127,7 +127,7 @@ private:
     void fail(Handler h)
     {
         asio::post(socket_.get_executor(),
-                   boost::beast::bind_front_handler(std::move(h), error_code(asio::error::operation_aborted)));
+                   boost::beast::bind_front_handler(std::move(h), error_code(boost::beast::error::timeout)));
     }
 
     socket_type socket_;

@@ -152,11 +152,26 @@ public:
     // coroutine). Operations the round trip awaits must not throw because the coroutine was
     // cancelled: the attempt ends with error::canceled, its connection handled as after any
     // cancellation.
+    //
+    // Only a round trip awaited in the call's own coroutine runs inline: one whose cancellation is
+    // another's — a branch of a middleware's parallel group, a coroutine layer beneath a
+    // callback-style one — or a request a middleware built without the call's state, is started
+    // as an operation of its own, cancelled through its handler's slot (start()).
     asio::awaitable<result> round_trip_inline(request req) override
     {
+        const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+        const call_state* call_of_req = request_access::call(req).get();
+        if (!call_of_req || state.slot() != call_of_req->coroutine_slot) {
+            auto self = shared_from_this();
+            auto initiate = [self](auto handler, request r) {
+                self->start(std::move(r), asio::any_completion_handler<void(result)>(std::move(handler)));
+            };
+            co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(
+                initiate, asio::use_awaitable, std::move(req));
+        }
         const auto self = shared_from_this(); // a client's close() may drop the last other owner
         attempt_record a(*this, std::move(req));
-        call_state& call = *request_access::call(a.req);
+        call_state& call = *request_access::call(a.req); // the request moved into the record
         call.inline_attempts.push_back(a);
         const bool threw_if_cancelled = co_await asio::this_coro::throw_if_cancelled();
         co_await asio::this_coro::throw_if_cancelled(false);
@@ -199,6 +214,8 @@ public:
                 b->close();
             self->close_all_idle(close_reason::client_closed);
             self->sweep_.cancel();
+            watchdog::disarm(self->watch_round_);
+            self->watchdog_->rest(); // a closed transport leaves no wait behind (io_context::run returns)
         });
     }
 
@@ -382,13 +399,19 @@ private:
             conn_ptr c = std::move(idle->conn);
             c->idle_handle = nullptr;
             ++c->idle_epoch;
-            if (c->watched)
+            if (c->watched) {
+                c->watched = false; // the cancelled wait's handler finds the epoch moved on
                 c->stream.cancel(); // its watcher ends, rather than waking at the response
+            }
             // A connection idle for less than watch_delay has no watcher yet, and a watcher may not
-            // have run for bytes or a FIN that arrived just now. A request that may be sent again is
-            // retried on another connection if this one turns out dead (round_trip); for any other,
-            // look first: one non-blocking system call.
-            if (!is_replayable(req)) {
+            // have run for bytes or a FIN that arrived just now: look first, one non-blocking system
+            // call. Skipped only for a request that may be sent again (retried on another
+            // connection if this one turns out closed) on a connection idle for less than
+            // peek_after: reused at once, as under load, where a look would cost a system call a
+            // request. What a server pushes that soon after its own response is indistinguishable
+            // from a response racing ours.
+            const clock::time_point now = clock::now();
+            if (!is_replayable(req) || now - idle->idle_since >= peek_after) {
                 const auto fault = c->idle_fault();
                 if (fault == close_reason::stray_bytes_idle && c->tls) {
                     c->idle_since = idle->idle_since;
@@ -400,7 +423,7 @@ private:
                     continue;
                 }
             }
-            return conn_lease{std::move(c), true, clock::now() - idle->idle_since};
+            return conn_lease{std::move(c), true, now - idle->idle_since};
         }
         return std::nullopt;
     }
@@ -425,6 +448,8 @@ private:
             const clock::time_point since = c->idle_since;
             co_return std::tuple{error_code{}, conn_lease{std::move(c), true, clock::now() - since}};
         }
+        if (a.canceled || closed_) // while a TLS look was read: no wait, no dial
+            co_return std::tuple{error_code(error::canceled), conn_lease{}};
 
         auto w = std::make_shared<conn_wait>(strand_, sink, t, key, req.deadline(), req.new_connection);
         w->tls = a.tls;
@@ -554,6 +579,7 @@ private:
         switch (put.what) {
         case conn_pool::put_result::outcome::handed:
             sink.emit(c->id, [] { return put_idle_conn{}; });
+            c->stream.expires_never(); // the next exchange sets its own
             finish_wait(*static_cast<conn_wait*>(put.to), {}, conn_lease{std::move(c)});
             return;
         case conn_pool::put_result::outcome::pooled:
@@ -795,6 +821,10 @@ private:
     // Read buffers kept for reuse: enough for the connections that go idle between two requests at
     // once, a bounded amount of memory (at most 32 KiB each).
     static constexpr std::size_t max_spare_buffers = 16;
+
+    // How long a pooled connection may have been idle for a replayable request to skip the look at
+    // it (take_idle).
+    static constexpr auto peek_after = std::chrono::milliseconds(1);
 
     // How long a connection is idle before a readiness wait watches it.
     static constexpr auto watch_delay = std::chrono::milliseconds(50);

@@ -118,6 +118,16 @@ public:
 
     static void disarm(deadline_entry& e) noexcept { deadline_list::disarm(e); }
 
+    // Cancels the timer's wait if nothing is armed, so that it keeps no io_context busy: after a
+    // close, say. Arming again restarts it.
+    void rest()
+    {
+        if (!list_.empty())
+            return;
+        wake_ = clock::time_point::max();
+        timer_.cancel();
+    }
+
 private:
     void wake_at(clock::time_point t)
     {

@@ -9,8 +9,10 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
@@ -20,6 +22,7 @@
 
 using namespace roundtrip;
 using namespace std::chrono_literals;
+using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -203,4 +206,56 @@ TEST_CASE("destroying a client with a call in flight completes that call with ca
     } catch (const boost::system::system_error& e) {
         CHECK(e.code() == error::canceled);
     }
+}
+
+TEST_CASE("a middleware's own race ends the attempt it started, even one waiting for a connection")
+{
+    // One connection per host, held by a call the server never answers: the raced call's attempt
+    // waits for a connection. The middleware's timer wins the race; the attempt must end with it,
+    // not when a connection frees up (never, here) or at the deadline.
+    test::test_server server(stall());
+    client_options options;
+    options.transport.pool.max_conns_per_host = 1;
+    options.middleware.push_back([](request req, next next) -> asio::awaitable<result> {
+        if (!req.headers.count("X-Race"))
+            co_return co_await next(std::move(req));
+        asio::steady_timer timer(co_await asio::this_coro::executor, 100ms);
+        auto outcome = co_await (next(std::move(req)) || timer.async_wait(asio::use_awaitable));
+        result r;
+        if (outcome.index() == 0)
+            r = std::get<0>(std::move(outcome));
+        else
+            r.error = error::deadline_exceeded; // the middleware's own verdict: its timer won
+        co_return r;
+    });
+    client c(std::move(options));
+    auto holder = c.async_send(request("GET", server.url("/hold")), asio::use_future);
+    request raced("GET", server.url("/raced"));
+    raced.headers.set("X-Race", "1");
+    raced.timeout = 10s;
+    const auto started = clock::now();
+    auto outcome = c.async_send(std::move(raced), asio::use_future);
+    REQUIRE(outcome.wait_for(5s) == std::future_status::ready);
+    CHECK(clock::now() - started < 3s);
+    try {
+        outcome.get();
+        FAIL("the raced call should have failed");
+    } catch (const boost::system::system_error& e) {
+        CHECK(e.code() == error::deadline_exceeded);
+    }
+    CHECK(c.stats().waiting == 0); // the wait was withdrawn with the attempt
+    c.close();
+    CHECK_THROWS(holder.get());
+}
+
+TEST_CASE("a middleware that sends a request of its own making, without the call's state, gets its response")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) { ex.reply(200, req.target); });
+    client_options options;
+    const std::string elsewhere = server.url("/elsewhere");
+    options.middleware.push_back([elsewhere](request, next next) -> asio::awaitable<result> {
+        co_return co_await next(request("GET", elsewhere)); // a new request, not a copy
+    });
+    client c(std::move(options));
+    CHECK(c.send(request("GET", server.url("/asked"))).body == "/elsewhere");
 }

@@ -157,6 +157,41 @@ TEST_CASE("a connection the server closed a moment ago, before any watcher: a GE
     CHECK(closed_because(*events, close_reason::peer_closed_idle));
 }
 
+TEST_CASE("a connection reused after its idle watcher was armed is watched again when it is idle again")
+{
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.reply(200, "ok");
+        if (ex.request_index() == 2) { // after the second response: the server's idle timeout
+            ex.sleep(300ms);
+            ex.close();
+        }
+    });
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.observers = {events}});
+    REQUIRE(c.send(request("GET", server.url())).status == 200);
+    std::this_thread::sleep_for(150ms); // idle long enough for the watcher to be armed
+    REQUIRE(c.send(request("GET", server.url())).status == 200);
+    CHECK(got_conns(*events).back().reused);
+    // Idle again, and the server closes it: the watcher sees it, long before the idle timeout.
+    CHECK(test::eventually([&] { return closed_because(*events, close_reason::peer_closed_idle); }, 3s));
+    CHECK(c.stats().idle == 0);
+}
+
+TEST_CASE("bytes pushed onto a connection idle for milliseconds, before its watcher, never become a GET's response")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+        ex.reply(200, "real " + req.target);
+        if (ex.request_index() == 1) {
+            ex.sleep(5ms);
+            ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged");
+        }
+    });
+    client c;
+    CHECK(c.send(request("GET", server.url("/1"))).body == "real /1");
+    std::this_thread::sleep_for(20ms); // the pushed bytes are there; the watcher comes at 50 ms
+    CHECK(c.send(request("GET", server.url("/2"))).body == "real /2");
+}
+
 TEST_CASE("bytes pushed onto an idle connection close it; they never become the next response")
 {
     test::test_server server([](const test::server_request& req, test::exchange& ex) {
