@@ -32,8 +32,14 @@ namespace detail {
 // connects when the call starts.
 struct call_record
     : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+    explicit call_record(request r) : req(std::move(r)) {}
+
     call_state state;
     asio::cancellation_signal signal; // cancels the call's coroutine: the caller's slot and close()
+    // The request until the chain takes it, and the call's outcome. Here rather than in the call's
+    // coroutine frame: with them that frame is too large for Asio to recycle (a malloc per call).
+    request req;
+    result outcome;
 };
 
 // A strand of an io_context's own executor type when the client is given one: a strand of the
@@ -61,7 +67,7 @@ public:
     // invoked as it is; any other is dispatched to its associated executor.
     void start(request req, asio::any_completion_handler<void(result)> handler, bool delivers_itself)
     {
-        auto call = std::make_shared<call_record>();
+        auto call = std::make_shared<call_record>(std::move(req));
         auto user_slot = asio::get_associated_cancellation_slot(handler);
         if (user_slot.is_connected())
             user_slot.assign([call, strand = strand_](asio::cancellation_type type) {
@@ -71,14 +77,15 @@ public:
                         cancel(*call);
                 });
             });
-        asio::co_spawn(strand_, run(shared_from_this(), call, std::move(req)),
+        asio::co_spawn(strand_, run(shared_from_this(), call),
                        asio::bind_cancellation_slot(
                            call->signal.slot(),
                            [call, strand = strand_, h = std::move(handler),
-                            delivers_itself](std::exception_ptr e, result r) mutable {
+                            delivers_itself](std::exception_ptr e) mutable {
                                auto slot = asio::get_associated_cancellation_slot(h);
                                if (slot.is_connected())
                                    slot.clear();
+                               result r = std::move(call->outcome);
                                if (e)
                                    r.error = error_from_exception(e);
                                call->unlink();
@@ -151,15 +158,16 @@ private:
         return all;
     }
 
-    static asio::awaitable<result> run(std::shared_ptr<client_impl> self, std::shared_ptr<call_record> call,
-                                       request req)
+    // The call's coroutine: its outcome goes to call->outcome.
+    static asio::awaitable<void> run(std::shared_ptr<client_impl> self, std::shared_ptr<call_record> call)
     {
-        result r;
+        result& r = call->outcome;
+        request& req = call->req;
         if (self->closed_) {
             r.error = error::canceled;
             if (req.body_stream) // its writer must hear of it, as after any call
                 finish_body_source(*req.body_stream, call->state, r.error);
-            co_return r;
+            co_return;
         }
         self->calls_.push_back(*call);
         call->state.id = ++self->last_call_id_;
@@ -183,7 +191,6 @@ private:
         if (body)
             finish_body_source(*body, call->state, r.error);
         sink.emit(0, [&] { return call_done{r.error, r.error ? 0u : r.response.status}; });
-        co_return r;
     }
 
     observer_list observers_;
