@@ -88,19 +88,28 @@ class transport_impl;
 // Only touched on the transport's strand.
 struct attempt_record : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>,
                         cancellable_attempt {
-    attempt_record(transport_impl& t, request r) : owner(t), req(std::move(r)) {}
+    // `r` outlives the record: the inline round trip's parameter, or owned_attempt's storage.
+    attempt_record(transport_impl& t, request& r) : owner(t), req(r) {}
 
     void cancel() noexcept override; // for a call that awaits the transport inline
 
     transport_impl& owner;
 
-    request req;
+    request& req;
     std::shared_ptr<tls_context> tls; // https: the request's TLS configuration, else the transport's
     bool owns_call = false;           // the transport is used alone: it made the call's state
     bool canceled = false;
     source_read body_read;            // the request's body source, while an exchange reads it
     std::shared_ptr<conn_wait> waiting; // while waiting for a connection
     connection* conn = nullptr;         // while exchanging
+};
+
+// An attempt started as an operation of its own (transport_impl::start): it owns its request.
+struct owned_attempt {
+    owned_attempt(transport_impl& t, request r) : storage(std::move(r)), record(t, storage) {}
+
+    request storage;
+    attempt_record record;
 };
 
 class transport_impl : public connection_home,
@@ -122,7 +131,8 @@ public:
 
     void start(request req, asio::any_completion_handler<void(result)> handler)
     {
-        auto record = std::make_shared<attempt_record>(*this, std::move(req));
+        auto owned = std::make_shared<owned_attempt>(*this, std::move(req));
+        std::shared_ptr<attempt_record> record(owned, &owned->record);
         if (!request_access::call(record->req)) {
             request_access::set_call(record->req, std::make_shared<call_state>());
             record->owns_call = true;
@@ -170,8 +180,8 @@ public:
                 initiate, asio::use_awaitable, std::move(req));
         }
         const auto self = shared_from_this(); // a client's close() may drop the last other owner
-        attempt_record a(*this, std::move(req));
-        call_state& call = *request_access::call(a.req); // the request moved into the record
+        attempt_record a(*this, req); // the parameter lives in this frame as long as the record
+        call_state& call = *request_access::call(a.req);
         call.inline_attempts.push_back(a);
         const bool threw_if_cancelled = co_await asio::this_coro::throw_if_cancelled();
         co_await asio::this_coro::throw_if_cancelled(false);
