@@ -73,7 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     static asio::io_context io;
     io.restart();
-    connection c(std::make_unique<timed_stream>(io.get_executor(), std::make_shared<watchdog>(io.get_executor())), 1);
+    connection c(std::make_unique<timed_stream>(io.get_executor(), std::make_shared<watchdog>(io.get_executor())), 1,
+                 endpoint{});
     // Pieces of 1 to 64 bytes, or the read size the transport asks for.
     const std::size_t piece = (shape >> 3) == 31 ? http1::read_chunk : 1 + ((shape >> 3) * 2);
     fuzz::scripted_stream stream(io.get_executor(), server, piece);

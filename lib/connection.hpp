@@ -55,12 +55,21 @@ struct response_in {
 struct connection {
     // Takes the stream by pointer: the dial made it, and its address must not change (operations
     // and the watchdog refer to it).
-    connection(std::unique_ptr<timed_stream> s, std::uint64_t conn_id)
-        : stream(*s), owned_stream(std::move(s)), id(conn_id), created(clock::now())
+    // `to` is the address the stream connected to.
+    connection(std::unique_ptr<timed_stream> s, std::uint64_t conn_id, endpoint to)
+        : stream(*s), owned_stream(std::move(s)), id(conn_id), created(clock::now()), remote(to)
     {
-        error_code ignored;
-        local = stream.socket().local_endpoint(ignored);
-        remote = stream.socket().remote_endpoint(ignored);
+    }
+
+    // The local address, asked of the socket the first time someone wants it (an observer of
+    // got_conn): a system call no connection needs for itself.
+    endpoint local_endpoint()
+    {
+        if (!local) {
+            error_code ignored;
+            local = stream.socket().local_endpoint(ignored);
+        }
+        return *local;
     }
 
     // Whether an idle connection is still usable: a peek that finds bytes (which cannot be a response
@@ -78,11 +87,11 @@ struct connection {
         return close_reason::error;
     }
 
-    // Closes the socket, sending FIN; pending operations complete with operation_aborted.
+    // Closes the socket, sending FIN (no shutdown first: the last descriptor's close sends it);
+    // pending operations complete with operation_aborted.
     void close() noexcept
     {
         error_code ignored;
-        stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
         stream.socket().close(ignored);
     }
 
@@ -104,7 +113,7 @@ struct connection {
     std::uint64_t id;
     clock::time_point created;
     std::uint64_t requests_served = 0;
-    endpoint local;
+    std::optional<endpoint> local; // see local_endpoint()
     endpoint remote;
     std::string key;             // the pool key: "http://host:port"
     void* idle_handle = nullptr; // while idle: the pool's handle for it

@@ -212,7 +212,7 @@ void dial::on_connected(std::size_t index, error_code ec)
         error_code ignored;
         stream->socket().set_option(asio::ip::tcp::no_delay(options_.tcp_no_delay), ignored);
         stream->expires_never();
-        auto conn = std::make_unique<connection>(std::move(stream), conn_id_);
+        auto conn = std::make_unique<connection>(std::move(stream), conn_id_, addresses_[winner_]);
         conn->key = key_;
         if (tls_)
             return handshake(std::move(conn));

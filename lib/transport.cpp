@@ -343,7 +343,7 @@ private:
         r.attempt.conn = c.id;
         r.attempt.reused = reused;
         sink.emit(c.id, [&, was_idle = lease.was_idle, idle_time = lease.idle_time] { // (clang 14 cannot capture a binding)
-            return got_conn{reused, was_idle, idle_time, c.local, c.remote};
+            return got_conn{reused, was_idle, idle_time, c.local_endpoint(), c.remote};
         });
 
         a.conn = &c;
