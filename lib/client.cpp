@@ -32,7 +32,7 @@ namespace detail {
 // connects when the call starts.
 struct call_record
     : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
-    explicit call_record(request r) : req(std::move(r)) {}
+    explicit call_record(request&& r) : req(std::move(r)) {}
 
     call_state state;
     asio::cancellation_signal signal; // cancels the call's coroutine: the caller's slot and close()
@@ -65,7 +65,7 @@ public:
 
     // `delivers_itself`: the handler runs itself on its own executor (unwrap_result), so it is
     // invoked as it is; any other is dispatched to its associated executor.
-    void start(request req, asio::any_completion_handler<void(result)> handler, bool delivers_itself)
+    void start(request&& req, asio::any_completion_handler<void(result)> handler, bool delivers_itself)
     {
         auto call = std::make_shared<call_record>(std::move(req));
         auto user_slot = asio::get_associated_cancellation_slot(handler);
@@ -250,7 +250,7 @@ void client::do_round_trip(request req, asio::any_completion_handler<signature> 
     impl_->start(std::move(req), std::move(handler), false);
 }
 
-void client::send_delivering(request req, asio::any_completion_handler<signature> handler)
+void client::send_delivering(request&& req, asio::any_completion_handler<signature> handler)
 {
     impl_->start(std::move(req), std::move(handler), true);
 }

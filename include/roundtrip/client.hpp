@@ -144,7 +144,7 @@ public:
 private:
     void do_round_trip(request req, asio::any_completion_handler<signature> handler) override;
     // As do_round_trip, for a handler that runs itself on its own executor (unwrap_result).
-    void send_delivering(request req, asio::any_completion_handler<signature> handler);
+    void send_delivering(request&& req, asio::any_completion_handler<signature> handler);
     std::unique_ptr<detail::owned_context> owned_; // only for a client that runs its own thread
     std::shared_ptr<detail::client_impl> impl_;
 };
