@@ -159,6 +159,7 @@ struct figures {
     std::optional<std::uint64_t> conns_opened;
     std::optional<std::uint64_t> conns_opened_warmup;
     std::optional<double> allocs_per_req;
+    std::string first_error; // what the first failed request said, for a client that knows; no quotes
 };
 
 // `allocations_counted`: the client counts heap allocations (counting_new.hpp), so allocs_per_req is
@@ -217,11 +218,12 @@ inline void print_figures(std::string_view client, const figures& f)
         std::snprintf(allocs, sizeof allocs, "%.2f", *f.allocs_per_req);
     std::printf("{\"client\":\"%.*s\",\"requests\":%llu,\"errors\":%llu,\"wall_s\":%.6f,\"rps\":%.1f,"
                 "\"p50_us\":%.1f,\"p99_us\":%.1f,\"cpu_us_per_req\":%.2f,\"conns_opened\":%s,"
-                "\"conns_opened_warmup\":%s,\"allocs_per_req\":%s,\"max_rss_kb\":%llu}\n",
+                "\"conns_opened_warmup\":%s,\"allocs_per_req\":%s,\"max_rss_kb\":%llu%s}\n",
                 static_cast<int>(client.size()), client.data(), static_cast<unsigned long long>(f.requests),
                 static_cast<unsigned long long>(f.errors), f.wall_s, f.rps, f.p50_us, f.p99_us, f.cpu_us_per_req,
                 count(f.conns_opened).c_str(), count(f.conns_opened_warmup).c_str(), allocs,
-                static_cast<unsigned long long>(peak_rss_kib()));
+                static_cast<unsigned long long>(peak_rss_kib()),
+                f.first_error.empty() ? "" : (",\"first_error\":\"" + f.first_error + "\"").c_str());
     std::fflush(stdout);
 }
 

@@ -21,6 +21,7 @@
 #include <roundtrip/middleware/tracing.hpp>
 
 #include <roundtrip/client.hpp>
+#include <roundtrip/error.hpp>
 
 #include <spdlog/logger.h>
 #include <spdlog/sinks/null_sink.h>
@@ -165,6 +166,7 @@ struct target {
     roundtrip::client* client;
     std::string url;
     bool new_conn;
+    std::string* first_error; // what the first failed request of the run said
 };
 
 // One batch of requests that the workers share: each worker takes the next index until none is
@@ -195,8 +197,14 @@ asio::awaitable<void> worker(const target& t, phase& p)
         [[maybe_unused]] auto [ec, response] =
             co_await t.client->async_send(std::move(req), asio::as_tuple(asio::use_awaitable));
         p.record.latencies[i] = clock::now() - sent;
-        if (ec || response.status != 200)
-            ++p.record.errors;
+        if (ec || response.status != 200) {
+            if (p.record.errors++ == 0 && t.first_error->empty()) {
+                std::string said = ec ? roundtrip::call_failed(ec).what() : "status " + std::to_string(response.status);
+                std::replace(said.begin(), said.end(), '"', '\''); // it goes into a JSON string
+                std::replace(said.begin(), said.end(), '\\', '/');
+                *t.first_error = said;
+            }
+        }
     }
     if (--p.workers_running == 0) {
         p.record.finish(bench::allocation_count());
@@ -249,7 +257,8 @@ int run(const settings& s)
         options.middleware.push_back(make_layer(name));
     roundtrip::client client(io.get_executor(), std::move(options));
 
-    const target t{&client, s.load.url, s.load.new_conn};
+    std::string first_error;
+    const target t{&client, s.load.url, s.load.new_conn, &first_error};
     std::optional<bench::figures> out;
     asio::co_spawn(client.get_executor(), measure(t, s.load), [&](std::exception_ptr e, bench::figures f) {
         if (e)
@@ -259,6 +268,7 @@ int run(const settings& s)
         client.close();
     });
     io.run();
+    out->first_error = first_error;
     bench::print_figures("roundtrip", *out);
     return 0;
 }
@@ -298,7 +308,8 @@ int run_idle_probe(const settings& s)
         rss_before = bench::proc_status_kib("VmRSS");
         auto ex = co_await asio::this_coro::executor;
         phase all(ex, n);
-        const target t{&client, s.load.url, false};
+        std::string first_error;
+        const target t{&client, s.load.url, false, &first_error};
         co_await run_phase(t, n, all);
         errors = all.record.errors;
         held = client.stats();

@@ -41,10 +41,11 @@ smoke() {
     echo "smoke ($name): roundtrip-bench failed" >&2
     exit 1
   fi
+  kill -0 "$server_pid" 2>/dev/null || echo "smoke ($name): the server had exited before the run ended" >&2
   stop_server
   echo "smoke ($name): $(cat "$work/bench.out")"
   if ! grep -q '"requests":200,' "$work/bench.out" || ! grep -q '"errors":0,' "$work/bench.out"; then
-    echo "smoke ($name): expected \"requests\":200 and \"errors\":0" >&2
+    echo "smoke ($name): expected \"requests\":200 and \"errors\":0; the server said:" >&2; cat "$work/server.err" >&2
     exit 1
   fi
 }

@@ -76,40 +76,21 @@ public:
     template <class Token>
     auto async_connect(const socket_type::endpoint_type& to, Token&& token)
     {
-        return asio::async_initiate<Token, void(error_code)>(
-            [this](auto handler, const socket_type::endpoint_type& e) {
-                using h = timed_completion<decltype(handler), false>;
-                if (timed_out_)
-                    return fail(h{std::move(handler), this});
-                socket_.async_connect(e, h{std::move(handler), this});
-            },
-            token, to);
+        return timed<void(error_code), false>(token, [to](socket_type& s, auto h) { s.async_connect(to, std::move(h)); });
     }
 
     template <class MutableBuffers, class Token>
     auto async_read_some(const MutableBuffers& buffers, Token&& token)
     {
-        return asio::async_initiate<Token, void(error_code, std::size_t)>(
-            [this](auto handler, const MutableBuffers& b) {
-                using h = timed_completion<decltype(handler), true>;
-                if (timed_out_)
-                    return fail(h{std::move(handler), this});
-                socket_.async_read_some(b, h{std::move(handler), this});
-            },
-            token, buffers);
+        return timed<void(error_code, std::size_t), true>(
+            token, [buffers](socket_type& s, auto h) { s.async_read_some(buffers, std::move(h)); });
     }
 
     template <class ConstBuffers, class Token>
     auto async_write_some(const ConstBuffers& buffers, Token&& token)
     {
-        return asio::async_initiate<Token, void(error_code, std::size_t)>(
-            [this](auto handler, const ConstBuffers& b) {
-                using h = timed_completion<decltype(handler), true>;
-                if (timed_out_)
-                    return fail(h{std::move(handler), this});
-                socket_.async_write_some(b, h{std::move(handler), this});
-            },
-            token, buffers);
+        return timed<void(error_code, std::size_t), true>(
+            token, [buffers](socket_type& s, auto h) { s.async_write_some(buffers, std::move(h)); });
     }
 
 private:
@@ -119,6 +100,22 @@ private:
     {
         timed_out_ = true;
         cancel();
+    }
+
+    // Starts `start(socket, handler)` under the deadline: a deadline that passed fails it at once,
+    // and its completion reads an abort the deadline caused as a timeout. `Sized`: it completes with
+    // (error_code, bytes).
+    template <class Signature, bool Sized, class Token, class Start>
+    auto timed(Token& token, Start start)
+    {
+        return asio::async_initiate<Token, Signature>(
+            [this, start](auto handler) {
+                using completion = timed_completion<decltype(handler), Sized>;
+                if (timed_out_)
+                    return fail(completion{std::move(handler), this});
+                start(socket_, completion{std::move(handler), this});
+            },
+            token);
     }
 
     // An operation started after its deadline passed: it completes with the timeout, never inline,
