@@ -171,21 +171,16 @@ public:
     {
         const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
         const call_state* call_of_req = request_access::call(req).get();
-        if (!call_of_req || state.slot() != call_of_req->coroutine_slot) {
-            auto self = shared_from_this();
-            auto initiate = [self](auto handler, request r) {
-                self->start(std::move(r), asio::any_completion_handler<void(result)>(std::move(handler)));
-            };
-            co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(
-                initiate, asio::use_awaitable, std::move(req));
-        }
+        if (!call_of_req || state.slot() != call_of_req->coroutine_slot)
+            co_return co_await start_as_operation(std::move(req));
         const auto self = shared_from_this(); // a client's close() may drop the last other owner
-        attempt_record a(*this, req); // the parameter lives in this frame as long as the record
+        const slot_lease slot(*this);
+        attempt_record& a = slot->attempt.emplace(*this, req); // `req` lives in this frame as long
+        result& r = slot->outcome;
         call_state& call = *request_access::call(a.req);
         call.inline_attempts.push_back(a);
         const bool threw_if_cancelled = co_await asio::this_coro::throw_if_cancelled();
         co_await asio::this_coro::throw_if_cancelled(false);
-        result r;
         try {
             co_await round_trip(a, r);
         } catch (...) {
@@ -193,8 +188,55 @@ public:
             r.error = error_from_exception(std::current_exception());
         }
         co_await asio::this_coro::throw_if_cancelled(threw_if_cancelled);
-        co_return r;
+        co_return std::move(r);
     }
+
+    // The round trip of `req` as an operation of its own, cancelled through its handler's slot.
+    // Not a coroutine: round_trip_inline's frame holds only the awaitable it returns.
+    asio::awaitable<result> start_as_operation(request&& req)
+    {
+        auto initiate = [self = shared_from_this()](auto handler, request r) {
+            self->start(std::move(r), asio::any_completion_handler<void(result)>(std::move(handler)));
+        };
+        return asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(initiate, asio::use_awaitable,
+                                                                                    std::move(req));
+    }
+
+    // What an inline round trip keeps besides its request, in a recycled slot rather than in its
+    // coroutine frame: the frame then stays under the size Asio recycles (about 1 KiB), and a frame
+    // Asio cannot recycle also evicts blocks the others would have reused.
+    struct inline_slot {
+        std::optional<attempt_record> attempt;
+        result outcome;
+    };
+
+    // A slot for the duration of one inline round trip, taken from the spares and given back.
+    class slot_lease {
+    public:
+        explicit slot_lease(transport_impl& t) : t_(t)
+        {
+            if (t_.spare_slots_.empty()) {
+                s_ = std::make_unique<inline_slot>();
+            } else {
+                s_ = std::move(t_.spare_slots_.back());
+                t_.spare_slots_.pop_back();
+            }
+        }
+        ~slot_lease()
+        {
+            s_->attempt.reset(); // leaves the transport's and the call's lists
+            s_->outcome = result{};
+            if (t_.spare_slots_.size() < max_spare_slots)
+                t_.spare_slots_.push_back(std::move(s_));
+        }
+        slot_lease(const slot_lease&) = delete;
+        slot_lease& operator=(const slot_lease&) = delete;
+        inline_slot* operator->() const noexcept { return s_.get(); }
+
+    private:
+        transport_impl& t_;
+        std::unique_ptr<inline_slot> s_;
+    };
 
     // Ends one attempt's wait or exchange with error::canceled.
     void cancel(attempt_record& a)
@@ -852,6 +894,8 @@ private:
     asio::steady_timer sweep_;      // closes idle connections as they expire
     std::shared_ptr<watchdog> watchdog_; // the deadlines of every connection's operations
     std::vector<boost::beast::flat_buffer> spare_buffers_; // see recycle_buffer
+    static constexpr std::size_t max_spare_slots = 64;
+    std::vector<std::unique_ptr<inline_slot>> spare_slots_; // see slot_lease
     target_cache targets_;
     struct { // key_of's memory
         std::shared_ptr<const std::string> key;
