@@ -4,11 +4,16 @@
 # the server's CA, and over HTTPS with --insecure and a new connection (a handshake) per request.
 # Every wait is bounded.
 #
-#   smoke.sh path/to/roundtrip-bench path/to/roundtrip-bench-server
+# Over HTTP it also runs the raw Beast client and fails if roundtrip made more heap allocations per
+# request than it did (a count, not a time), unless the build is sanitized (argument 4 not "none").
+#
+#   smoke.sh path/to/roundtrip-bench path/to/roundtrip-bench-server path/to/beast-client SANITIZE
 set -euo pipefail
 
 bench=$1
 server=$2
+beast=$3
+sanitize=${4:-none}
 work=$(mktemp -d)
 server_pid=
 
@@ -40,6 +45,17 @@ smoke() {
   if ! timeout 60 "$bench" --url "$scheme://127.0.0.1:$port/" --concurrency 4 --requests 200 "$@" >"$work/bench.out"; then
     echo "smoke ($name): roundtrip-bench failed" >&2
     exit 1
+  fi
+  if [[ $name == http && $sanitize == none ]]; then
+    timeout 60 "$beast" --url "$scheme://127.0.0.1:$port/" --concurrency 4 --requests 200 >"$work/beast.out"
+    local ours theirs
+    ours=$(sed -n 's/.*"allocs_per_req":\([0-9.]*\).*/\1/p' "$work/bench.out")
+    theirs=$(sed -n 's/.*"allocs_per_req":\([0-9.]*\).*/\1/p' "$work/beast.out")
+    echo "smoke (http): allocations per request: roundtrip $ours, raw Beast $theirs"
+    if ! awk -v a="$ours" -v b="$theirs" 'BEGIN { exit !(a <= b) }'; then
+      echo "smoke (http): roundtrip made more allocations per request than the raw Beast client" >&2
+      exit 1
+    fi
   fi
   kill -0 "$server_pid" 2>/dev/null || echo "smoke ($name): the server had exited before the run ended" >&2
   stop_server
