@@ -68,7 +68,7 @@ void emit(const request& req, event_data data)
     sink.emit(0, [&] { return std::move(data); });
 }
 
-asio::awaitable<result> next::operator()(request req) const
+asio::awaitable<result> next::operator()(request&& req) const
 {
     if (link_->fn)
         return link_->fn(std::move(req), next(link_ + 1));

@@ -29,7 +29,14 @@ void start_next(const chain_link* link, request req, asio::any_completion_handle
 class next {
 public:
     /// Sends `req` through the rest of the chain; for coroutine middleware.
-    asio::awaitable<result> operator()(request req) const;
+    ///
+    /// Takes the request by reference and moves (or copies) it into the rest of the chain before
+    /// returning: `co_await next(std::move(req))` keeps no second request in the caller's
+    /// coroutine frame, which a by-value parameter would (a temporary lives to the end of the
+    /// co_await), and a frame that stays under about 1 KiB is one Asio recycles.
+    asio::awaitable<result> operator()(request&& req) const;
+    /// Sends a copy of `req` through the rest of the chain.
+    asio::awaitable<result> operator()(const request& req) const { return (*this)(request(req)); }
 
     /// Sends `req` through the rest of the chain with any completion token; for middleware written
     /// with callbacks or `async_compose`. The handler runs on the client's strand unless it has an
