@@ -6,6 +6,7 @@
 
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <memory>
 
 namespace roundtrip {
@@ -68,28 +69,42 @@ layer headers(header_rules rules, error_code& ec)
     }
 
     using action = header_rules::action;
+    // Every rule but a provider's, applied to `fields`.
+    static constexpr auto apply = [](const header_rules::rule& r, header_fields& fields) {
+        switch (r.what) {
+        case action::set: fields.set(r.name, r.value); break;
+        case action::add: fields.insert(r.name, r.value); break;
+        case action::set_if_absent:
+            if (fields.count(r.name) == 0)
+                fields.set(r.name, r.value);
+            break;
+        case action::remove: fields.erase(r.name); break;
+        case action::provide: break;
+        }
+    };
     auto shared = std::make_shared<const std::vector<header_rules::rule>>(std::move(rules.rules_));
+    const bool asks_providers = std::any_of(shared->begin(), shared->end(),
+                                            [](const auto& r) { return r.what == action::provide; });
+    if (!asks_providers) // nothing to wait for: no coroutine frame of its own
+        return [shared](request req, next next) -> asio::awaitable<result> {
+            for (const auto& r : *shared)
+                apply(r, req.headers);
+            return next(std::move(req));
+        };
     return [shared](request req, next next) -> asio::awaitable<result> {
         for (const auto& r : *shared) {
-            switch (r.what) {
-            case action::set: req.headers.set(r.name, r.value); break;
-            case action::add: req.headers.insert(r.name, r.value); break;
-            case action::set_if_absent:
-                if (req.headers.count(r.name) == 0)
-                    req.headers.set(r.name, r.value);
-                break;
-            case action::remove: req.headers.erase(r.name); break;
-            case action::provide:
-                if (std::optional<std::string> value = co_await r.provider(req)) {
-                    // Beast refuses (throws for) a field value over 64 KiB: refuse it first.
-                    if (!is_field_value(*value) || value->size() > 65535) {
-                        result refused;
-                        refused.error = error::invalid_header_value;
-                        co_return refused;
-                    }
-                    req.headers.set(r.name, *value);
+            if (r.what != action::provide) {
+                apply(r, req.headers);
+                continue;
+            }
+            if (std::optional<std::string> value = co_await r.provider(req)) {
+                // Beast refuses (throws for) a field value over 64 KiB: refuse it first.
+                if (!is_field_value(*value) || value->size() > 65535) {
+                    result refused;
+                    refused.error = error::invalid_header_value;
+                    co_return refused;
                 }
-                break;
+                req.headers.set(r.name, *value);
             }
         }
         co_return co_await next(std::move(req));

@@ -88,51 +88,56 @@ private:
     std::shared_ptr<spdlog::logger> log_;
 };
 
+// Logs one call (the lines at info) around the rest of the chain.
+asio::awaitable<result> log_call(std::shared_ptr<const logging_options> o, std::shared_ptr<spdlog::logger> log,
+                                 request req, next next)
+{
+    const std::string method = req.method;
+    const std::string url = o->redaction.url(req.url);
+    log->info("--> {} {} ({}-byte body)", method, url, req.body.size());
+    if (o->detail >= log_detail::headers) {
+        log_fields(*log, "-->", req.headers, o->redaction);
+        if (o->detail >= log_detail::body)
+            log_body(*log, "-->", req.body, o->max_body_bytes);
+        log->info("--> END {}", method);
+    }
+
+    const auto started = clock::now();
+    result r = co_await next(std::move(req));
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started).count();
+    if (r.error) {
+        // The class and roundtrip's short message: neither ever holds request data.
+        log->info("<-- FAILED {}: {} {} ({} ms, attempts {})", to_string(classify(r.error)), r.error.message(),
+                  url, ms, r.attempt.attempts);
+        co_return r;
+    }
+    const auto& resp = r.response;
+    log->info("<-- {} {} {} ({} ms, {}-byte body)", resp.status, resp.reason, url, ms, resp.body.size());
+    if (o->detail >= log_detail::headers) {
+        log_fields(*log, "<--", resp.headers, o->redaction);
+        if (o->detail >= log_detail::body)
+            log_body(*log, "<--", resp.body, o->max_body_bytes);
+        log->info("<-- END HTTP");
+    }
+    co_return r;
+}
+
 } // namespace
 
 layer logging(logging_options options)
 {
     auto o = std::make_shared<const logging_options>(std::move(options));
+    // Not a coroutine itself: a call with nothing to log costs no coroutine frame of its own, only
+    // the decision; log_call is the coroutine, for a call that is logged.
     return [o](request req, next next) -> asio::awaitable<result> {
         std::shared_ptr<spdlog::logger> log = o->logger ? o->logger : spdlog::default_logger();
         const bool calls = o->detail != log_detail::none && log->should_log(spdlog::level::info);
         const bool events = o->lifecycle && log->should_log(spdlog::level::debug);
-        if (!calls && !events)
-            co_return co_await next(std::move(req)); // nothing would be written: format nothing
-
         if (events)
             req.observe(std::make_shared<lifecycle_log>(log));
         if (!calls)
-            co_return co_await next(std::move(req));
-
-        const std::string method = req.method;
-        const std::string url = o->redaction.url(req.url);
-        log->info("--> {} {} ({}-byte body)", method, url, req.body.size());
-        if (o->detail >= log_detail::headers) {
-            log_fields(*log, "-->", req.headers, o->redaction);
-            if (o->detail >= log_detail::body)
-                log_body(*log, "-->", req.body, o->max_body_bytes);
-            log->info("--> END {}", method);
-        }
-
-        const auto started = clock::now();
-        result r = co_await next(std::move(req));
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started).count();
-        if (r.error) {
-            // The class and roundtrip's short message: neither ever holds request data.
-            log->info("<-- FAILED {}: {} {} ({} ms, attempts {})", to_string(classify(r.error)), r.error.message(),
-                      url, ms, r.attempt.attempts);
-            co_return r;
-        }
-        const auto& resp = r.response;
-        log->info("<-- {} {} {} ({} ms, {}-byte body)", resp.status, resp.reason, url, ms, resp.body.size());
-        if (o->detail >= log_detail::headers) {
-            log_fields(*log, "<--", resp.headers, o->redaction);
-            if (o->detail >= log_detail::body)
-                log_body(*log, "<--", resp.body, o->max_body_bytes);
-            log->info("<-- END HTTP");
-        }
-        co_return r;
+            return next(std::move(req)); // no call lines: format nothing
+        return log_call(o, std::move(log), std::move(req), next);
     };
 }
 
