@@ -237,6 +237,7 @@ asio::awaitable<bench::figures> measure(const target& t, const bench::load_setti
     phase warmup(ex, bench::warmup_requests(s.requests));
     co_await run_phase(t, s.concurrency, warmup);
     const std::uint64_t opened_in_warmup = t.client->stats().opened;
+    t.first_error->clear(); // only the measured phase's
 
     phase measured(ex, s.requests);
     co_await run_phase(t, s.concurrency, measured);

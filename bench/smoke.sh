@@ -5,15 +5,16 @@
 # Every wait is bounded.
 #
 # Over HTTP it also runs the raw Beast client and fails if roundtrip made more heap allocations per
-# request than it did (a count, not a time), unless the build is sanitized (argument 4 not "none").
+# request than it did (a count, not a time), when argument 4 is "check" (an optimized build without
+# sanitizers).
 #
-#   smoke.sh path/to/roundtrip-bench path/to/roundtrip-bench-server path/to/beast-client SANITIZE
+#   smoke.sh path/to/roundtrip-bench path/to/roundtrip-bench-server path/to/beast-client check|skip
 set -euo pipefail
 
 bench=$1
 server=$2
 beast=$3
-sanitize=${4:-none}
+allocations=${4:-skip}
 work=$(mktemp -d)
 server_pid=
 
@@ -46,11 +47,19 @@ smoke() {
     echo "smoke ($name): roundtrip-bench failed" >&2
     exit 1
   fi
-  if [[ $name == http && $sanitize == none ]]; then
-    timeout 60 "$beast" --url "$scheme://127.0.0.1:$port/" --concurrency 4 --requests 200 >"$work/beast.out"
+  if [[ $name == http && $allocations == check ]]; then
+    if ! timeout 60 "$beast" --url "$scheme://127.0.0.1:$port/" --concurrency 4 --requests 200 >"$work/beast.out" \
+       || ! grep -q '"errors":0,' "$work/beast.out"; then
+      echo "smoke (http): the raw Beast client failed: $(cat "$work/beast.out")" >&2
+      exit 1
+    fi
     local ours theirs
     ours=$(sed -n 's/.*"allocs_per_req":\([0-9.]*\).*/\1/p' "$work/bench.out")
     theirs=$(sed -n 's/.*"allocs_per_req":\([0-9.]*\).*/\1/p' "$work/beast.out")
+    if [[ ! $ours =~ ^[0-9.]+$ || ! $theirs =~ ^[0-9.]+$ ]]; then
+      echo "smoke (http): no allocation count to compare ('$ours', '$theirs')" >&2
+      exit 1
+    fi
     echo "smoke (http): allocations per request: roundtrip $ours, raw Beast $theirs"
     if ! awk -v a="$ours" -v b="$theirs" 'BEGIN { exit !(a <= b) }'; then
       echo "smoke (http): roundtrip made more allocations per request than the raw Beast client" >&2

@@ -87,11 +87,13 @@ struct connection {
         return close_reason::error;
     }
 
-    // Closes the socket, sending FIN (no shutdown first: the last descriptor's close sends it);
-    // pending operations complete with operation_aborted.
+    // Closes the socket, sending FIN; pending operations complete with operation_aborted. shutdown
+    // first: a child process the application forked may hold a copy of the descriptor, and close()
+    // alone would then send nothing.
     void close() noexcept
     {
         error_code ignored;
+        stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
         stream.socket().close(ignored);
     }
 

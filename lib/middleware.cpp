@@ -9,7 +9,10 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include <optional>
 
 namespace roundtrip {
 namespace detail {
@@ -47,7 +50,21 @@ void start_next(const chain_link* link, request req, asio::any_completion_handle
     // cancellation is the caller's.
     auto slot = asio::get_associated_cancellation_slot(handler);
     auto ex = asio::get_associated_executor(handler, link->strand);
-    asio::co_spawn(link->strand, link->fn(std::move(req), chain::next_at(link + 1)),
+    // A layer that is a plain function (it passes the request on without a frame of its own) runs
+    // here, and may throw: its error is the call's, as a coroutine layer's would be.
+    std::optional<asio::awaitable<result>> layer;
+    try {
+        layer.emplace(link->fn(std::move(req), chain::next_at(link + 1)));
+    } catch (...) {
+        result failed;
+        failed.error = error_from_exception(std::current_exception());
+        asio::post(link->strand, [h = std::move(handler), failed = std::move(failed)]() mutable {
+            auto ex = asio::get_associated_executor(h);
+            ex.execute([h = std::move(h), failed = std::move(failed)]() mutable { std::move(h)(std::move(failed)); });
+        });
+        return;
+    }
+    asio::co_spawn(link->strand, std::move(*layer),
                    asio::bind_cancellation_slot(slot, asio::bind_executor(
                        ex, [h = std::move(handler)](std::exception_ptr e, result r) mutable {
                            if (e)

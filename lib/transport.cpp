@@ -157,7 +157,7 @@ public:
     }
 
     // The round trip of a request of a client whose strand is this transport's, awaited by the layer
-    // above (chain.hpp). The attempt lives on this coroutine's frame, and the call's cancellation
+    // above (chain.hpp). The attempt lives in a recycled slot (slot_lease), and the call's cancellation
     // reaches it through the call's state (the client cancels inline attempts before it cancels the
     // coroutine). Operations the round trip awaits must not throw because the coroutine was
     // cancelled: the attempt ends with error::canceled, its connection handled as after any
@@ -175,7 +175,7 @@ public:
             co_return co_await start_as_operation(std::move(req));
         const auto self = shared_from_this(); // a client's close() may drop the last other owner
         const slot_lease slot(*this);
-        attempt_record& a = slot->attempt.emplace(*this, req); // `req` lives in this frame as long
+        attempt_record& a = slot->attempt.emplace(*this, req); // `req` outlives the slot in this frame
         result& r = slot->outcome;
         call_state& call = *request_access::call(a.req);
         call.inline_attempts.push_back(a);
@@ -215,6 +215,7 @@ public:
     public:
         explicit slot_lease(transport_impl& t) : t_(t)
         {
+            t_.spare_slots_.reserve(max_spare_slots); // the destructor's push_back never allocates
             if (t_.spare_slots_.empty()) {
                 s_ = std::make_unique<inline_slot>();
             } else {

@@ -121,6 +121,24 @@ TEST_CASE("errors travel up the chain as values, and a middleware may replace th
     CHECK(r.response.body == "fallback");
 }
 
+TEST_CASE("a layer that is a plain function and throws, beneath a callback-style middleware, fails the call")
+{
+    // A plain function that returns next's awaitable has no coroutine frame to catch in: it throws
+    // where the layer above calls it. Beneath a callback-style middleware that is inside the chain's
+    // own start_next, which must turn it into the call's error.
+    test::test_server server;
+    std::vector<std::string> trail;
+    layer plain = [](request req, next next) -> asio::awaitable<result> {
+        if (req.headers.count("X-Trail"))
+            throw std::runtime_error("boom");
+        return next(std::move(req));
+    };
+    client c(client_options{.middleware = {std::make_shared<callback_tag>("outer", trail), plain}});
+    result r = c.round_trip(request("GET", server.url()));
+    CHECK(r.error == error::middleware_threw);
+    CHECK(trail == std::vector<std::string>{"outer down", "outer up"});
+}
+
 TEST_CASE("an exception escaping a coroutine middleware becomes the result's error")
 {
     test::test_server server;

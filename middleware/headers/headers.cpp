@@ -57,7 +57,7 @@ layer headers(header_rules rules, error_code& ec)
     for (const auto& r : rules.rules_) {
         if (!is_token(r.name))
             ec = error::invalid_header_name;
-        else if (!is_field_value(r.value))
+        else if (!is_field_value(r.value) || r.value.size() > 65535) // Beast throws for a longer one
             ec = error::invalid_header_value;
         if (ec) {
             return [ec](request, next) -> asio::awaitable<result> {
