@@ -2,6 +2,7 @@
 // spawn, no type erasure); a middleware object or the transport is reached through
 // any_completion_handler.
 #include "chain.hpp"
+#include "completion.hpp"
 #include "call_state.hpp"
 #include "error_from_exception.hpp"
 #include "event_sink.hpp"
@@ -9,7 +10,6 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <optional>
@@ -58,11 +58,7 @@ void start_next(const chain_link* link, request req, asio::any_completion_handle
     } catch (...) {
         result failed;
         failed.error = error_from_exception(std::current_exception());
-        asio::post(link->strand, [h = std::move(handler), failed = std::move(failed)]() mutable {
-            auto ex = asio::get_associated_executor(h);
-            ex.execute([h = std::move(h), failed = std::move(failed)]() mutable { std::move(h)(std::move(failed)); });
-        });
-        return;
+        return post_completion(std::move(handler), std::move(failed)); // never inside this call
     }
     asio::co_spawn(link->strand, std::move(*layer),
                    asio::bind_cancellation_slot(slot, asio::bind_executor(

@@ -833,9 +833,6 @@ private:
     // Events of connections no call owns go to the client's observers only.
     event_sink pool_sink() const { return event_sink(&observers_, nullptr, 0, 0); }
 
-    // "http://example.com:80": the host lowercased and the port always spelled, so that one server
-    // has one pool however its URLs spell it. Connections made with a request's own TLS configuration
-    // (`own_tls`) are keyed apart: "https://example.com:443#tls7".
     // The pool key of `t`, shared with the previous round trip when it is the same (building one
     // allocates).
     std::shared_ptr<const std::string> key_of(const target& t, const tls_context* own_tls)
@@ -852,6 +849,9 @@ private:
         return last_key_.key;
     }
 
+    // "http://example.com:80": the host lowercased and the port always spelled, so that one server
+    // has one pool however its URLs spell it. Connections made with a request's own TLS configuration
+    // (`own_tls`) are keyed apart: "https://example.com:443#tls7".
     static std::string pool_key(const target& t, const tls_context* own_tls)
     {
         const bool bracketed = t.host_is_ip && t.ip.is_v6();
