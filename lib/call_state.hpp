@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace roundtrip::detail {
@@ -58,10 +59,19 @@ struct call_state {
     }
 };
 
+struct body_source_access {
+    // Whether this is the source's first finish, which it then is no longer.
+    static bool first_finish(body_source& body) noexcept { return !std::exchange(body.finished_, true); }
+};
+
 // Tells a call's body source how the call ended: its one finish(). Whoever started the call (the
-// client, or the transport when used alone) calls this once, when the call completes.
+// client, or the transport when used alone) calls this when the call completes. A source passed to a
+// request built anew (not a copy) belongs to two calls, the client's and the transport's own beneath
+// it: the inner one ends first, knows how far the body got, and is the one the source hears from.
 inline void finish_body_source(body_source& body, const call_state& call, error_code call_error) noexcept
 {
+    if (!body_source_access::first_finish(body))
+        return;
     if (call.body_read_to_end)
         body.finish({});
     else

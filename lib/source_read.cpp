@@ -15,6 +15,40 @@
 
 namespace roundtrip::detail {
 
+// The handler a source's read completes. A source that destroys it without calling it (its producer
+// gave up, say) would leave the exchange waiting for the deadline: destroyed uncalled, it fails the
+// read with io_failed.
+class source_read::completion {
+public:
+    explicit completion(std::shared_ptr<state> s) noexcept : state_(std::move(s)) {}
+    completion(completion&& other) noexcept = default;
+    completion& operator=(completion&&) = delete;
+    ~completion()
+    {
+        if (state_)
+            resume(*state_, error::io_failed, 0);
+    }
+
+    void operator()(error_code ec, std::size_t n)
+    {
+        resume(*std::exchange(state_, nullptr), ec, n);
+    }
+
+private:
+    static void resume(state& s, error_code ec, std::size_t n)
+    {
+        std::optional<handler> waiting;
+        {
+            std::lock_guard lock(s.mutex);
+            waiting.swap(s.waiting);
+        }
+        if (waiting) // else abandoned: the late bytes are dropped
+            post_completion(std::move(*waiting), ec, n);
+    }
+
+    std::shared_ptr<state> state_; // null once called or moved from
+};
+
 asio::awaitable<std::pair<error_code, std::size_t>> source_read::read(body_source& source, clock::time_point deadline)
 {
     if (abandoned_early_)
@@ -40,16 +74,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> source_read::read(body_sourc
             }
             // The source may complete from any thread, even inside async_read_some: the exchange
             // resumes through a post, never inline.
-            source.async_read_some(asio::buffer(shared_->bytes.get(), capacity),
-                                   [s = shared_](error_code e, std::size_t got) {
-                                       std::optional<handler> resume;
-                                       {
-                                           std::lock_guard lock(s->mutex);
-                                           resume.swap(s->waiting);
-                                       }
-                                       if (resume) // else abandoned: the late bytes are dropped
-                                           post_completion(std::move(*resume), e, got);
-                                   });
+            source.async_read_some(asio::buffer(shared_->bytes.get(), capacity), completion(shared_));
         },
         use_tuple);
     error_code abandoned;

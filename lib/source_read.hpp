@@ -36,6 +36,7 @@ public:
 
 private:
     using handler = asio::any_completion_handler<void(error_code, std::size_t)>;
+    class completion;
 
     // Shared with the source's completion handler and the deadline timer, which may outlive the attempt.
     struct state {

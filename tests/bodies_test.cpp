@@ -363,6 +363,44 @@ TEST_CASE("a body source hears finish() exactly once, with the call's true outco
     }
 }
 
+TEST_CASE("a body source that drops its read handler uncalled fails the call with io_failed, not at the deadline")
+{
+    struct dropping_source : body_source {
+        std::optional<std::uint64_t> length() const noexcept override { return std::nullopt; }
+        void async_read_some(asio::mutable_buffer, read_handler handler) override
+        {
+            read_handler dropped = std::move(handler); // a producer that gave up, destroyed uncalled
+        }
+    };
+    test::test_server server([](const test::server_request& req, test::exchange& ex) { ex.reply(200, req.body); });
+    client c;
+    request req("POST", server.url());
+    req.body_stream = std::make_shared<dropping_source>();
+    req.timeout = 30s;
+    result r = c.round_trip(req);
+    CHECK(r.error == error::io_failed);
+}
+
+TEST_CASE("a body source passed on in a request built anew (not a copy) still hears one finish()")
+{
+    // The new request carries no call: the transport runs it as a call of its own beneath the
+    // client's, and both end. The source hears from the inner one, which knows how far it got.
+    test::test_server server([](const test::server_request& req, test::exchange& ex) { ex.reply(200, req.body); });
+    client c(client_options{.middleware = {[](request req, next next) -> asio::awaitable<result> {
+        request fresh("PUT", req.url);
+        fresh.body_stream = req.body_stream;
+        co_return co_await next(std::move(fresh));
+    }}});
+    auto source = std::make_shared<scripted_source>();
+    source->text = pattern(20'000);
+    request req("POST", server.url());
+    req.body_stream = source;
+    result r = c.round_trip(req);
+    REQUIRE_FALSE(r.error);
+    CHECK(r.response.body == source->text);
+    CHECK(source->finished() == std::vector<error_code>{error_code{}});
+}
+
 TEST_CASE("a body source whose read never completes cannot hold a call: deadline, cancellation and close() end it")
 {
     test::test_server server([](const test::server_request& req, test::exchange& ex) { ex.reply(200, req.body); });

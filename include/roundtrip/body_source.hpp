@@ -11,6 +11,10 @@
 
 namespace roundtrip {
 
+namespace detail {
+struct body_source_access;
+} // namespace detail
+
 /// A `body_source` is a one-shot request body (`request::body_stream`) that the transport reads
 /// while it writes the request: with a `Content-Length` when `length()` is known, else with chunked
 /// transfer coding. `body_pipe` is the ready-made source a caller writes chunks into; implement this
@@ -36,7 +40,8 @@ public:
     ///
     /// A read need not complete for the call to end: cancellation, the client's close() and the
     /// call's deadline end the call at once, and a read that completes later is ignored. `into` stays
-    /// valid until `handler` is invoked or destroyed, whichever comes first.
+    /// valid until `handler` is invoked or destroyed, whichever comes first. A `handler` destroyed
+    /// without being invoked fails the read, and the attempt, with `error::io_failed`.
     virtual void async_read_some(asio::mutable_buffer into, read_handler handler) = 0;
 
     /// Called exactly once, when the call that owns the source completes: success when the body was
@@ -44,6 +49,12 @@ public:
     /// `asio::error::broken_pipe` when the call succeeded without the whole body: the server answered
     /// early). Lets a source release a producer that waits, and end a read still in progress.
     virtual void finish(error_code why) noexcept { (void)why; }
+
+private:
+    friend struct detail::body_source_access;
+    // Set by the first finish the library makes. A middleware may pass the source on in a request it
+    // built anew, which starts a call of its own beneath the client's: both calls end, one finish.
+    bool finished_ = false;
 };
 
 } // namespace roundtrip

@@ -1,6 +1,7 @@
 // The logging middleware: one coroutine layer, and an observer for the lifecycle lines.
 #include <roundtrip/middleware/logging.hpp>
 
+#include <roundtrip/body_source.hpp>
 #include <roundtrip/detail/utf8.hpp>
 #include <roundtrip/error.hpp>
 #include <roundtrip/events.hpp>
@@ -9,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -49,6 +51,15 @@ std::string one_line(std::string_view s)
     for (char ch : s)
         out += ch == '\n' ? std::string_view("\\n") : ch == '\r' ? std::string_view("\\r") : std::string_view(&ch, 1);
     return out;
+}
+
+// How a call line describes a body: its size when it is held, "streamed" when it is read or written
+// as it goes, which the log neither waits for nor shows.
+std::string body_summary(std::size_t held, bool streamed, std::optional<std::uint64_t> length = std::nullopt)
+{
+    if (!streamed)
+        return std::to_string(held) + "-byte body";
+    return length ? "streamed " + std::to_string(*length) + "-byte body" : std::string("streamed body");
 }
 
 void log_body(spdlog::logger& log, std::string_view arrow, std::string_view body, std::size_t max)
@@ -94,10 +105,12 @@ asio::awaitable<result> log_call(std::shared_ptr<const logging_options> o, std::
 {
     const std::string method = req.method;
     const std::string url = o->redaction.url(req.url);
-    log->info("--> {} {} ({}-byte body)", method, url, req.body.size());
+    const bool streamed_out = req.body_stream != nullptr;
+    log->info("--> {} {} ({})", method, url,
+              body_summary(req.body.size(), streamed_out, streamed_out ? req.body_stream->length() : std::nullopt));
     if (o->detail >= log_detail::headers) {
         log_fields(*log, "-->", req.headers, o->redaction);
-        if (o->detail >= log_detail::body)
+        if (o->detail >= log_detail::body && !streamed_out)
             log_body(*log, "-->", req.body, o->max_body_bytes);
         log->info("--> END {}", method);
     }
@@ -107,15 +120,16 @@ asio::awaitable<result> log_call(std::shared_ptr<const logging_options> o, std::
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started).count();
     if (r.error) {
         // The class and roundtrip's short message: neither ever holds request data.
-        log->info("<-- FAILED {}: {} {} ({} ms, attempts {})", to_string(classify(r.error)), r.error.message(),
+        log->info("<-- FAILED {}: {} {} ({} ms, attempts {})", error_class(r.error), r.error.message(),
                   url, ms, r.attempt.attempts);
         co_return r;
     }
     const auto& resp = r.response;
-    log->info("<-- {} {} {} ({} ms, {}-byte body)", resp.status, resp.reason, url, ms, resp.body.size());
+    const bool streamed_in = resp.body_stream.is_open();
+    log->info("<-- {} {} {} ({} ms, {})", resp.status, resp.reason, url, ms, body_summary(resp.body.size(), streamed_in));
     if (o->detail >= log_detail::headers) {
         log_fields(*log, "<--", resp.headers, o->redaction);
-        if (o->detail >= log_detail::body)
+        if (o->detail >= log_detail::body && !streamed_in)
             log_body(*log, "<--", resp.body, o->max_body_bytes);
         log->info("<-- END HTTP");
     }

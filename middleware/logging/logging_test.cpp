@@ -4,7 +4,10 @@
 
 #include <roundtrip/middleware/logging.hpp>
 
+#include <roundtrip/body_source.hpp>
 #include <roundtrip/client.hpp>
+
+#include <boost/asio/use_future.hpp>
 
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -84,6 +87,34 @@ TEST_CASE("headers: every field both ways, secrets redacted")
     CHECK(log.has("<-- END HTTP"));
     CHECK_FALSE(log.has("{\"qty\":1}")); // no bodies at this level
     CHECK_FALSE(log.has(secret));
+}
+
+TEST_CASE("streamed bodies are called streamed, never 0-byte, and are not shown")
+{
+    test::test_server server([](const test::server_request& req, test::exchange& ex) { ex.reply(200, req.body); });
+    captured log(spdlog::level::info);
+    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body})}});
+    struct hello_source : body_source {
+        bool sent = false;
+        std::optional<std::uint64_t> length() const noexcept override { return 5; }
+        void async_read_some(asio::mutable_buffer into, read_handler handler) override
+        {
+            const std::size_t n = std::exchange(sent, true) ? 0 : asio::buffer_copy(into, asio::buffer("hello", 5));
+            std::move(handler)(n ? error_code{} : error_code(asio::error::eof), n);
+        }
+    };
+    request req("POST", server.url("/up"));
+    req.body_stream = std::make_shared<hello_source>();
+    req.stream_response = true;
+    response resp = c.send(req);
+    CHECK(log.has("/up (streamed 5-byte body)"));
+    CHECK(log.has("ms, streamed body)"));
+    CHECK_FALSE(log.has("0-byte body"));
+    CHECK_FALSE(log.has("hello")); // the log shows no body it would have to read or hold
+    char got[16];
+    auto n = resp.body_stream.async_read_some(asio::buffer(got), asio::use_future).get();
+    CHECK(std::string_view(got, n) == "hello");
+    resp.body_stream.close();
 }
 
 TEST_CASE("body: text bodies up to the cap, cut on a character boundary; binary ones by size")
