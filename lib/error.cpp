@@ -52,6 +52,7 @@ public:
         case error::network_unreachable: return "network unreachable";
         case error::network_timeout: return "connection timed out by the operating system";
         case error::io_failed: return "i/o failed";
+        case error::tls_failed: return "tls failed after the handshake";
         }
         return "unknown roundtrip error";
     }
@@ -91,7 +92,8 @@ condition classify_own(error e) noexcept
     case error::tls_hostname_mismatch: return condition::hostname_mismatch;
     case error::tls_handshake_failed:
     case error::tls_not_spoken: return condition::tls_handshake_failed;
-    case error::tls_answer_to_http: return condition::protocol_error;
+    case error::tls_answer_to_http:
+    case error::tls_failed: return condition::protocol_error;
     case error::tls_handshake_timeout:
     case error::connect_timeout:
     case error::response_header_timeout:
@@ -147,14 +149,28 @@ error from_beast_http(boost::beast::http::error e) noexcept
     }
 }
 
+// An OpenSSL error reported by a read or write: the handshake's own failures were already mapped
+// by the dial (tls_context::handshake_failure), so what arrives here happened afterwards.
 error from_ssl(const error_code& ec) noexcept
 {
     if (ec == boost::asio::ssl::error::stream_truncated)
         return error::unexpected_eof;
-    if (ERR_GET_LIB(static_cast<unsigned long>(ec.value())) == ERR_LIB_SSL
-        && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED)
-        return error::tls_untrusted_certificate;
-    return error::tls_handshake_failed;
+    if (ERR_GET_LIB(static_cast<unsigned long>(ec.value())) != ERR_LIB_SSL)
+        return error::tls_failed;
+    switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
+    case SSL_R_CERTIFICATE_VERIFY_FAILED: return error::tls_untrusted_certificate;
+    // The server's verdict on the client's certificate: TLS 1.3 completes the client's side of the
+    // handshake before the server checks it, so the refusal arrives as an alert at the first read.
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_TLSV1_ALERT_ACCESS_DENIED: return error::tls_handshake_failed;
+    default: return error::tls_failed;
+    }
 }
 
 } // namespace
@@ -202,11 +218,31 @@ error_code as_roundtrip_error(const error_code& ec) noexcept
 condition classify(const error_code& ec) noexcept
 {
     const error_code own = as_roundtrip_error(ec);
-    return own.category() == error_category() ? classify_own(static_cast<error>(own.value())) : condition::other;
+    if (own.category() == error_category())
+        return classify_own(static_cast<error>(own.value()));
+    // A middleware's category whose class is one of ours says so (classified_category).
+    const boost::system::error_condition mapped = own.default_error_condition();
+    return mapped.category() == condition_category() ? static_cast<condition>(mapped.value()) : condition::other;
+}
+
+boost::system::error_condition classified_category::default_error_condition(int ev) const noexcept
+{
+    const std::string_view name = class_name(ev);
+    for (int c = 1; c < static_cast<int>(condition::other); ++c)
+        if (to_string(static_cast<condition>(c)) == name)
+            return make_error_condition(static_cast<condition>(c));
+    return {ev, *this};
+}
+
+std::string_view error_class(const error_code& ec) noexcept
+{
+    if (const auto* own = dynamic_cast<const classified_category*>(&ec.category()))
+        return own->class_name(ec.value());
+    return to_string(classify(ec));
 }
 
 call_failed::call_failed(error_code ec)
-    : boost::system::system_error(ec), text_(std::string(to_string(classify(ec))) + ": " + ec.message())
+    : boost::system::system_error(ec), text_(std::string(error_class(ec)) + ": " + ec.message())
 {
 }
 

@@ -10,15 +10,122 @@ namespace roundtrip {
 
 void observer::on_attempt_headers(attempt_id, header_fields&) noexcept {}
 
+namespace {
+
+constexpr std::array<std::string_view, std::variant_size_v<event_data> - 1> core_names{
+    "call_start", "call_done", "get_conn", "wait_for_conn_start", "wait_for_conn_done",
+    "dns_start", "dns_done", "connect_start", "connect_done", "tls_handshake_start",
+    "tls_handshake_done", "got_conn", "wrote_headers", "wrote_request",
+    "got_first_response_byte", "got_1xx", "response_headers", "response_body_done",
+    "put_idle_conn", "conn_not_pooled", "conn_closed", "attempt_done"};
+
+// The fields of roundtrip's own events; chosen by std::visit in write_fields().
+struct core_fields {
+    field_writer& out;
+
+    void operator()(const call_start& e) { out("method", e.method); }
+    void operator()(const call_done& e) { out("status", e.status), out("error", e.error); }
+    void operator()(const get_conn& e) { out("host", e.host), out("port", e.port); }
+    void operator()(const wait_for_conn_start&) {}
+    void operator()(const wait_for_conn_done& e) { out("error", e.error); }
+    void operator()(const dns_start& e) { out("host", e.host); }
+    void operator()(const dns_done& e) { out("addresses", e.addresses), out("error", e.error); }
+    void operator()(const connect_start& e) { out("remote", e.remote); }
+    void operator()(const connect_done& e) { out("remote", e.remote), out("error", e.error); }
+    void operator()(const tls_handshake_start& e) { out("server_name", e.server_name); }
+    void operator()(const tls_handshake_done& e)
+    {
+        out("error", e.error);
+        if (e.error) {
+            if (!e.verify_error.empty())
+                out("verify_error", e.verify_error), out("peer_subject", e.peer_subject);
+            return;
+        }
+        out("version", e.version), out("cipher", e.cipher), out("alpn", e.alpn), out("resumed", e.resumed);
+        out("peer_subject", e.peer_subject);
+    }
+    void operator()(const got_conn& e)
+    {
+        out("reused", e.reused), out("was_idle", e.was_idle), out("idle", e.idle_time);
+        out("local", e.local), out("remote", e.remote);
+    }
+    void operator()(const wrote_headers&) {}
+    void operator()(const wrote_request& e) { out("bytes", e.bytes), out("error", e.error); }
+    void operator()(const got_first_response_byte&) {}
+    void operator()(const got_1xx& e) { out("status", e.status); }
+    void operator()(const response_headers& e) { out("status", e.status), out("version", e.version); }
+    void operator()(const response_body_done& e) { out("bytes", e.bytes), out("error", e.error); }
+    void operator()(const put_idle_conn&) {}
+    void operator()(const conn_not_pooled& e) { out("reason", to_string(e.reason)); }
+    void operator()(const attempt_done& e) { out("status", e.status), out("error", e.error); }
+    void operator()(const conn_closed& e)
+    {
+        out("reason", to_string(e.reason)), out("requests_served", e.requests_served), out("lifetime", e.lifetime);
+    }
+    void operator()(const middleware_event& e) { e.write_fields(out); }
+};
+
+// Writes the fields as ` key=value` after the name, for describe().
+class line_writer final : public field_writer {
+public:
+    explicit line_writer(std::string& out) : out_(out) {}
+
+private:
+    void key(std::string_view k) { out_.append(" ").append(k).append("="); }
+    void boolean(std::string_view k, bool v) override { key(k), out_.append(v ? "true" : "false"); }
+    void number(std::string_view k, std::uint64_t v) override { key(k), out_.append(std::to_string(v)); }
+    void signed_number(std::string_view k, std::int64_t v) override { key(k), out_.append(std::to_string(v)); }
+    void text(std::string_view k, std::string_view v) override { key(k), out_.append(v); }
+    void duration(std::string_view k, clock::duration v) override
+    {
+        out_.append(" ").append(k).append("_us=");
+        out_.append(std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(v).count()));
+    }
+    void error(std::string_view k, const error_code& v) override { key(k), out_.append(v ? error_class(v) : "none"); }
+    void address(std::string_view k, const endpoint& v) override { key(k), out_.append(to_string(v)); }
+    void addresses(std::string_view k, std::span<const endpoint> v) override
+    {
+        key(k);
+        out_.append("[");
+        for (std::size_t i = 0; i < v.size(); ++i)
+            out_.append(i ? "," : "").append(to_string(v[i]));
+        out_.append("]");
+    }
+
+    std::string& out_;
+};
+
+} // namespace
+
 std::string_view name(const event& e) noexcept
 {
-    static constexpr std::array<std::string_view, std::variant_size_v<event_data>> names{
-        "call_start", "call_done", "get_conn", "wait_for_conn_start", "wait_for_conn_done",
-        "dns_start", "dns_done", "connect_start", "connect_done", "tls_handshake_start",
-        "tls_handshake_done", "got_conn", "wrote_headers", "wrote_request",
-        "got_first_response_byte", "got_1xx", "response_headers", "response_body_done",
-        "put_idle_conn", "conn_not_pooled", "conn_closed", "attempt_done", "retry_scheduled", "retry_given_up"};
-    return names[e.data.index()];
+    if (const auto* m = std::get_if<middleware_event>(&e.data))
+        return m->name();
+    return core_names[e.data.index()];
+}
+
+void write_fields(const event& e, field_writer& out) { std::visit(core_fields{out}, e.data); }
+
+std::string describe(const event& e)
+{
+    std::string out(name(e));
+    line_writer fields(out);
+    write_fields(e, fields);
+    return out;
+}
+
+event keep(const event& e)
+{
+    event copy = e;
+    if (const auto* m = std::get_if<middleware_event>(&e.data))
+        copy.data = m->kept();
+    return copy;
+}
+
+std::string to_string(const endpoint& e)
+{
+    const bool v6 = e.address().is_v6();
+    return (v6 ? "[" : "") + e.address().to_string() + (v6 ? "]:" : ":") + std::to_string(e.port());
 }
 
 std::string_view to_string(not_pooled_reason r) noexcept
@@ -48,116 +155,6 @@ std::string_view to_string(close_reason r) noexcept
     case close_reason::client_closed: return "client_closed";
     case close_reason::evicted: return "evicted";
     case close_reason::error: return "error";
-    }
-    return "unknown";
-}
-
-namespace {
-
-// Appends "127.0.0.1:80" or "[::1]:80".
-void append_endpoint(std::string& out, const endpoint& e)
-{
-    const bool v6 = e.address().is_v6();
-    out.append(v6 ? "[" : "").append(e.address().to_string()).append(v6 ? "]:" : ":");
-    out.append(std::to_string(e.port()));
-}
-
-// Appends the fields of each event type; overloads chosen by std::visit in describe().
-struct field_writer {
-    std::string& out;
-
-    void key(std::string_view k) { out.append(" ").append(k).append("="); }
-    void text(std::string_view k, std::string_view v) { key(k), out.append(v); }
-    void number(std::string_view k, std::uint64_t v) { key(k), out.append(std::to_string(v)); }
-    void flag(std::string_view k, bool v) { text(k, v ? "true" : "false"); }
-    void micros(std::string_view k, clock::duration d)
-    {
-        number(k, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()));
-    }
-    void failure(const error_code& ec) { text("error", ec ? to_string(classify(ec)) : "none"); }
-    void address(std::string_view k, const endpoint& e) { key(k), append_endpoint(out, e); }
-
-    void operator()(const call_start& e) { text("method", e.method); }
-    void operator()(const call_done& e) { number("status", e.status), failure(e.error); }
-    void operator()(const get_conn& e) { text("host", e.host), number("port", e.port); }
-    void operator()(const wait_for_conn_start&) {}
-    void operator()(const wait_for_conn_done& e) { failure(e.error); }
-    void operator()(const dns_start& e) { text("host", e.host); }
-    void operator()(const dns_done& e)
-    {
-        key("addresses");
-        out.append("[");
-        for (std::size_t i = 0; i < e.addresses.size(); ++i)
-            append_endpoint(i ? out.append(",") : out, e.addresses[i]);
-        out.append("]");
-        failure(e.error);
-    }
-    void operator()(const connect_start& e) { address("remote", e.remote); }
-    void operator()(const connect_done& e) { address("remote", e.remote), failure(e.error); }
-    void operator()(const tls_handshake_start& e) { text("server_name", e.server_name); }
-    void operator()(const tls_handshake_done& e)
-    {
-        if (e.error) {
-            failure(e.error);
-            if (!e.verify_error.empty())
-                text("verify_error", e.verify_error), text("peer", e.peer_subject);
-            return;
-        }
-        text("version", e.version), text("cipher", e.cipher), text("alpn", e.alpn), flag("resumed", e.resumed);
-        text("peer", e.peer_subject);
-    }
-    void operator()(const got_conn& e)
-    {
-        flag("reused", e.reused), flag("was_idle", e.was_idle), micros("idle_us", e.idle_time);
-        address("local", e.local), address("remote", e.remote);
-    }
-    void operator()(const wrote_headers&) {}
-    void operator()(const wrote_request& e) { number("bytes", e.bytes), failure(e.error); }
-    void operator()(const got_first_response_byte&) {}
-    void operator()(const got_1xx& e) { number("status", e.status); }
-    void operator()(const response_headers& e) { number("status", e.status), number("version", e.version); }
-    void operator()(const response_body_done& e) { number("bytes", e.bytes), failure(e.error); }
-    void operator()(const put_idle_conn&) {}
-    void operator()(const conn_not_pooled& e) { text("reason", to_string(e.reason)); }
-    void operator()(const attempt_done& e) { number("status", e.status), failure(e.error); }
-    void operator()(const retry_scheduled& e)
-    {
-        number("failed_attempt", e.failed_attempt), text("cause", to_string(e.cause)), micros("delay_us", e.delay);
-    }
-    void operator()(const retry_given_up& e)
-    {
-        number("failed_attempt", e.failed_attempt), text("reason", to_string(e.reason));
-    }
-    void operator()(const conn_closed& e)
-    {
-        text("reason", to_string(e.reason)), number("requests_served", e.requests_served);
-        micros("lifetime_us", e.lifetime);
-    }
-};
-
-} // namespace
-
-std::string describe(const event& e)
-{
-    std::string out(name(e));
-    std::visit(field_writer{out}, e.data);
-    return out;
-}
-
-std::string_view to_string(retry_cause c) noexcept
-{
-    return c == retry_cause::status ? "status" : "connection_error";
-}
-
-std::string_view to_string(give_up_reason r) noexcept
-{
-    switch (r) {
-    case give_up_reason::not_retryable: return "not_retryable";
-    case give_up_reason::not_replayable: return "not_replayable";
-    case give_up_reason::attempts_exhausted: return "attempts_exhausted";
-    case give_up_reason::budget_exhausted: return "budget_exhausted";
-    case give_up_reason::deadline: return "deadline";
-    case give_up_reason::retry_after_too_long: return "retry_after_too_long";
     }
     return "unknown";
 }

@@ -8,16 +8,27 @@
 
 #include <doctest/doctest.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 using namespace roundtrip;
 namespace aerr = boost::asio::error;
 namespace http = boost::beast::http;
+
+namespace {
+// An OpenSSL error of the SSL library with `reason`, as Asio reports what ERR_get_error returned.
+error_code ssl_error(int reason)
+{
+    return error_code(static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, reason)), boost::asio::error::get_ssl_category());
+}
+} // namespace
 
 TEST_CASE("roundtrip errors live in the \"roundtrip\" category with short lowercase messages")
 {
     error_code ec = error::invalid_header_value;
     CHECK(std::string(ec.category().name()) == "roundtrip");
     CHECK(ec.message() == "invalid header value");
-    for (int e = 1; e <= static_cast<int>(error::io_failed); ++e) {
+    for (int e = 1; e <= static_cast<int>(error::tls_failed); ++e) {
         auto msg = error_code(static_cast<error>(e)).message();
         CHECK(!msg.empty());
         CHECK(msg.find("unknown") == std::string::npos);
@@ -67,7 +78,7 @@ TEST_CASE("system, Asio, Beast and OpenSSL errors map to one class each")
     CHECK(classify(http::error::body_limit) == condition::body_too_large);
     CHECK(classify(http::error::bad_chunk) == condition::protocol_error);
     CHECK(classify(boost::asio::ssl::error::stream_truncated) == condition::eof);
-    CHECK(classify(error_code(12345, boost::asio::error::get_ssl_category())) == condition::tls_handshake_failed);
+    CHECK(classify(error_code(12345, boost::asio::error::get_ssl_category())) == condition::protocol_error);
     CHECK(classify(error_code(EPERM, boost::system::generic_category())) == condition::other);
 }
 
@@ -91,7 +102,13 @@ TEST_CASE("as_roundtrip_error names foreign errors in roundtrip's category, keep
         {http::error::body_limit, error::body_too_large},
         {http::error::bad_chunk, error::protocol_error},
         {boost::asio::ssl::error::stream_truncated, error::unexpected_eof},
-        {error_code(12345, boost::asio::error::get_ssl_category()), error::tls_handshake_failed},
+        // After the handshake (the dial maps the handshake's own failures): a record that does not
+        // decrypt is TLS failing, not a handshake; a late alert refusing our certificate is the handshake's.
+        {ssl_error(SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC), error::tls_failed},
+        {ssl_error(SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED), error::tls_handshake_failed},
+        {ssl_error(SSL_R_TLSV1_ALERT_UNKNOWN_CA), error::tls_handshake_failed},
+        {ssl_error(SSL_R_CERTIFICATE_VERIFY_FAILED), error::tls_untrusted_certificate},
+        {error_code(12345, boost::asio::error::get_ssl_category()), error::tls_failed},
         {error_code(EPERM, boost::system::generic_category()), error::io_failed},
     };
     for (const auto& [foreign, own] : cases) {
@@ -110,6 +127,40 @@ TEST_CASE("as_roundtrip_error names foreign errors in roundtrip's category, keep
     };
     static const plugin_category plugin;
     CHECK(as_roundtrip_error(error_code(3, plugin)) == error_code(3, plugin));
+}
+
+namespace {
+
+// A middleware's errors: one with a class of its own, one in a class of roundtrip's.
+struct redirect_category final : classified_category {
+    const char* name() const noexcept override { return "example.redirect"; }
+    std::string message(int ev) const override { return ev == 1 ? "too many redirects" : "redirect timed out"; }
+    std::string_view class_name(int ev) const noexcept override { return ev == 1 ? "too_many_redirects" : "timeout"; }
+};
+const redirect_category redirect_errors;
+
+} // namespace
+
+TEST_CASE("a middleware's error category names its classes: error_class shows them, classify knows roundtrip's")
+{
+    const error_code own(1, redirect_errors), shared(2, redirect_errors);
+    CHECK(error_class(own) == "too_many_redirects");
+    CHECK(classify(own) == condition::other);
+    CHECK(own != condition::timeout);
+    CHECK(error_class(shared) == "timeout");
+    CHECK(classify(shared) == condition::timeout);
+    CHECK(shared == condition::timeout);
+    CHECK(as_roundtrip_error(own) == own); // kept: the middleware's API
+    CHECK(std::string(call_failed(own).what()) == "too_many_redirects: too many redirects");
+    // Every other code: its roundtrip class.
+    CHECK(error_class(error::read_timeout) == "timeout");
+    CHECK(error_class(aerr::connection_refused) == "connection_refused");
+    struct plain_category final : boost::system::error_category {
+        const char* name() const noexcept override { return "plain"; }
+        std::string message(int) const override { return "plain failure"; }
+    };
+    static const plain_category plain;
+    CHECK(error_class(error_code(1, plain)) == "other");
 }
 
 TEST_CASE("call_failed reads CLASS: message, with no category, value or source location")

@@ -193,3 +193,84 @@ TEST_CASE("describe() writes an event as one line of key=value fields, errors as
     e.data = wrote_headers{};
     CHECK(describe(e) == "wrote_headers");
 }
+
+namespace {
+
+// A middleware's own event, defined outside the core.
+struct token_refreshed {
+    static constexpr std::string_view event_name = "token_refreshed";
+    static constexpr std::string_view attribute_prefix = "acme.auth";
+    std::string_view realm;
+    std::uint32_t tries = 0;
+    std::int64_t skew = 0;
+    bool cached = false;
+    clock::duration took{};
+    error_code error;
+    void write_fields(field_writer& out) const
+    {
+        out("realm", realm), out("tries", tries), out("skew", skew), out("cached", cached), out("took", took);
+        out("error", error);
+    }
+};
+
+struct other_event {
+    static constexpr std::string_view event_name = "other_event";
+    void write_fields(field_writer&) const {}
+};
+
+} // namespace
+
+TEST_CASE("a middleware's own event: named, described, cast back and kept, though the core does not know it")
+{
+    const token_refreshed refreshed{"corp", 2, -5, true, std::chrono::milliseconds(3), error::read_timeout};
+    const event e{4, 2, 0, clock::now(), middleware_event(refreshed)};
+    CHECK(name(e) == "token_refreshed");
+    CHECK(describe(e) == "token_refreshed realm=corp tries=2 skew=-5 cached=true took_us=3000 error=timeout");
+    REQUIRE(event_cast<token_refreshed>(e) == &refreshed); // the value itself, not a copy
+    CHECK(event_cast<other_event>(e) == nullptr);
+    CHECK(event_cast<got_conn>(e) == nullptr);
+    CHECK(std::get<middleware_event>(e.data).attribute_prefix() == "acme.auth");
+
+    event kept;
+    {
+        token_refreshed scratch = refreshed;
+        kept = keep(event{4, 2, 0, clock::now(), middleware_event(scratch)});
+        scratch.tries = 99; // the kept event owns a copy made before this
+    }
+    REQUIRE(event_cast<token_refreshed>(kept) != nullptr);
+    CHECK(event_cast<token_refreshed>(kept)->tries == 2);
+    CHECK(describe(kept) == describe(e));
+
+    const event core{1, 1, 0, clock::now(), got_1xx{103}};
+    CHECK(event_cast<got_1xx>(core)->status == 103);
+    CHECK(event_cast<token_refreshed>(core) == nullptr);
+}
+
+TEST_CASE("emit() delivers a middleware's own event to client observers and to the observers above it")
+{
+    test::test_server server;
+    auto client_events = std::make_shared<test::recorder>();
+    auto above = std::make_shared<test::recorder>();
+    auto below = std::make_shared<test::recorder>();
+    const layer observe_above = [above](request req, next next) -> asio::awaitable<result> {
+        req.observe(above);
+        co_return co_await next(std::move(req));
+    };
+    const layer reporting = [below](request req, next next) -> asio::awaitable<result> {
+        emit(req, token_refreshed{"corp", 1, 0, false, {}, {}});
+        req.observe(below); // added after the event: does not see it
+        co_return co_await next(std::move(req));
+    };
+    client c(client_options{.middleware = {observe_above, reporting}, .observers = {client_events}});
+    REQUIRE(c.send(request("GET", server.url())).status == 200);
+    CHECK(client_events->names().starts_with("call_start token_refreshed get_conn"));
+    CHECK(above->names().starts_with("token_refreshed get_conn")); // scoped: no call_start
+    for (const auto* r : {client_events.get(), above.get()}) {
+        const token_refreshed* seen = r->first<token_refreshed>(); // kept by the recorder
+        REQUIRE(seen != nullptr);
+        CHECK(seen->tries == 1);
+        CHECK(r->describe_first("token_refreshed")
+              == "token_refreshed realm=corp tries=1 skew=0 cached=false took_us=0 error=none");
+    }
+    CHECK(below->first<token_refreshed>() == nullptr);
+}

@@ -143,7 +143,7 @@ TEST_CASE("each verification failure names its cause, and nothing is sent")
         // The event names the reason in OpenSSL's words, and whom the certificate was issued for.
         const std::string described = events->describe_first("tls_handshake_done");
         CAPTURE(described);
-        CHECK(described.find(std::string(" verify_error=") + f.name + " peer=") != std::string::npos);
+        CHECK(described.find(std::string(" verify_error=") + f.name + " peer_subject=") != std::string::npos);
         CHECK(described.find("CN = ") != std::string::npos);
     }
 
@@ -356,6 +356,46 @@ TEST_CASE("a TLS record that arrives with a response but past its end keeps the 
     REQUIRE_FALSE(second.error);
     CHECK(second.response.body == "real");
     CHECK(server.connections() == 2);
+}
+
+TEST_CASE("a TLS record without data that reaches an idle connection after read_inactivity keeps it pooled")
+{
+    // The idle watcher reads it through TLS with a timer of its own: an expiry left from the last
+    // exchange (here 100 ms after the response, long past) must not make the look a timeout.
+    test::test_server server([](const test::server_request&, test::exchange& ex) {
+        ex.reply(200, "ok");
+        if (ex.request_index() == 1) {
+            ex.sleep(400ms);
+            ex.send_key_update();
+        }
+    }, serving(test::pki().server));
+    auto events = std::make_shared<test::recorder>();
+    client_options o = trusting_test_ca(events);
+    o.transport.timeouts.read_inactivity = 100ms;
+    client c(std::move(o));
+    REQUIRE(c.round_trip(request("GET", server.url())).response.body == "ok");
+    std::this_thread::sleep_for(800ms); // the record arrives at 400 ms and is looked at
+    CHECK(events->first<conn_closed>() == nullptr);
+    REQUIRE(c.round_trip(request("GET", server.url())).response.body == "ok");
+    CHECK(server.connections() == 1);
+}
+
+TEST_CASE("a record that does not decrypt after the handshake is tls_failed, not a failed handshake")
+{
+    // An application-data record of 32 bytes that no key produced: its authentication fails.
+    const std::string corrupt = std::string("\x17\x03\x03\x00\x20", 5) + std::string(32, 'x');
+    test::test_server server([&](const test::server_request&, test::exchange& ex) {
+        ex.write_below_tls(corrupt);
+        ex.close();
+    }, serving(test::pki().server));
+    auto events = std::make_shared<test::recorder>();
+    client c(trusting_test_ca(events));
+    result r = c.round_trip(request("GET", server.url()));
+    CHECK(r.error == error::tls_failed);
+    CHECK(r.error == condition::protocol_error);
+    const auto* handshake = events->first<tls_handshake_done>();
+    REQUIRE(handshake != nullptr);
+    CHECK_FALSE(handshake->error);
 }
 
 TEST_CASE("a TLS session ticket that arrives with a response leaves the connection poolable")

@@ -1,12 +1,16 @@
-// The samples of docs/plugins.md, run against a local server: a middleware's shape, and a
-// middleware that watches the connection attempts beneath it.
+// The samples of docs/plugins.md, run against a local server: a middleware's shape, a middleware
+// that watches the connection attempts beneath it, and one with an event and an error of its own.
 
 #include "test_server.hpp" // the local server; tests use the same one
 
 #include <roundtrip/client.hpp>
 
+#include <roundtrip/error.hpp>
+
 #include <cstdio>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace {
 
@@ -43,6 +47,41 @@ roundtrip::layer report_unreachable = [](roundtrip::request req, roundtrip::next
 };
 // [end doc-sample]
 
+// [doc-sample plugins-own-events]
+// An event of this middleware's own: a name, an attribute prefix for tracing, and its fields.
+struct host_refused {
+    static constexpr std::string_view event_name = "host_refused";
+    static constexpr std::string_view attribute_prefix = "example.blocklist";
+    std::string_view host;
+    void write_fields(roundtrip::field_writer& out) const { out("host", host); }
+};
+
+// Its errors: a category whose codes have a class, which the CLI, logs and traces print.
+struct blocklist_category final : roundtrip::classified_category {
+    const char* name() const noexcept override { return "example.blocklist"; }
+    std::string message(int) const override { return "host is on the blocklist"; }
+    std::string_view class_name(int) const noexcept override { return "host_blocked"; }
+};
+const blocklist_category blocklist_errors;
+
+roundtrip::layer blocklist = [](roundtrip::request req, roundtrip::next next)
+    -> roundtrip::asio::awaitable<roundtrip::result> {
+    if (req.url.find("//blocked.example") != std::string::npos) {
+        roundtrip::emit(req, host_refused{"blocked.example"}); // to observers, logs and traces
+        roundtrip::result refused;
+        refused.error = roundtrip::error_code(1, blocklist_errors);
+        co_return refused;
+    }
+    co_return co_await next(std::move(req));
+};
+// [end doc-sample]
+
+// Keeps what describe() says of each event.
+struct lines : roundtrip::observer {
+    std::vector<std::string> seen;
+    void on_event(const roundtrip::event& e) noexcept override { seen.push_back(roundtrip::describe(e)); }
+};
+
 } // namespace
 
 int main()
@@ -55,5 +94,19 @@ int main()
     roundtrip::client watched({.middleware = {report_unreachable}});
     roundtrip::error_code ec;
     watched.send({"GET", "http://127.0.0.1:" + std::to_string(roundtrip::test::refused_port()) + "/"}, ec);
-    return ec ? 0 : 1; // and stderr names the cause
+    if (!ec)
+        return 1; // and stderr names the cause
+
+    auto seen = std::make_shared<lines>();
+    roundtrip::client guarded({.middleware = {blocklist}, .observers = {seen}});
+    try {
+        guarded.send({"GET", "http://blocked.example/"});
+        return 1;
+    } catch (const roundtrip::call_failed& e) {
+        if (std::string_view(e.what()) != "host_blocked: host is on the blocklist")
+            return 1;
+    }
+    const std::vector<std::string> expected{"call_start method=GET", "host_refused host=blocked.example",
+                                            "call_done status=0 error=host_blocked"};
+    return seen->seen == expected ? 0 : 1;
 }

@@ -85,6 +85,10 @@ enum class error {
     network_timeout,
     /// Reading or writing failed in a way none of the other codes names.
     io_failed,
+    /// TLS failed after the handshake: a record that does not decrypt or parse, or an alert from the
+    /// server. (An alert refusing the client's certificate, which TLS 1.3 sends after the handshake
+    /// completed, is `tls_handshake_failed`.)
+    tls_failed,
 };
 
 /// A `condition` is a class of errors that callers test for: `ec == condition::timeout` holds for
@@ -130,15 +134,38 @@ boost::system::error_condition make_error_condition(condition c) noexcept;
 /// do the same.
 error_code as_roundtrip_error(const error_code& ec) noexcept;
 
-/// Returns the one class `ec` belongs to; `condition::other` for anything unknown.
+/// Returns the one class `ec` belongs to, of roundtrip's own; `condition::other` for anything
+/// unknown, and for a middleware's class of its own (which `error_class` names).
 /// A default-constructed (success) error_code has no class: calling this with one is a caller bug.
 condition classify(const error_code& ec) noexcept;
 
 /// Returns the class's name, as the CLI prints it: "timeout", "connection_refused", ...
 std::string_view to_string(condition c) noexcept;
 
+/// A `classified_category` is the base of a middleware's own error category: each of its codes
+/// belongs to a class, named by `class_name`, which is what the CLI, the logging and tracing
+/// middleware and `call_failed` show (`too_many_redirects: ...`). A class may be one of roundtrip's
+/// (`to_string(condition)`'s names: "timeout", "protocol_error", ...), and then `classify` and
+/// `ec == condition::...` see the code as that class too; or a name of the middleware's own, in
+/// snake_case, which `classify` calls `condition::other`. Messages follow roundtrip's rule: short,
+/// lowercase, never request data.
+class classified_category : public boost::system::error_category {
+public:
+    /// Returns the class of code `ev`. Must not throw; the view must stay valid for the program's life.
+    virtual std::string_view class_name(int ev) const noexcept = 0;
+
+    /// Maps the code to roundtrip's condition of the same name, when its class is one of them.
+    boost::system::error_condition default_error_condition(int ev) const noexcept override;
+};
+
+/// Returns the name of the class `ec` belongs to: `to_string(classify(ec))` for roundtrip's codes and
+/// for the system, Asio, Beast and OpenSSL codes it translates; the class a `classified_category`
+/// names for its code; "other" for anything else. A success has no class: calling this with one is a
+/// caller bug.
+std::string_view error_class(const error_code& ec) noexcept;
+
 /// What `client::send` throws: a `boost::system::system_error` (so `e.code()` is the error) whose
-/// `what()` reads "CLASS: message", e.g. "connection_refused: connection refused", without the
+/// `what()` reads "CLASS: message" (`error_class`), e.g. "connection_refused: connection refused", without the
 /// category, value and source location a plain system_error appends.
 class call_failed : public boost::system::system_error {
 public:

@@ -38,9 +38,10 @@
 //     remaining dns_*/connect_* events arrive later — possibly after call_done — with the dial's
 //     connection id, which differs from got_conn's. Every *_start still gets its *_done.
 //   - A retry (by the transport or by a middleware) repeats the sequence with the next attempt number.
-//     A middleware that retries reports its decisions with `emit` (middleware.hpp): retry_scheduled
-//     or retry_given_up, with the number of the attempt that failed, to the client's observers and to
-//     the observers of middleware above it.
+//   - A middleware reports its own decisions as events of its own (`custom_event`, middleware_event.hpp)
+//     with `emit` (middleware.hpp), to the client's observers and to the observers of middleware above
+//     it: the retry middleware's retry_scheduled and retry_given_up, say. They carry the call's last
+//     attempt number and arrive in `event_data` as a `middleware_event`.
 //   - Events that may arrive after the call completed: conn_closed for a connection that was pooled
 //     (idle timeout, peer close, client close); events of a connection whose dial the call abandoned.
 //     A buffered response's events all precede the call's completion. A streamed one
@@ -49,7 +50,9 @@
 #pragma once
 
 #include <roundtrip/detail/config.hpp>
+#include <roundtrip/field_writer.hpp>
 #include <roundtrip/header_fields.hpp>
+#include <roundtrip/middleware_event.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -93,22 +96,6 @@ enum class close_reason {
                       ///< longest-idle connection, or an attempt wanting a new connection waited at
                       ///< the host's connection limit.
     error,            ///< A read error (not a clean close) while it was idle.
-};
-
-/// Why a middleware retries a failed attempt.
-enum class retry_cause {
-    connection_error, ///< No response: refused, reset, timeout, or closed before the response.
-    status,           ///< A response whose status asks for a retry (503, 429, ...).
-};
-
-/// Why a middleware does not retry a failed attempt.
-enum class give_up_reason {
-    not_retryable,        ///< The failure is not one it retries (a 404, a canceled call, invalid input).
-    not_replayable,       ///< The request may have reached the server and is not replayable.
-    attempts_exhausted,   ///< Its retries are used up.
-    budget_exhausted,     ///< The client's retry budget allows no more retries now.
-    deadline,             ///< The wait would end past the call's deadline.
-    retry_after_too_long, ///< The server's Retry-After asks for a longer wait than allowed.
 };
 
 /// `call_start` fires when `client::async_send` starts a call, before the first middleware runs.
@@ -201,17 +188,6 @@ struct response_body_done {
     std::uint64_t bytes = 0;
     error_code error;
 };
-/// `retry_scheduled` fires when a middleware will retry: the next attempt starts after `delay`.
-struct retry_scheduled {
-    std::uint32_t failed_attempt = 0; ///< The attempt that failed.
-    retry_cause cause;
-    clock::duration delay{};
-};
-/// `retry_given_up` fires when a middleware will not retry a failed attempt; the call ends with it.
-struct retry_given_up {
-    std::uint32_t failed_attempt = 0;
-    give_up_reason reason;
-};
 /// `put_idle_conn` fires when the connection returns to the idle pool.
 struct put_idle_conn {};
 /// `conn_not_pooled` fires when the connection is not returned to the pool; conn_closed follows.
@@ -232,12 +208,13 @@ struct conn_closed {
     clock::duration lifetime{};
 };
 
-/// The payload of an event: exactly one of the event types above.
+/// The payload of an event: exactly one of the event types above, or a `middleware_event` carrying
+/// an event a middleware defined (middleware_event.hpp).
 using event_data = std::variant<
     call_start, call_done, get_conn, wait_for_conn_start, wait_for_conn_done, dns_start, dns_done,
     connect_start, connect_done, tls_handshake_start, tls_handshake_done, got_conn, wrote_headers,
     wrote_request, got_first_response_byte, got_1xx, response_headers, response_body_done,
-    put_idle_conn, conn_not_pooled, conn_closed, attempt_done, retry_scheduled, retry_given_up>;
+    put_idle_conn, conn_not_pooled, conn_closed, attempt_done, middleware_event>;
 
 /// An `event` is one moment of a call, an attempt or a connection, with where and when it happened.
 struct event {
@@ -249,21 +226,39 @@ struct event {
     event_data data;
 };
 
-/// Returns the name of the event's type as written above: "dns_start", "got_conn", ...
+/// Returns the name of the event's type as written above ("dns_start", "got_conn", ...), or a
+/// middleware event's own name ("retry_scheduled").
 std::string_view name(const event& e) noexcept;
+/// Hands each field of the event's payload to `out`, in the order its type declares them; a
+/// middleware event's through its own `write_fields`. The event's ids and time are not fields.
+void write_fields(const event& e, field_writer& out);
 /// Returns the event as one line for people: its name, then its fields as `key=value`, e.g.
 /// `got_conn reused=false was_idle=false idle_us=0 local=127.0.0.1:51000 remote=127.0.0.1:8080`.
 /// Error fields are the error class (`error=timeout`), never a message that could carry request
 /// data. Builds a string: call it only when the line will be shown.
 std::string describe(const event& e);
+/// Returns a copy of `e` that may be kept past its delivery: a middleware event's value is copied
+/// (`middleware_event::kept`). String views and spans inside the payload still point where they did.
+event keep(const event& e);
+/// Returns the address as writers show it: "127.0.0.1:80", or "[::1]:80" for IPv6.
+std::string to_string(const endpoint& e);
 /// Returns the enumerator's name: "connection_close", "pool_full", ...
 std::string_view to_string(not_pooled_reason r) noexcept;
 /// Returns the enumerator's name: "idle_timeout", "peer_closed_idle", ...
 std::string_view to_string(close_reason r) noexcept;
-/// Returns the enumerator's name: "connection_error", "status".
-std::string_view to_string(retry_cause c) noexcept;
-/// Returns the enumerator's name: "attempts_exhausted", "not_replayable", ...
-std::string_view to_string(give_up_reason r) noexcept;
+
+/// Returns the event's payload if it is a `T` — one of roundtrip's event types or a middleware's
+/// `custom_event` — else null: `if (auto r = event_cast<retry_scheduled>(e)) ...`.
+template <class T>
+const T* event_cast(const event& e) noexcept
+{
+    if constexpr (custom_event<T>) {
+        const auto* m = std::get_if<middleware_event>(&e.data);
+        return m ? m->template get<T>() : nullptr;
+    } else {
+        return std::get_if<T>(&e.data);
+    }
+}
 
 /// An `attempt_id` names one attempt of one call.
 struct attempt_id {

@@ -86,6 +86,15 @@ public:
 /// Costs nothing when nobody listens. Outside a client call it does nothing.
 void emit(const request& req, event_data data);
 
+/// Delivers an event of the middleware's own (a `custom_event`, middleware_event.hpp) as above:
+/// `emit(req, token_refreshed{took})`. Observers receive it as a `middleware_event`, read it back with
+/// `event_cast<token_refreshed>(e)`, and see its fields through `write_fields` and `describe`.
+template <custom_event T>
+void emit(const request& req, const T& e)
+{
+    emit(req, event_data(middleware_event(e)));
+}
+
 /// A `layer` is one element of a client's chain: a coroutine middleware or a middleware object.
 /// The first layer of a chain sees each request first and each result last.
 class layer {

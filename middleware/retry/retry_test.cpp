@@ -74,6 +74,25 @@ std::vector<std::string> decisions(const test::recorder& r)
 
 } // namespace
 
+TEST_CASE("a retried response's streamed body is read away, so the retry reuses its connection")
+{
+    test::test_server server(fail_first(1, 503));
+    fake_time time;
+    retry_options o;
+    time.fill(o);
+    auto events = std::make_shared<test::recorder>();
+    client c(client_options{.middleware = {retry(o)}, .observers = {events}});
+    request req("GET", server.url());
+    req.stream_response = true;
+    response resp = c.send(req);
+    CHECK(resp.status == 200);
+    CHECK(server.connections() == 1);
+    CHECK(events->describe_first("conn_not_pooled").empty()); // the 503's connection was pooled, then reused
+    CHECK(events->describe_first("put_idle_conn") != "");
+    char got[16];
+    CHECK(std::string_view(got, resp.body_stream.async_read_some(asio::buffer(got), asio::use_future).get()) == "done");
+}
+
 TEST_CASE("a 503 is retried with exponential backoff and full jitter until it succeeds")
 {
     test::test_server server(fail_first(2, 503));

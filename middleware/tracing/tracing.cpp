@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -35,7 +36,7 @@ void set(span& s, std::string_view key, attribute_value value)
 void set_outcome(span& s, const error_code& ec, unsigned status)
 {
     if (ec) {
-        const std::string type(to_string(classify(ec)));
+        const std::string type(error_class(ec));
         set(s, "error.type", type);
         s.status = status_code::error;
         s.status_message = type;
@@ -60,6 +61,44 @@ bool known_method(std::string_view m)
                                                  "CONNECT", "OPTIONS", "TRACE", "PATCH"};
     return std::find(std::begin(known), std::end(known), m) != std::end(known);
 }
+
+// Turns a middleware event's fields into span attributes: `prefix.key` (the key alone without a
+// prefix), durations in microseconds under `key_us`, errors as their class, addresses as text.
+class attribute_writer final : public field_writer {
+public:
+    attribute_writer(std::vector<attribute>& out, std::string_view prefix) : out_(out), prefix_(prefix) {}
+
+private:
+    void put(std::string_view key, attribute_value v, std::string_view suffix = {})
+    {
+        std::string k = prefix_.empty() ? std::string() : std::string(prefix_) + ".";
+        k.append(key).append(suffix);
+        out_.push_back({std::move(k), std::move(v)});
+    }
+    void boolean(std::string_view k, bool v) override { put(k, v); }
+    void number(std::string_view k, std::uint64_t v) override
+    {
+        put(k, static_cast<std::int64_t>(std::min<std::uint64_t>(v, std::numeric_limits<std::int64_t>::max())));
+    }
+    void signed_number(std::string_view k, std::int64_t v) override { put(k, v); }
+    void text(std::string_view k, std::string_view v) override { put(k, std::string(v)); }
+    void duration(std::string_view k, clock::duration v) override { put(k, micros(v), "_us"); }
+    void error(std::string_view k, const error_code& v) override
+    {
+        put(k, std::string(v ? error_class(v) : std::string_view("none")));
+    }
+    void address(std::string_view k, const endpoint& v) override { put(k, to_string(v)); }
+    void addresses(std::string_view k, std::span<const endpoint> v) override
+    {
+        std::string list;
+        for (const auto& e : v)
+            list.append(list.empty() ? "" : ",").append(to_string(e));
+        put(k, std::move(list));
+    }
+
+    std::vector<attribute>& out_;
+    std::string_view prefix_;
+};
 
 // What every span of one call shares: its trace, and what the call asked for.
 struct call_identity {
@@ -328,22 +367,16 @@ private:
             end_attempt(*a, e.at, d.error, d.status);
     }
 
-    void handle(const event& e, const retry_scheduled& r)
+    // A middleware's own event (a retry's decision, say) becomes an event of the call span, its
+    // fields attributes under the middleware's prefix.
+    void handle(const event& e, const middleware_event& m)
     {
         if (call_ended_)
             return;
-        call_.events.push_back({"retry_scheduled", wall(e.at),
-                                {{"roundtrip.retry.failed_attempt", std::int64_t(r.failed_attempt)},
-                                 {"roundtrip.retry.cause", std::string(to_string(r.cause))},
-                                 {"roundtrip.retry.delay_us", micros(r.delay)}}});
-    }
-    void handle(const event& e, const retry_given_up& r)
-    {
-        if (call_ended_)
-            return;
-        call_.events.push_back({"retry_given_up", wall(e.at),
-                                {{"roundtrip.retry.failed_attempt", std::int64_t(r.failed_attempt)},
-                                 {"roundtrip.retry.reason", std::string(to_string(r.reason))}}});
+        span_event out{std::string(m.name()), wall(e.at), {}};
+        attribute_writer fields(out.attributes, m.attribute_prefix());
+        m.write_fields(fields);
+        call_.events.push_back(std::move(out));
     }
 
     // A response body's end: response_body_done says how its read ended, and the connection's fate

@@ -242,7 +242,16 @@ TEST_CASE("a retried call: one call span, two attempt spans, each attempt with i
     CHECK(value<std::int64_t>(*attempts[1], "http.request.resend_count") == 1);
     CHECK(attempts[1]->status == status_code::unset);
     REQUIRE(call.events.size() == 1);
-    CHECK(call.events[0].name == "retry_scheduled");
+    CHECK(call.events[0].name == "retry_scheduled"); // the retry middleware's own event, known to no core code
+    const auto attribute = [&](std::string_view key) {
+        for (const auto& a : call.events[0].attributes)
+            if (a.key == key)
+                return a.value;
+        return attribute_value(std::string("(missing)"));
+    };
+    CHECK(attribute("roundtrip.retry.failed_attempt") == attribute_value(std::int64_t(1)));
+    CHECK(attribute("roundtrip.retry.cause") == attribute_value(std::string("status")));
+    CHECK(std::holds_alternative<std::int64_t>(attribute("roundtrip.retry.delay_us")));
 
     const auto seen = server.seen();
     REQUIRE(seen.size() == 2);

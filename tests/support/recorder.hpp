@@ -9,9 +9,9 @@
 
 namespace roundtrip::test {
 
-// A recorded event: its name, ids and payload, and its description (`describe`) made on delivery.
-// The payload's string views and spans point into memory that is gone after delivery: tests read
-// only its scalar fields, and the strings through `described`.
+// A recorded event: its name, ids and payload (kept: a middleware event's value is copied), and its
+// description (`describe`) made on delivery. The payload's string views and spans point into memory
+// that is gone after delivery: tests read only its scalar fields, and the strings through `described`.
 struct recorded {
     std::string name;
     event e;
@@ -26,7 +26,7 @@ public:
     void on_event(const event& e) noexcept override
     {
         std::lock_guard lock(mutex_);
-        log_.push_back({std::string(roundtrip::name(e)), e, describe(e)});
+        log_.push_back({std::string(roundtrip::name(e)), keep(e), describe(e)});
     }
 
     std::vector<recorded> events() const
@@ -46,13 +46,13 @@ public:
         return out;
     }
 
-    // The first event of type T, or null.
+    // The first event of type T (roundtrip's or a middleware's), or null.
     template <class T>
     const T* first() const
     {
         std::lock_guard lock(mutex_);
         for (const auto& r : log_)
-            if (auto p = std::get_if<T>(&r.e.data))
+            if (auto p = event_cast<T>(r.e))
                 return p;
         return nullptr;
     }

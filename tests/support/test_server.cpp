@@ -287,6 +287,23 @@ struct test_server::impl::conn final : exchange {
             asio::write(socket, asio::buffer(bytes), ignored);
     }
 
+    void send_key_update() override
+    {
+        if (!tls)
+            return;
+        // OpenSSL sends the KeyUpdate at the next handshake step; Asio's handshake runs that step
+        // on an established connection and flushes the record.
+        SSL_key_update(tls->native_handle(), SSL_KEY_UPDATE_NOT_REQUESTED);
+        boost::system::error_code ignored;
+        tls->handshake(ssl::stream_base::server, ignored);
+    }
+
+    void write_below_tls(std::string_view bytes) override
+    {
+        boost::system::error_code ignored;
+        asio::write(socket, asio::buffer(bytes), ignored);
+    }
+
     void write_together(const std::vector<std::string>& pieces) override
     {
         // Corked, the kernel holds what is written until uncorked, then sends it at once.

@@ -41,6 +41,11 @@ public:
     // Writes `pieces` so that they leave in one TCP segment; in TLS mode each piece is a TLS record
     // of its own. Stages bytes that arrive together with a response but lie past its end.
     virtual void write_together(const std::vector<std::string>& pieces) = 0;
+    // TLS mode: sends a TLS 1.3 KeyUpdate record, which carries no data; a record a client must read
+    // through TLS on an idle connection, like a late session ticket. Plain mode: nothing.
+    virtual void send_key_update() = 0;
+    // Writes bytes to the socket beneath TLS (in plain mode, as write_raw): stages a corrupt record.
+    virtual void write_below_tls(std::string_view bytes) = 0;
     // Sleeps, but wakes early when the server stops.
     virtual void sleep(std::chrono::milliseconds d) = 0;
     // Closes the connection after this handler (FIN).

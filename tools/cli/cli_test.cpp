@@ -329,6 +329,14 @@ TEST_CASE("--retry retries a 503 when safe; -v logs to stderr; --timeline draws 
     auto r = cli("--retry 2 --json " + server.url());
     CHECK(r.status == 0);
     CHECK(has(r.out, "\"status\":200,\"attempts\":2"));
+    // The retry middleware's own event in --trace, with its fields; the 503's streamed body was read
+    // away, so the retry reused its connection.
+    n = 0;
+    auto traced = cli("--retry 2 --trace " + server.url());
+    CHECK(traced.status == 0);
+    CHECK(has(traced.err, "{\"event\":\"retry_scheduled\""));
+    CHECK(has(traced.err, "\"failed_attempt\":1,\"cause\":\"status\",\"delay_us\":"));
+    CHECK(has(traced.err, "\"attempt\":2,\"conn\":1,\"reused\":true"));
     auto v = cli("-v " + server.url());
     CHECK(has(v.err, "--> GET " + server.url()));
     auto t = cli("-n 2 --timeline " + server.url());

@@ -212,7 +212,7 @@ private:
             else if (!s.verify_error.empty()) // why the certificate was refused, and whose it is
                 message += " (" + s.verify_error + "; certificate of " + s.peer_subject + ")";
             if (!o_.silent)
-                std::fprintf(stderr, "%s: %s: %s\n", program, std::string(to_string(classify(r.error))).c_str(),
+                std::fprintf(stderr, "%s: %s: %s\n", program, std::string(error_class(r.error)).c_str(),
                              message.c_str());
         }
         const std::string url = redaction_.url(o_.url);
@@ -228,7 +228,7 @@ private:
                          "\"server_wait\":%llu,\"ttfb\":%llu,\"total\":%llu}}\n",
                          json_string(method_).c_str(), json_string(url).c_str(),
                          r.error ? "null" : std::to_string(r.response.status).c_str(), r.attempt.attempts,
-                         r.error ? json_string(to_string(classify(r.error))).c_str() : "null",
+                         r.error ? json_string(error_class(r.error)).c_str() : "null",
                          s.reused ? "true" : "false", s.was_idle ? "true" : "false", s.handed_over() ? "true" : "false",
                          static_cast<unsigned long long>(s.was_idle ? us(s.idle) : 0),
                          static_cast<unsigned long long>(us(s.connection_wait())),
@@ -303,7 +303,7 @@ private:
         }
         resp.body_stream.close(); // a body given up early is drained a little, or its connection closed
         if (log_ && failed)
-            log_->info("<-- FAILED BODY {}: {} (after {} bytes)", to_string(classify(failed)), failed.message(), bytes);
+            log_->info("<-- FAILED BODY {}: {} (after {} bytes)", error_class(failed), failed.message(), bytes);
         else if (log_)
             log_->info("<-- END BODY ({}-byte body, streamed)", bytes);
         co_return failed;

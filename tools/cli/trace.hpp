@@ -1,4 +1,5 @@
-// --trace: each lifecycle event as one JSON object on a line, with its fields under their C++ names.
+// --trace: each lifecycle event, roundtrip's or a middleware's, as one JSON object on a line with its
+// fields (write_fields).
 #pragma once
 
 #include <roundtrip/events.hpp>

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <roundtrip/middleware.hpp>
+#include <roundtrip/middleware/retry_events.hpp>
 
 #include <chrono>
 #include <functional>
@@ -49,8 +50,9 @@ struct retry_options {
 ///     can be sent again) — a POST that may have reached the server is never resent;
 ///   - retries and budget remain, and the wait ends before the call's deadline.
 /// After a failure on a reused connection the next attempt asks for a new connection. Each decision
-/// is an event (`retry_scheduled`, `retry_given_up`) for the client's observers and the middleware
-/// above. The call ends with the last attempt's result: a response (of any status) or an error.
+/// is an event of this middleware (`retry_scheduled`, `retry_given_up`, retry_events.hpp) for the
+/// client's observers and the middleware above. A retried response's streamed body is read away
+/// (up to 64 KiB) so that its connection can serve the retry. The call ends with the last attempt's result: a response (of any status) or an error.
 layer retry(retry_options options = {});
 
 } // namespace roundtrip
