@@ -61,7 +61,7 @@ struct call_state {
 
 struct body_source_access {
     // Whether this is the source's first finish, which it then is no longer.
-    static bool first_finish(body_source& body) noexcept { return !std::exchange(body.finished_, true); }
+    static bool first_finish(body_source& body) noexcept { return !body.finished_.exchange(true); }
 };
 
 // Tells a call's body source how the call ended: its one finish(). Whoever started the call (the

@@ -162,6 +162,8 @@ error from_ssl(const error_code& ec) noexcept
     // The server's verdict on the client's certificate: TLS 1.3 completes the client's side of the
     // handshake before the server checks it, so the refusal arrives as an alert at the first read.
     case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+    case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+    case SSL_R_TLSV1_ALERT_DECRYPT_ERROR: // a client certificate's signature refused (Go, rustls)
     case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
     case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
     case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:

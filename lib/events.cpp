@@ -4,6 +4,7 @@
 #include <roundtrip/error.hpp>
 
 #include <array>
+#include <charconv>
 #include <chrono>
 
 namespace roundtrip {
@@ -65,6 +66,14 @@ struct core_fields {
     void operator()(const middleware_event& e) { e.write_fields(out); }
 };
 
+// A double in the shortest form that reads back the same: "0.75", "1e+100".
+std::string fmt_real(double v)
+{
+    char text[32];
+    const auto [end, ec] = std::to_chars(text, text + sizeof text, v);
+    return ec == std::errc{} ? std::string(text, end) : std::string("nan");
+}
+
 // Writes the fields as ` key=value` after the name, for describe().
 class line_writer final : public field_writer {
 public:
@@ -75,6 +84,7 @@ private:
     void boolean(std::string_view k, bool v) override { key(k), out_.append(v ? "true" : "false"); }
     void number(std::string_view k, std::uint64_t v) override { key(k), out_.append(std::to_string(v)); }
     void signed_number(std::string_view k, std::int64_t v) override { key(k), out_.append(std::to_string(v)); }
+    void real(std::string_view k, double v) override { key(k), out_.append(fmt_real(v)); }
     void text(std::string_view k, std::string_view v) override { key(k), out_.append(v); }
     void duration(std::string_view k, clock::duration v) override
     {

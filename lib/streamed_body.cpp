@@ -128,14 +128,19 @@ void streamed_body::end(error_code ec, std::optional<not_pooled_reason> refused)
     detached_ = true;
 }
 
-void streamed_body::release() noexcept
+void streamed_body::release() noexcept { give_up(false); }
+
+void streamed_body::discard() noexcept { give_up(true); }
+
+void streamed_body::give_up(bool discarded) noexcept
 {
     std::lock_guard lock(gate_);
     if (detached_)
         return; // ended already: nothing holds a connection
     try {
-        asio::post(strand_, [self = shared_from_this()] {
+        asio::post(strand_, [self = shared_from_this(), discarded] {
             self->released_ = true;
+            self->discarded_ = discarded;
             if (!self->reading_ && !self->detached_)
                 self->without_reader();
         });
@@ -148,7 +153,7 @@ void streamed_body::without_reader()
 {
     if (!conn_)
         return;
-    if (!ever_read_) {
+    if (!ever_read_ && !discarded_) {
 #ifndef NDEBUG
         std::fprintf(stderr, "roundtrip: %s: streamed response body dropped unread; connection closed\n",
                      debug_name_.c_str());

@@ -39,6 +39,7 @@ public:
 
     void read_some(asio::mutable_buffer into, read_handler handler) override;
     void release() noexcept override;
+    void discard() noexcept override;
     executor get_executor() const noexcept override;
 
     // The transport is closing: ends the body (a read in progress ends with error::canceled), which
@@ -51,6 +52,7 @@ private:
     std::size_t take_from_tail(asio::mutable_buffer into);
     std::pair<error_code, std::size_t> read_detached(asio::mutable_buffer into);
     void end(error_code ec, std::optional<not_pooled_reason> refused);
+    void give_up(bool discarded) noexcept;
     void without_reader();
     void let_go_if_detached();
 
@@ -73,6 +75,7 @@ private:
     bool draining_ = false;
     bool ever_read_ = false;
     bool released_ = false;
+    bool discarded_ = false; // given up on purpose (body_reader::discard): drained even if never read
 #ifndef NDEBUG
     std::string debug_name_; // "call 7 (GET example.com:8080)", for the unread-body warning
 #endif

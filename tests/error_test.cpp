@@ -107,6 +107,8 @@ TEST_CASE("as_roundtrip_error names foreign errors in roundtrip's category, keep
         {ssl_error(SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC), error::tls_failed},
         {ssl_error(SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED), error::tls_handshake_failed},
         {ssl_error(SSL_R_TLSV1_ALERT_UNKNOWN_CA), error::tls_handshake_failed},
+        {ssl_error(SSL_R_TLSV1_ALERT_DECRYPT_ERROR), error::tls_handshake_failed},
+        {ssl_error(SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE), error::tls_handshake_failed},
         {ssl_error(SSL_R_CERTIFICATE_VERIFY_FAILED), error::tls_untrusted_certificate},
         {error_code(12345, boost::asio::error::get_ssl_category()), error::tls_failed},
         {error_code(EPERM, boost::system::generic_category()), error::io_failed},

@@ -206,10 +206,11 @@ struct token_refreshed {
     bool cached = false;
     clock::duration took{};
     error_code error;
+    double load = 0.75;
     void write_fields(field_writer& out) const
     {
         out("realm", realm), out("tries", tries), out("skew", skew), out("cached", cached), out("took", took);
-        out("error", error);
+        out("error", error), out("load", load);
     }
 };
 
@@ -225,7 +226,7 @@ TEST_CASE("a middleware's own event: named, described, cast back and kept, thoug
     const token_refreshed refreshed{"corp", 2, -5, true, std::chrono::milliseconds(3), error::read_timeout};
     const event e{4, 2, 0, clock::now(), middleware_event(refreshed)};
     CHECK(name(e) == "token_refreshed");
-    CHECK(describe(e) == "token_refreshed realm=corp tries=2 skew=-5 cached=true took_us=3000 error=timeout");
+    CHECK(describe(e) == "token_refreshed realm=corp tries=2 skew=-5 cached=true took_us=3000 error=timeout load=0.75");
     REQUIRE(event_cast<token_refreshed>(e) == &refreshed); // the value itself, not a copy
     CHECK(event_cast<other_event>(e) == nullptr);
     CHECK(event_cast<got_conn>(e) == nullptr);
@@ -270,7 +271,7 @@ TEST_CASE("emit() delivers a middleware's own event to client observers and to t
         REQUIRE(seen != nullptr);
         CHECK(seen->tries == 1);
         CHECK(r->describe_first("token_refreshed")
-              == "token_refreshed realm=corp tries=1 skew=0 cached=false took_us=0 error=none");
+              == "token_refreshed realm=corp tries=1 skew=0 cached=false took_us=0 error=none load=0.75");
     }
     CHECK(below->first<token_refreshed>() == nullptr);
 }

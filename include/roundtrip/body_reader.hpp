@@ -22,6 +22,8 @@ public:
     virtual void read_some(asio::mutable_buffer into, read_handler handler) = 0;
     // The reader is gone: finish the body (drain or close) without it.
     virtual void release() noexcept = 0;
+    // The reader gave the body up on purpose: drain what is bounded, even if it never read.
+    virtual void discard() noexcept { release(); }
     virtual executor get_executor() const noexcept = 0;
 };
 
@@ -87,6 +89,16 @@ public:
     {
         if (auto c = std::move(channel_))
             c->release();
+    }
+
+    /// Gives the body up as one the caller chose not to read (a response about to be retried, say):
+    /// what is left is drained like a dropped reader's, up to 64 KiB and 100 ms, so its connection
+    /// can be pooled, even when nothing was read — where `close()` closes the connection at once —
+    /// and without the unread-body warning. Returns at once; idempotent.
+    void discard() noexcept
+    {
+        if (auto c = std::move(channel_))
+            c->discard();
     }
 
 private:

@@ -6,6 +6,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/buffer.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 
@@ -54,7 +55,8 @@ private:
     friend struct detail::body_source_access;
     // Set by the first finish the library makes. A middleware may pass the source on in a request it
     // built anew, which starts a call of its own beneath the client's: both calls end, one finish.
-    bool finished_ = false;
+    // Atomic: a bottom round tripper on an executor of its own may end its call as the client ends its.
+    std::atomic<bool> finished_ = false;
 };
 
 } // namespace roundtrip

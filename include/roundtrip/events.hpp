@@ -78,7 +78,8 @@ enum class not_pooled_reason {
     keep_alive_disabled, ///< The transport does not keep connections alive.
     max_lifetime,        ///< The connection is older than the pool's maximum lifetime.
     broken,              ///< An I/O error, timeout or cancellation left the connection unusable.
-    protocol_error,      ///< The server broke HTTP/1.1 framing; the bytes that follow cannot be trusted.
+    protocol_error,      ///< The server broke HTTP/1.1 framing (or TLS's, after the handshake); the bytes
+                         ///< that follow cannot be trusted.
     request_body_unsent, ///< The server answered before the announced request body was sent
                          ///< (`Expect: 100-continue`): it may still wait for that body.
 };

@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -19,13 +20,17 @@ namespace roundtrip {
 /// it and implements one function per kind of value. Keys are snake_case and stable: they are what
 /// logs, traces and dashboards match on. Values are valid only during the call.
 ///
-/// How the library's writers show each kind: integers and booleans as they are; text as it is
+/// How the library's writers show each kind: numbers and booleans as they are; text as it is
 /// (quoted in JSON); a duration in whole microseconds, its key suffixed `_us` in `describe` lines and
 /// span attributes; an error by its class (`error_class`), `none` or `null` for success; an address as
 /// `127.0.0.1:80` or `[::1]:80`.
 class field_writer {
 public:
-    void operator()(std::string_view key, bool v) { boolean(key, v); }
+    template <std::same_as<bool> B> // a template, so that no pointer or number turns into a bool
+    void operator()(std::string_view key, B v)
+    {
+        boolean(key, v);
+    }
     template <std::integral T>
         requires(!std::same_as<T, bool>)
     void operator()(std::string_view key, T v)
@@ -35,8 +40,10 @@ public:
         else
             number(key, static_cast<std::uint64_t>(v));
     }
+    void operator()(std::string_view key, double v) { real(key, v); }
     void operator()(std::string_view key, std::string_view v) { text(key, v); }
     void operator()(std::string_view key, const char* v) { text(key, v); }
+    void operator()(std::string_view key, std::nullptr_t) = delete;
     void operator()(std::string_view key, clock::duration v) { duration(key, v); }
     void operator()(std::string_view key, const error_code& v) { error(key, v); }
     void operator()(std::string_view key, const asio::ip::tcp::endpoint& v) { address(key, v); }
@@ -48,6 +55,7 @@ protected:
     virtual void boolean(std::string_view key, bool v) = 0;
     virtual void number(std::string_view key, std::uint64_t v) = 0;
     virtual void signed_number(std::string_view key, std::int64_t v) = 0;
+    virtual void real(std::string_view key, double v) = 0;
     virtual void text(std::string_view key, std::string_view v) = 0;
     virtual void duration(std::string_view key, clock::duration v) = 0;
     virtual void error(std::string_view key, const error_code& v) = 0;

@@ -12,7 +12,8 @@
 namespace roundtrip {
 
 /// A `custom_event` is an event type a middleware defines: a small value with a stable snake_case
-/// `event_name` and a `write_fields` that hands each field to a `field_writer`. Optionally an
+/// `event_name` and a `write_fields` that hands each field to a `field_writer` (it must throw
+/// nothing but `std::bad_alloc`: writers run inside observers, which are noexcept). Optionally an
 /// `attribute_prefix` ("roundtrip.retry", "acme.auth") that tracing puts before each key to make
 /// span attributes in the middleware's namespace. For example:
 ///
@@ -70,6 +71,9 @@ public:
     explicit middleware_event(const T& e) noexcept : type_(&detail::custom_event_type_of<T>), value_(&e)
     {
     }
+    /// Not from a temporary, which would be gone at the end of the statement.
+    template <custom_event T>
+    explicit middleware_event(const T&& e) = delete;
 
     /// Returns the event's name, `T::event_name`.
     std::string_view name() const noexcept { return type_->name; }

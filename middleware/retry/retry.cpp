@@ -5,7 +5,6 @@
 #include <roundtrip/error.hpp>
 #include <roundtrip/events.hpp>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -143,22 +142,6 @@ std::optional<retry_cause> cause_of(const result& r, const retry_options& o, boo
     }
 }
 
-// Reads a retried response's streamed body away, so that its connection can serve the retry: a
-// body dropped unread closes its connection. Past 64 KiB the rest is left to the transport, which
-// closes the connection rather than read more.
-asio::awaitable<void> discard(body_reader& body)
-{
-    constexpr std::size_t most = 64 * 1024;
-    std::array<char, 2048> scratch;
-    for (std::size_t read = 0; read < most;) {
-        auto [ec, n] = co_await body.async_read_some(asio::buffer(scratch), asio::as_tuple(asio::use_awaitable));
-        if (ec)
-            break; // the end (eof), or the body failed: either way nothing more to read
-        read += n;
-    }
-    body.close();
-}
-
 } // namespace
 
 std::string_view to_string(retry_cause c) noexcept
@@ -228,8 +211,9 @@ layer retry(retry_options options)
                 co_return give_up(give_up_reason::budget_exhausted);
 
             emit(req, retry_scheduled{r.attempt.attempts, *cause, delay});
-            if (r.response.body_stream.is_open())
-                co_await discard(r.response.body_stream);
+            // A body dropped unread closes its connection; discarded, it drains (bounded) during
+            // the backoff, so the connection can serve the retry.
+            r.response.body_stream.discard();
             if (r.error && r.attempt.reused)
                 req.new_connection = true; // that connection may be one of many the server dropped
             co_await o.sleep(delay);

@@ -81,6 +81,7 @@ private:
         put(k, static_cast<std::int64_t>(std::min<std::uint64_t>(v, std::numeric_limits<std::int64_t>::max())));
     }
     void signed_number(std::string_view k, std::int64_t v) override { put(k, v); }
+    void real(std::string_view k, double v) override { put(k, v); }
     void text(std::string_view k, std::string_view v) override { put(k, std::string(v)); }
     void duration(std::string_view k, clock::duration v) override { put(k, micros(v), "_us"); }
     void error(std::string_view k, const error_code& v) override
@@ -373,10 +374,14 @@ private:
     {
         if (call_ended_)
             return;
-        span_event out{std::string(m.name()), wall(e.at), {}};
-        attribute_writer fields(out.attributes, m.attribute_prefix());
-        m.write_fields(fields);
-        call_.events.push_back(std::move(out));
+        try {
+            span_event out{std::string(m.name()), wall(e.at), {}};
+            attribute_writer fields(out.attributes, m.attribute_prefix());
+            m.write_fields(fields);
+            call_.events.push_back(std::move(out));
+        } catch (...) {
+            // Out of memory, or a plugin's write_fields broke its promise: the span event is lost.
+        }
     }
 
     // A response body's end: response_body_done says how its read ended, and the connection's fate

@@ -4,7 +4,9 @@
 #include <roundtrip/detail/json.hpp>
 #include <roundtrip/error.hpp>
 
+#include <charconv>
 #include <chrono>
+#include <cmath>
 
 namespace roundtrip::cli {
 namespace {
@@ -23,11 +25,17 @@ public:
 private:
     void add(std::string_view k, std::string_view v, std::string_view suffix = {})
     {
-        o_.append(",\"").append(k).append(suffix).append("\":").append(v);
+        o_.append(",").append(json_string(std::string(k).append(suffix))).append(":").append(v);
     }
     void boolean(std::string_view k, bool v) override { add(k, v ? "true" : "false"); }
     void number(std::string_view k, std::uint64_t v) override { add(k, std::to_string(v)); }
     void signed_number(std::string_view k, std::int64_t v) override { add(k, std::to_string(v)); }
+    void real(std::string_view k, double v) override
+    {
+        char text[32];
+        const auto [end, ec] = std::to_chars(text, text + sizeof text, v);
+        add(k, ec == std::errc{} && std::isfinite(v) ? std::string_view(text, end - text) : "null");
+    }
     void text(std::string_view k, std::string_view v) override { add(k, json_string(v)); }
     void duration(std::string_view k, clock::duration v) override { add(k, us(v), "_us"); }
     void error(std::string_view k, const error_code& v) override { add(k, v ? json_string(error_class(v)) : "null"); }

@@ -51,8 +51,9 @@ struct retry_options {
 ///   - retries and budget remain, and the wait ends before the call's deadline.
 /// After a failure on a reused connection the next attempt asks for a new connection. Each decision
 /// is an event of this middleware (`retry_scheduled`, `retry_given_up`, retry_events.hpp) for the
-/// client's observers and the middleware above. A retried response's streamed body is read away
-/// (up to 64 KiB) so that its connection can serve the retry. The call ends with the last attempt's result: a response (of any status) or an error.
+/// client's observers and the middleware above. A retried response's streamed body is discarded
+/// (`body_reader::discard`: drained during the backoff, up to 64 KiB and 100 ms) so that its
+/// connection can serve the retry. The call ends with the last attempt's result: a response (of any status) or an error.
 layer retry(retry_options options = {});
 
 } // namespace roundtrip
