@@ -26,26 +26,12 @@ public:
     ~completion()
     {
         if (state_)
-            resume(*state_, error::io_failed, 0);
+            resume_waiting(*state_, error::io_failed, 0);
     }
 
-    void operator()(error_code ec, std::size_t n)
-    {
-        resume(*std::exchange(state_, nullptr), ec, n);
-    }
+    void operator()(error_code ec, std::size_t n) { resume_waiting(*std::exchange(state_, nullptr), ec, n); }
 
 private:
-    static void resume(state& s, error_code ec, std::size_t n)
-    {
-        std::optional<handler> waiting;
-        {
-            std::lock_guard lock(s.mutex);
-            waiting.swap(s.waiting);
-        }
-        if (waiting) // else abandoned: the late bytes are dropped
-            post_completion(std::move(*waiting), ec, n);
-    }
-
     std::shared_ptr<state> state_; // null once called or moved from
 };
 
@@ -97,15 +83,25 @@ void source_read::abandon(error_code why)
 
 void source_read::abandon(state& s, error_code why)
 {
-    std::optional<handler> resume;
+    error_code first;
     {
         std::lock_guard lock(s.mutex);
         if (!s.abandoned)
             s.abandoned = why;
-        resume.swap(s.waiting);
+        first = s.abandoned;
     }
-    if (resume)
-        post_completion(std::move(*resume), s.abandoned, std::size_t{0});
+    resume_waiting(s, first, 0);
+}
+
+void source_read::resume_waiting(state& s, error_code ec, std::size_t n)
+{
+    std::optional<handler> waiting;
+    {
+        std::lock_guard lock(s.mutex);
+        waiting.swap(s.waiting);
+    }
+    if (waiting) // else resumed already: by the source, or by abandon(); what comes later is dropped
+        post_completion(std::move(*waiting), ec, n);
 }
 
 } // namespace roundtrip::detail

@@ -46,6 +46,8 @@ private:
         std::unique_ptr<char[]> bytes = std::make_unique<char[]>(capacity);
     };
     static void abandon(state& s, error_code why);
+    // Resumes the exchange waiting on `s`, if it still waits, with `ec` and `n`; from any thread.
+    static void resume_waiting(state& s, error_code ec, std::size_t n);
 
     std::shared_ptr<state> shared_; // made by the first read: most requests have no body source
     error_code abandoned_early_;    // abandoned before the first read
