@@ -46,10 +46,11 @@ STACK = ["--middleware", "headers", "--middleware", "retry", "--middleware", "lo
          "--middleware", "tracing-unsampled", "--client-observer"]
 
 
-def clients(build: Path, go_binary: Path):
-    """Each client: name -> the command before the load flags."""
+def clients(build: Path, go_binary: Path, before: Path | None = None):
+    """Each client: name -> the command before the load flags. With `before` (the build directory
+    of an earlier version), that version's roundtrip clients too, measured in the same rounds."""
     b = build / "bench"
-    return {
+    all_clients = {
         "beast": [str(b / "beast-client")],
         "roundtrip": [str(b / "roundtrip-bench")],
         "roundtrip+stack": [str(b / "roundtrip-bench")] + STACK,
@@ -57,6 +58,10 @@ def clients(build: Path, go_binary: Path):
         "curl": [str(b / "curl-client")],
         "httplib": [str(b / "httplib-client")],
     }
+    if before:
+        all_clients["roundtrip-before"] = [str(before / "bench" / "roundtrip-bench")]
+        all_clients["roundtrip+stack-before"] = [str(before / "bench" / "roundtrip-bench")] + STACK
+    return all_clients
 
 
 def free_port() -> int:
@@ -195,6 +200,8 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies every scenario's request count")
     ap.add_argument("--json", type=Path, help="where to write every figure")
     ap.add_argument("--clients", help="comma-separated subset of the clients")
+    ap.add_argument("--before", type=Path, help="build directory of an earlier version: adds its roundtrip "
+                    "clients (roundtrip-before, roundtrip+stack-before) to the same rounds")
     ap.add_argument("--no-callgrind", action="store_true")
     ap.add_argument("--smoke", action="store_true", help="one short round; fails unless every request got a 200")
     args = ap.parse_args()
@@ -210,7 +217,7 @@ def main():
         env = dict(os.environ, GOCACHE=str(args.build.resolve() / "go-cache"), GO111MODULE="off")
         subprocess.run(["go", "build", "-o", str(go_binary), str(HERE / "clients" / "go" / "main.go")],
                        check=True, env=env)
-        all_clients = clients(args.build, go_binary)
+        all_clients = clients(args.build, go_binary, args.before)
         names = args.clients.split(",") if args.clients else list(all_clients)
         for n in names:
             if n not in all_clients:
@@ -242,7 +249,8 @@ def main():
             instructions = {}
             if not args.no_callgrind:
                 url = server.url("/small", False)
-                for client in [c for c in ("beast", "roundtrip", "roundtrip+stack") if c in names]:
+                measured = ("beast", "roundtrip", "roundtrip+stack", "roundtrip-before", "roundtrip+stack-before")
+                for client in [c for c in measured if c in names]:
                     instructions[client] = instructions_per_request(all_clients[client], url, 2000)
                     print(f"callgrind | {client}: {instructions[client]:,.0f} instructions/req", file=sys.stderr)
         finally:
