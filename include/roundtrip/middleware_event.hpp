@@ -67,12 +67,16 @@ inline const custom_event_type custom_event_type_of{
 class middleware_event {
 public:
     /// Refers to `e`, which must outlive this object (and its copies) unless they are `kept()`.
-    template <custom_event T>
+    /// (Each constraint rules out middleware_event itself first: asking whether it is a
+    /// custom_event, which must be copyable, while its own copy is being resolved recurses in clang.)
+    template <class T>
+        requires(!std::same_as<T, middleware_event> && custom_event<T>)
     explicit middleware_event(const T& e) noexcept : type_(&detail::custom_event_type_of<T>), value_(&e)
     {
     }
     /// Not from a temporary, which would be gone at the end of the statement.
-    template <custom_event T>
+    template <class T>
+        requires(!std::same_as<T, middleware_event> && custom_event<T>)
     explicit middleware_event(const T&& e) = delete;
 
     /// Returns the event's name, `T::event_name`.
