@@ -35,7 +35,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "command_line.hpp"
-#include "test_certs.hpp"
+#include <roundtrip/testing/test_certs.hpp>
 
 #include <openssl/ssl.h>
 
@@ -188,7 +188,7 @@ asio::awaitable<void> serve_tls(tcp::socket socket, ssl::context& ctx, const can
 // 1.3 tickets, TLS 1.2 tickets and a session cache) on or off.
 ssl::context make_tls_context(const settings& s)
 {
-    const auto& pki = roundtrip::test::pki();
+    const auto& pki = roundtrip::testing::pki();
     ssl::context ctx(ssl::context::tls_server);
     ctx.use_certificate_chain(asio::buffer(pki.server.cert));
     ctx.use_private_key(asio::buffer(pki.server.key), ssl::context::pem);

@@ -1,5 +1,5 @@
-// Event names, and the delivery of events to observers in chain order.
-#include "event_sink.hpp"
+// Event names and fields, and how they are written.
+#include <roundtrip/events.hpp>
 
 #include <roundtrip/error.hpp>
 
@@ -9,7 +9,6 @@
 
 namespace roundtrip {
 
-void observer::on_attempt_headers(attempt_id, header_fields&) noexcept {}
 
 namespace {
 
@@ -169,49 +168,4 @@ std::string_view to_string(close_reason r) noexcept
     return "unknown";
 }
 
-namespace detail {
-namespace {
-
-// The list is stored innermost first; chain order is outermost first.
-void deliver_outermost_first(const observer_node* node, const event& e) noexcept
-{
-    if (!node)
-        return;
-    deliver_outermost_first(node->outer.get(), e);
-    node->target->on_event(e);
-}
-
-void stamp_outermost_first(const observer_node* node, attempt_id id, header_fields& headers) noexcept
-{
-    if (!node)
-        return;
-    stamp_outermost_first(node->outer.get(), id, headers);
-    if (node->hooks == observer_hooks::events_and_headers)
-        node->target->on_attempt_headers(id, headers);
-}
-
-} // namespace
-
-void event_sink::deliver(const event& e) const noexcept
-{
-    if (client_)
-        for (const auto& o : *client_)
-            o->on_event(e);
-    deliver_outermost_first(scoped_.get(), e);
-}
-
-bool event_sink::stamps_headers() const noexcept
-{
-    for (const observer_node* n = scoped_.get(); n; n = n->outer.get())
-        if (n->hooks == observer_hooks::events_and_headers)
-            return true;
-    return false;
-}
-
-void event_sink::stamp_headers(header_fields& headers) const noexcept
-{
-    stamp_outermost_first(scoped_.get(), attempt_id{call_, attempt_}, headers);
-}
-
-} // namespace detail
 } // namespace roundtrip

@@ -1,8 +1,8 @@
 // Streamed bodies both ways, Expect: 100-continue, and per-request limits: what the caller reads and
 // writes, what reaches the server, and what becomes of the connection.
-#include "recorder.hpp"
-#include "test_server.hpp"
-#include "wait.hpp"
+#include <roundtrip/testing/recorder.hpp>
+#include <roundtrip/testing/test_server.hpp>
+#include <roundtrip/testing/wait.hpp>
 
 #include <roundtrip/body_pipe.hpp>
 #include <roundtrip/client.hpp>
@@ -138,13 +138,13 @@ struct scripted_source : body_source {
 TEST_CASE("a streamed response is read in pieces, and its connection is pooled at its end")
 {
     const std::string big = pattern(300 * 1024);
-    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([&](const testing::server_request& req, testing::exchange& ex) {
         if (req.target == "/chunked")
             ex.write_raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
         else
             ex.reply(200, big);
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client_options options{.observers = {events}};
     options.transport.limits.max_body_bytes = 1024; // a buffered limit does not bound a streamed body
     client c(std::move(options));
@@ -152,11 +152,11 @@ TEST_CASE("a streamed response is read in pieces, and its connection is pooled a
     result r = c.round_trip(streamed(server.url("/big")));
     REQUIRE_FALSE(r.error);
     CHECK(r.response.body.empty());
-    CHECK(test::connection_fate(*events) == "none"); // the body is still on the connection
+    CHECK(testing::connection_fate(*events) == "none"); // the body is still on the connection
     auto [got, end] = read_all(r.response.body_stream, 1000);
     CHECK(end == asio::error::eof);
     CHECK(got == big);
-    CHECK(test::eventually([&] { return test::connection_fate(*events) == "pooled"; }));
+    CHECK(testing::eventually([&] { return testing::connection_fate(*events) == "pooled"; }));
     const std::string order = events->names();
     CHECK(order.find("call_done") < order.find("response_body_done"));
     auto done = events->first<response_body_done>();
@@ -179,12 +179,12 @@ TEST_CASE("a streamed response is read in pieces, and its connection is pooled a
 
 TEST_CASE("a streamed response without a body is at its end at once, its connection already pooled")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.write_raw("HTTP/1.1 204 No Content\r\n\r\n"); });
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) { ex.write_raw("HTTP/1.1 204 No Content\r\n\r\n"); });
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     result r = c.round_trip(streamed(server.url()));
     REQUIRE_FALSE(r.error);
-    CHECK(test::connection_fate(*events) == "pooled");
+    CHECK(testing::connection_fate(*events) == "pooled");
     auto [got, end] = read_all(r.response.body_stream);
     CHECK(got.empty());
     CHECK(end == asio::error::eof);
@@ -193,13 +193,13 @@ TEST_CASE("a streamed response without a body is at its end at once, its connect
 TEST_CASE("a streamed body dropped early is drained when little is left, else its connection is closed")
 {
     const std::string small = pattern(20 * 1024), large = pattern(2 * 1024 * 1024);
-    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([&](const testing::server_request& req, testing::exchange& ex) {
         ex.reply(200, req.target == "/small" ? small : large);
     });
 
     SUBCASE("a little left: drained and pooled")
     {
-        auto events = std::make_shared<test::recorder>();
+        auto events = std::make_shared<testing::recorder>();
         client c(client_options{.observers = {events}});
         {
             result r = c.round_trip(streamed(server.url("/small")));
@@ -208,49 +208,49 @@ TEST_CASE("a streamed body dropped early is drained when little is left, else it
             CHECK_FALSE(ec);
             CHECK(n > 0);
         } // dropped here
-        CHECK(test::eventually([&] { return test::connection_fate(*events) == "pooled"; }));
+        CHECK(testing::eventually([&] { return testing::connection_fate(*events) == "pooled"; }));
         CHECK(c.round_trip(request("GET", server.url("/small"))).attempt.reused);
     }
     SUBCASE("much left: closed as body_not_drained")
     {
-        auto events = std::make_shared<test::recorder>();
+        auto events = std::make_shared<testing::recorder>();
         client c(client_options{.observers = {events}});
         {
             result r = c.round_trip(streamed(server.url("/large")));
             std::array<char, 100> some;
             CHECK_FALSE(read_some(r.response.body_stream, asio::buffer(some)).first);
         }
-        CHECK(test::eventually([&] { return test::connection_fate(*events) == "body_not_drained"; }));
-        CHECK(test::eventually([&] { return events->first<conn_closed>() != nullptr; }));
+        CHECK(testing::eventually([&] { return testing::connection_fate(*events) == "body_not_drained"; }));
+        CHECK(testing::eventually([&] { return events->first<conn_closed>() != nullptr; }));
     }
     SUBCASE("never read: closed at once as body_not_drained")
     {
-        auto events = std::make_shared<test::recorder>();
+        auto events = std::make_shared<testing::recorder>();
         client c(client_options{.observers = {events}});
         c.round_trip(streamed(server.url("/small"))); // the result, and its body, dropped unread
-        CHECK(test::eventually([&] { return test::connection_fate(*events) == "body_not_drained"; }));
+        CHECK(testing::eventually([&] { return testing::connection_fate(*events) == "body_not_drained"; }));
         CHECK(c.round_trip(request("GET", server.url("/small"))).attempt.reused == false);
     }
     SUBCASE("never read but discarded on purpose: drained and pooled when little is left")
     {
-        auto events = std::make_shared<test::recorder>();
+        auto events = std::make_shared<testing::recorder>();
         client c(client_options{.observers = {events}});
         c.round_trip(streamed(server.url("/small"))).response.body_stream.discard();
-        CHECK(test::eventually([&] { return test::connection_fate(*events) == "pooled"; }));
+        CHECK(testing::eventually([&] { return testing::connection_fate(*events) == "pooled"; }));
         CHECK(c.round_trip(request("GET", server.url("/small"))).attempt.reused);
     }
     SUBCASE("discarded with much left: closed as body_not_drained")
     {
-        auto events = std::make_shared<test::recorder>();
+        auto events = std::make_shared<testing::recorder>();
         client c(client_options{.observers = {events}});
         c.round_trip(streamed(server.url("/large"))).response.body_stream.discard();
-        CHECK(test::eventually([&] { return test::connection_fate(*events) == "body_not_drained"; }));
+        CHECK(testing::eventually([&] { return testing::connection_fate(*events) == "body_not_drained"; }));
     }
 }
 
 TEST_CASE("a streamed body cut short, or ended by the client's close, fails its read and closes the connection")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
         if (req.target == "/short") {
             ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this");
             ex.close();
@@ -259,14 +259,14 @@ TEST_CASE("a streamed body cut short, or ended by the client's close, fails its 
             ex.stall();
         }
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
 
     result r = c.round_trip(streamed(server.url("/short")));
     auto [got, end] = read_all(r.response.body_stream);
     CHECK(got == "only this");
     CHECK(end == error::unexpected_eof);
-    CHECK(test::connection_fate(*events) == "broken");
+    CHECK(testing::connection_fate(*events) == "broken");
 
     result held = c.round_trip(streamed(server.url("/stall")));
     REQUIRE_FALSE(held.error);
@@ -282,7 +282,7 @@ TEST_CASE("a streamed body cut short, or ended by the client's close, fails its 
 
 TEST_CASE("a streamed body outlives its client: the reader gets canceled and never touches the dead io_context")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nsome of it");
         ex.stall();
     });
@@ -303,7 +303,7 @@ TEST_CASE("a streamed body outlives its client: the reader gets canceled and nev
 
 TEST_CASE("a streamed body read to its end outlives its client too: later reads say eof, without the strand")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(200, "all of it"); });
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) { ex.reply(200, "all of it"); });
     body_reader body;
     {
         client c;
@@ -321,7 +321,7 @@ TEST_CASE("a streamed body read to its end outlives its client too: later reads 
 
 TEST_CASE("a call started after close() still tells its body source, so a waiting writer is released")
 {
-    test::test_server server;
+    testing::test_server server;
     client c;
     c.close();
     auto pipe = std::make_shared<body_pipe>();
@@ -336,7 +336,7 @@ TEST_CASE("a call started after close() still tells its body source, so a waitin
 
 TEST_CASE("a body source hears finish() exactly once, with the call's true outcome")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
         if (req.target == "/early")
             return ex.reply(413, "too large"); // read_body() is not called: the answer comes first
         ex.reply(200, req.body);
@@ -378,7 +378,7 @@ TEST_CASE("a body source hears finish() exactly once, with the call's true outco
     {
         auto source = std::make_shared<scripted_source>();
         source->text = "never read";
-        request req("POST", "http://127.0.0.1:" + std::to_string(test::refused_port()) + "/");
+        request req("POST", "http://127.0.0.1:" + std::to_string(testing::refused_port()) + "/");
         req.body_stream = source;
         result r = c.round_trip(req);
         REQUIRE(source->finished().size() == 1);
@@ -396,7 +396,7 @@ TEST_CASE("a body source that drops its read handler uncalled fails the call wit
             read_handler dropped = std::move(handler); // a producer that gave up, destroyed uncalled
         }
     };
-    test::test_server server([](const test::server_request& req, test::exchange& ex) { ex.reply(200, req.body); });
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) { ex.reply(200, req.body); });
     client c;
     request req("POST", server.url());
     req.body_stream = std::make_shared<dropping_source>();
@@ -407,7 +407,7 @@ TEST_CASE("a body source that drops its read handler uncalled fails the call wit
 
 TEST_CASE("a body source whose read never completes cannot hold a call: deadline, cancellation and close() end it")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) { ex.reply(200, req.body); });
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) { ex.reply(200, req.body); });
     auto hanging = [] {
         auto s = std::make_shared<scripted_source>();
         s->hang = true;
@@ -432,7 +432,7 @@ TEST_CASE("a body source whose read never completes cannot hold a call: deadline
         request req("POST", server.url());
         req.body_stream = source;
         auto call = send(c, req);
-        REQUIRE(test::eventually([&] {
+        REQUIRE(testing::eventually([&] {
             std::lock_guard lock(source->mutex);
             return source->held.has_value();
         }));
@@ -451,7 +451,7 @@ TEST_CASE("a body source whose read never completes cannot hold a call: deadline
             request req("POST", server.url());
             req.body_stream = source;
             call = send(c, req);
-            REQUIRE(test::eventually([&] {
+            REQUIRE(testing::eventually([&] {
                 std::lock_guard lock(source->mutex);
                 return source->held.has_value();
             }));
@@ -465,7 +465,7 @@ TEST_CASE("a body source whose read never completes cannot hold a call: deadline
 
 TEST_CASE("a body pipe streams a request body, chunked or with its length")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
         std::string framing = req.headers.count("Transfer-Encoding") ? std::string(req.headers["Transfer-Encoding"])
                                                                      : "length " + std::string(req.headers["Content-Length"]);
         ex.reply(200, framing + ":" + req.body);
@@ -489,7 +489,7 @@ TEST_CASE("a body pipe streams a request body, chunked or with its length")
 
 TEST_CASE("a body pipe that breaks its promise, or outlives its call, gets an error")
 {
-    test::test_server server;
+    testing::test_server server;
     client c;
 
     SUBCASE("fewer bytes than the length it announced")
@@ -505,7 +505,7 @@ TEST_CASE("a body pipe that breaks its promise, or outlives its call, gets an er
     SUBCASE("a call that fails before the body is taken releases the writer")
     {
         auto pipe = std::make_shared<body_pipe>();
-        request req("POST", "http://127.0.0.1:" + std::to_string(test::refused_port()) + "/");
+        request req("POST", "http://127.0.0.1:" + std::to_string(testing::refused_port()) + "/");
         req.body_stream = pipe;
         auto call = send(c, req);
         auto [ec, n] = write(*pipe, "never sent");
@@ -541,7 +541,7 @@ TEST_CASE("a final answer sent before the body was taken (413) is the call's ans
         std::this_thread::sleep_for(50ms);
         peer.close(ec); // the body still unread: a reset
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     request upload("POST", "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/");
     upload.body = std::string(64 * 1024 * 1024, 'u'); // far more than the socket buffers hold
@@ -551,12 +551,12 @@ TEST_CASE("a final answer sent before the body was taken (413) is the call's ans
     REQUIRE_FALSE(r.error);
     CHECK(r.response.status == 413);
     CHECK(r.response.body == "too much");
-    CHECK(test::connection_fate(*events) == "request_body_unsent");
+    CHECK(testing::connection_fate(*events) == "request_body_unsent");
 }
 
 TEST_CASE("Expect: 100-continue sends the body after 100, never after a final answer, and after a timeout anyway")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
         if (req.target == "/continue") {
             ex.write_raw("HTTP/1.1 100 Continue\r\n\r\n");
             ex.reply(200, "got " + ex.read_body());
@@ -566,7 +566,7 @@ TEST_CASE("Expect: 100-continue sends the body after 100, never after a final an
             ex.reply(200, "got " + ex.read_body());
         }
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client_options options{.observers = {events}};
     options.transport.timeouts.expect_continue = 100ms;
     client c(std::move(options));
@@ -582,9 +582,9 @@ TEST_CASE("Expect: 100-continue sends the body after 100, never after a final an
     CHECK(ok.response.body == "got payload");
     CHECK(events->names().find("wrote_headers got_first_response_byte got_1xx wrote_request response_headers")
           != std::string::npos);
-    CHECK(test::connection_fate(*events) == "pooled");
+    CHECK(testing::connection_fate(*events) == "pooled");
 
-    auto refused_events = std::make_shared<test::recorder>();
+    auto refused_events = std::make_shared<testing::recorder>();
     request refuse("POST", server.url("/refuse"));
     refuse.headers.insert("Expect", "100-continue");
     refuse.body = "payload";
@@ -595,7 +595,7 @@ TEST_CASE("Expect: 100-continue sends the body after 100, never after a final an
     auto wrote = refused_events->first<wrote_request>();
     REQUIRE(wrote);
     CHECK(wrote->bytes < 100); // the head only
-    CHECK(test::connection_fate(*refused_events) == "request_body_unsent");
+    CHECK(testing::connection_fate(*refused_events) == "request_body_unsent");
 
     result late = post("/silent");
     REQUIRE_FALSE(late.error);
@@ -604,7 +604,7 @@ TEST_CASE("Expect: 100-continue sends the body after 100, never after a final an
 
 TEST_CASE("a request's own limits replace the client's")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(200, std::string(2000, 'b')); });
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) { ex.reply(200, std::string(2000, 'b')); });
     client c;
     CHECK_FALSE(c.round_trip(request("GET", server.url())).error);
     request tight("GET", server.url());
@@ -630,7 +630,7 @@ std::size_t resident_bytes()
 TEST_CASE("an endless streamed body holds memory flat however much of it is read")
 {
     const std::string chunk = "4000\r\n" + std::string(16 * 1024, 'e') + "\r\n";
-    test::test_server server([&](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([&](const testing::server_request&, testing::exchange& ex) {
         ex.write_raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
         for (int i = 0; i < 100'000 && ex.client_port(); ++i)
             ex.write_raw(chunk);

@@ -1,8 +1,8 @@
 // Cancellation: through the handler's cancellation slot, by close(), and by destroying the client,
 // in each phase of an attempt and in a middleware's own wait.
-#include "recorder.hpp"
+#include <roundtrip/testing/recorder.hpp>
 #include "silent_resolver.hpp"
-#include "test_server.hpp"
+#include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -26,18 +26,18 @@ using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 
-test::handler stall()
+testing::handler stall()
 {
-    return [](const test::server_request&, test::exchange& ex) { ex.stall(); };
+    return [](const testing::server_request&, testing::exchange& ex) { ex.stall(); };
 }
 
 // Sends on an io_context run by this thread and cancels through the slot after `after`, with `type`.
-std::pair<error_code, std::shared_ptr<test::recorder>> cancel_after(client_options options, request req,
+std::pair<error_code, std::shared_ptr<testing::recorder>> cancel_after(client_options options, request req,
                                                                    std::chrono::milliseconds after,
                                                                    asio::cancellation_type type = asio::cancellation_type::terminal)
 {
     asio::io_context io;
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     options.observers.push_back(events);
     client c(io.get_executor(), std::move(options));
     asio::cancellation_signal cancel;
@@ -64,7 +64,7 @@ std::pair<error_code, std::shared_ptr<test::recorder>> cancel_after(client_optio
 
 TEST_CASE("cancelling through the slot while waiting for the response ends the call with canceled")
 {
-    test::test_server server(stall());
+    testing::test_server server(stall());
     auto [ec, events] = cancel_after({}, request("GET", server.url()), 100ms);
     CHECK(ec == error::canceled);
     CHECK(ec == condition::canceled);
@@ -74,7 +74,7 @@ TEST_CASE("cancelling through the slot while waiting for the response ends the c
 
 TEST_CASE("partial cancellation ends a call at any point, as terminal does")
 {
-    test::test_server server(stall());
+    testing::test_server server(stall());
     auto [ec, events] = cancel_after({}, request("GET", server.url()), 100ms, asio::cancellation_type::partial);
     CHECK(ec == error::canceled);
     CHECK(events->names().ends_with("attempt_done call_done"));
@@ -82,7 +82,7 @@ TEST_CASE("partial cancellation ends a call at any point, as terminal does")
 
 TEST_CASE("total cancellation is declined once the request was written: the call goes on to its end")
 {
-    test::test_server server(stall());
+    testing::test_server server(stall());
     request req("GET", server.url());
     req.timeout = 400ms;
     auto [ec, events] = cancel_after({}, std::move(req), 100ms, asio::cancellation_type::total);
@@ -92,7 +92,7 @@ TEST_CASE("total cancellation is declined once the request was written: the call
 
 TEST_CASE("total cancellation ends a call that has written nothing yet: one waiting for a connection")
 {
-    test::test_server server(stall());
+    testing::test_server server(stall());
     client_options options;
     options.transport.pool.max_conns_per_host = 1;
     asio::io_context io;
@@ -124,7 +124,7 @@ TEST_CASE("total cancellation ends a call that has written nothing yet: one wait
 TEST_CASE("cancelling during a lookup that never answers ends the call at once; the dial goes on")
 {
     client_options options;
-    options.transport.dial.resolver = std::make_shared<test::silent_resolver>();
+    options.transport.dial.resolver = std::make_shared<testing::silent_resolver>();
     auto [ec, events] = cancel_after(std::move(options), request("GET", "http://slow.test/"), 50ms);
     CHECK(ec == error::canceled);
     // The abandoned dial would go to the pool if it connected; the client's close ends it, and its
@@ -148,7 +148,7 @@ TEST_CASE("cancelling reaches a middleware's own wait")
 
 TEST_CASE("close() ends every call in flight with canceled and fails later calls at once")
 {
-    test::test_server server(stall());
+    testing::test_server server(stall());
     client c;
     auto first = c.async_send(request("GET", server.url()), asio::use_future);
     auto second = c.async_send(request("GET", server.url()), asio::use_future);
@@ -191,7 +191,7 @@ TEST_CASE("close() also ends a call waiting in a middleware")
 
 TEST_CASE("destroying a client with a call in flight completes that call with canceled")
 {
-    test::test_server server(stall());
+    testing::test_server server(stall());
     std::future<response> pending;
     {
         client c;
@@ -213,7 +213,7 @@ TEST_CASE("a middleware's own race ends the attempt it started, even one waiting
     // One connection per host, held by a call the server never answers: the raced call's attempt
     // waits for a connection. The middleware's timer wins the race; the attempt must end with it,
     // not when a connection frees up (never, here) or at the deadline.
-    test::test_server server(stall());
+    testing::test_server server(stall());
     client_options options;
     options.transport.pool.max_conns_per_host = 1;
     options.middleware.push_back([](request req, next next) -> asio::awaitable<result> {
@@ -250,7 +250,7 @@ TEST_CASE("a middleware's own race ends the attempt it started, even one waiting
 
 TEST_CASE("a middleware that sends a request of its own making, without the call's state, gets its response")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) { ex.reply(200, req.target); });
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) { ex.reply(200, req.target); });
     client_options options;
     const std::string elsewhere = server.url("/elsewhere");
     options.middleware.push_back([elsewhere](request, next next) -> asio::awaitable<result> {

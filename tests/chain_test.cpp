@@ -1,7 +1,7 @@
 // The middleware chain: coroutine and object middleware in one chain, order, middleware that never
 // call next or call it twice, errors as values, and scoped observers.
-#include "recorder.hpp"
-#include "test_server.hpp"
+#include <roundtrip/testing/recorder.hpp>
+#include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -51,9 +51,9 @@ private:
     std::vector<std::string>& trail_;
 };
 
-test::handler echo_trail()
+testing::handler echo_trail()
 {
-    return [](const test::server_request& req, test::exchange& ex) {
+    return [](const testing::server_request& req, testing::exchange& ex) {
         std::string trail;
         for (const auto& f : req.headers)
             if (f.name_string() == "X-Trail")
@@ -66,7 +66,7 @@ test::handler echo_trail()
 
 TEST_CASE("coroutine and object middleware run in one chain, first added sees the request first")
 {
-    test::test_server server(echo_trail());
+    testing::test_server server(echo_trail());
     std::vector<std::string> trail;
     client c(client_options{.middleware = {tag("a", trail), std::make_shared<callback_tag>("b", trail),
                                            tag("c", trail)}});
@@ -82,8 +82,8 @@ TEST_CASE("coroutine and object middleware run in one chain, first added sees th
 
 TEST_CASE("a middleware that never calls next answers without any attempt")
 {
-    test::test_server server;
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server;
+    auto events = std::make_shared<testing::recorder>();
     layer stub = [](request, next) -> asio::awaitable<result> {
         result r;
         r.response.status = 418;
@@ -101,7 +101,7 @@ TEST_CASE("a middleware that never calls next answers without any attempt")
 
 TEST_CASE("errors travel up the chain as values, and a middleware may replace them")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reset(); });
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) { ex.reset(); });
     error_code seen_inside;
     layer fallback = [&](request req, next next) -> asio::awaitable<result> {
         result r = co_await next(std::move(req));
@@ -126,7 +126,7 @@ TEST_CASE("a layer that is a plain function and throws, beneath a callback-style
     // A plain function that returns next's awaitable has no coroutine frame to catch in: it throws
     // where the layer above calls it. Beneath a callback-style middleware that is inside the chain's
     // own start_next, which must turn it into the call's error.
-    test::test_server server;
+    testing::test_server server;
     std::vector<std::string> trail;
     layer plain = [](request req, next next) -> asio::awaitable<result> {
         if (req.headers.count("X-Trail"))
@@ -141,7 +141,7 @@ TEST_CASE("a layer that is a plain function and throws, beneath a callback-style
 
 TEST_CASE("an exception escaping a coroutine middleware becomes the result's error")
 {
-    test::test_server server;
+    testing::test_server server;
     layer thrower = [](request, next) -> asio::awaitable<result> {
         throw std::runtime_error("boom");
         co_return result{};
@@ -154,10 +154,10 @@ TEST_CASE("an exception escaping a coroutine middleware becomes the result's err
 
 TEST_CASE("a middleware calling next twice makes two attempts, numbered 1 and 2")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
         ex.reply(200, std::string(req.headers["X-Try"]));
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     layer twice = [](request req, next next) -> asio::awaitable<result> {
         request again = req;
         req.headers.set("X-Try", "1");
@@ -179,7 +179,7 @@ TEST_CASE("a middleware calling next twice makes two attempts, numbered 1 and 2"
 namespace {
 
 // Records the events of the attempts beneath it, as a middleware's scoped observer.
-layer observing(std::shared_ptr<test::recorder> into)
+layer observing(std::shared_ptr<testing::recorder> into)
 {
     return [into](request req, next next) -> asio::awaitable<result> {
         req.observe(into);
@@ -199,7 +199,7 @@ struct shared_log : observer {
 
 TEST_CASE("two middleware observing the same attempt each get every event, in chain order")
 {
-    test::test_server server;
+    testing::test_server server;
     auto log = std::make_shared<std::vector<std::string>>();
     auto outer = std::make_shared<shared_log>("outer", log);
     auto inner = std::make_shared<shared_log>("inner", log);
@@ -225,12 +225,12 @@ TEST_CASE("two middleware observing the same attempt each get every event, in ch
 
 TEST_CASE("an observer added by an inner middleware sees only the attempts beneath it")
 {
-    test::test_server server;
-    auto outer_events = std::make_shared<test::recorder>();
-    auto first_try = std::make_shared<test::recorder>();
+    testing::test_server server;
+    auto outer_events = std::make_shared<testing::recorder>();
+    auto first_try = std::make_shared<testing::recorder>();
     // The outer middleware retries once with the copy it kept; the inner one observes each attempt
     // with a fresh recorder, so the first recorder must not see the second attempt.
-    std::vector<std::shared_ptr<test::recorder>> per_attempt{first_try, std::make_shared<test::recorder>()};
+    std::vector<std::shared_ptr<testing::recorder>> per_attempt{first_try, std::make_shared<testing::recorder>()};
     std::size_t n = 0;
     layer retry_once = [](request req, next next) -> asio::awaitable<result> {
         request copy = req;
@@ -254,7 +254,7 @@ TEST_CASE("an observer added by an inner middleware sees only the attempts benea
 TEST_CASE("an attempt-header hook stamps each attempt with its own value")
 {
     std::vector<std::string> stamps;
-    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([&](const testing::server_request& req, testing::exchange& ex) {
         stamps.push_back(std::string(req.headers["X-Attempt"]));
         ex.reply(200);
     });
@@ -278,7 +278,7 @@ TEST_CASE("an attempt-header hook stamps each attempt with its own value")
 
 TEST_CASE("a header hook that writes CR/LF fails the attempt with invalid_header_value, unsent")
 {
-    test::test_server server;
+    testing::test_server server;
     struct bad_stamper : observer {
         void on_event(const event&) noexcept override {}
         void on_attempt_headers(attempt_id, header_fields& headers) noexcept override
@@ -299,9 +299,9 @@ TEST_CASE("a header hook that writes CR/LF fails the attempt with invalid_header
 
 TEST_CASE("a middleware object can observe the whole client, connection events included")
 {
-    test::test_server server;
+    testing::test_server server;
     struct watcher : middleware {
-        std::shared_ptr<test::recorder> events = std::make_shared<test::recorder>();
+        std::shared_ptr<testing::recorder> events = std::make_shared<testing::recorder>();
         std::shared_ptr<observer> client_observer() override { return events; }
         void handle(request req, next next, asio::any_completion_handler<void(result)> h) override
         {

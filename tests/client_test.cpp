@@ -1,7 +1,7 @@
 // The client's API: every completion token, the blocking calls, handler executors, and many threads
 // sending at once.
-#include "recorder.hpp"
-#include "test_server.hpp"
+#include <roundtrip/testing/recorder.hpp>
+#include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -41,7 +41,7 @@ void run_until(asio::io_context& io, Done done)
 
 TEST_CASE("async_send takes a callback, and never calls it inside async_send")
 {
-    test::test_server server;
+    testing::test_server server;
     asio::io_context io;
     client c(io.get_executor());
     bool done = false;
@@ -59,7 +59,7 @@ TEST_CASE("async_send takes a callback, and never calls it inside async_send")
 
 TEST_CASE("async_send works with use_awaitable, and async_round_trip yields the attempt report")
 {
-    test::test_server server;
+    testing::test_server server;
     asio::io_context io;
     client c(io.get_executor());
     unsigned status = 0;
@@ -83,7 +83,7 @@ TEST_CASE("async_send works with use_awaitable, and async_round_trip yields the 
 
 TEST_CASE("async_send with use_awaitable throws system_error on failure; as_tuple does not")
 {
-    const std::uint16_t port = test::refused_port();
+    const std::uint16_t port = testing::refused_port();
     const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
     asio::io_context io;
     client c(io.get_executor());
@@ -107,7 +107,7 @@ TEST_CASE("async_send with use_awaitable throws system_error on failure; as_tupl
 
 TEST_CASE("async_send works with use_future and deferred")
 {
-    test::test_server server;
+    testing::test_server server;
     client c;
     auto fut = c.async_send(request("GET", server.url()), asio::use_future);
     REQUIRE(fut.wait_for(10s) == std::future_status::ready);
@@ -123,7 +123,7 @@ TEST_CASE("async_send works with use_future and deferred")
 
 TEST_CASE("a handler runs on its associated executor")
 {
-    test::test_server server;
+    testing::test_server server;
     asio::io_context io;
     client c(io.get_executor());
     auto mine = asio::make_strand(io);
@@ -138,13 +138,13 @@ TEST_CASE("a handler runs on its associated executor")
 
 TEST_CASE("the blocking send returns the response, or throws system_error; send(req, ec) does not throw")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(404, "missing"); });
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) { ex.reply(404, "missing"); });
     client c;
     response resp = c.send(request("GET", server.url()));
     CHECK(resp.status == 404); // a 404 is a response, not an error
     CHECK(resp.body == "missing");
 
-    const std::uint16_t port = test::refused_port();
+    const std::uint16_t port = testing::refused_port();
     const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
     try {
         c.send(request("GET", url));
@@ -165,8 +165,8 @@ TEST_CASE("the blocking send returns the response, or throws system_error; send(
 
 TEST_CASE("four threads sending at once through one client all get their responses")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) { ex.reply(200, req.target); });
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) { ex.reply(200, req.target); });
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     constexpr int threads = 4, each = 25;
     std::atomic<int> ok{0}, wrong{0};
@@ -194,7 +194,7 @@ TEST_CASE("four threads sending at once through one client all get their respons
 
 TEST_CASE("a client on a two-thread io_context serves four threads' async sends")
 {
-    test::test_server server;
+    testing::test_server server;
     asio::io_context io(2);
     auto work = asio::make_work_guard(io);
     std::vector<std::thread> runners;
@@ -279,12 +279,12 @@ TEST_CASE("a client over a bottom of the caller's own: the chain's requests reac
 
 TEST_CASE("two clients share one transport as their bottom: the second reuses the first one's connection")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(200, "ok"); });
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) { ex.reply(200, "ok"); });
     asio::io_context io;
-    auto transport_events = std::make_shared<test::recorder>();
+    auto transport_events = std::make_shared<testing::recorder>();
     auto shared = std::make_shared<transport>(asio::make_strand(io), transport_options{},
                                               std::vector<std::shared_ptr<observer>>{transport_events});
-    auto client_events = std::make_shared<test::recorder>();
+    auto client_events = std::make_shared<testing::recorder>();
     client a(io.get_executor(), client_options{.observers = {client_events}, .bottom = shared});
     client b(io.get_executor(), client_options{.bottom = shared});
     int done = 0;

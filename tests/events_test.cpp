@@ -1,7 +1,7 @@
 // The event model: the order and pairing of one request's events, their fields, and that nobody
 // listening costs no observer calls.
-#include "recorder.hpp"
-#include "test_server.hpp"
+#include <roundtrip/testing/recorder.hpp>
+#include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -15,8 +15,8 @@ using namespace roundtrip;
 
 TEST_CASE("one request on a new connection emits every event, in order, each start paired")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(200, "hello"); });
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) { ex.reply(200, "hello"); });
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     request req("POST", server.url("/submit"));
     req.body = "12345";
@@ -78,11 +78,11 @@ TEST_CASE("one request on a new connection emits every event, in order, each sta
 
 TEST_CASE("interim 1xx responses are reported by got_1xx and skipped")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.write_raw("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n");
         ex.reply(204);
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     CHECK(c.send(request("GET", server.url())).status == 204);
     CHECK(events->names().find("got_first_response_byte got_1xx got_1xx response_headers") != std::string::npos);
@@ -95,11 +95,11 @@ TEST_CASE("interim 1xx responses are reported by got_1xx and skipped")
 
 TEST_CASE("a failed attempt stops where it failed and still closes its connection")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort");
         ex.close();
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     result r = c.round_trip(request("GET", server.url()));
     CHECK(r.error == error::unexpected_eof);
@@ -113,11 +113,11 @@ TEST_CASE("a failed attempt stops where it failed and still closes its connectio
 
 TEST_CASE("a malformed response is a protocol error and its connection is not pooled")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n");
         ex.close();
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     result r = c.round_trip(request("GET", server.url()));
     CHECK(r.error == error::protocol_error);
@@ -126,8 +126,8 @@ TEST_CASE("a malformed response is a protocol error and its connection is not po
 
 TEST_CASE("a refused connection reports connect_done with the error, and no connection events")
 {
-    const std::uint16_t port = test::refused_port();
-    auto events = std::make_shared<test::recorder>();
+    const std::uint16_t port = testing::refused_port();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     result r = c.round_trip(request("GET", "http://127.0.0.1:" + std::to_string(port) + "/"));
     CHECK(r.error == condition::connection_refused);
@@ -139,8 +139,8 @@ TEST_CASE("a refused connection reports connect_done with the error, and no conn
 
 TEST_CASE("calls get distinct ids, and event names are the documented ones")
 {
-    test::test_server server;
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server;
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     c.send(request("GET", server.url()));
     c.send(request("GET", server.url()));
@@ -158,8 +158,8 @@ TEST_CASE("calls get distinct ids, and event names are the documented ones")
 
 TEST_CASE("a client with no observers makes no observer calls, and an observer added later only sees its own")
 {
-    test::test_server server;
-    auto counted = std::make_shared<test::recorder>();
+    testing::test_server server;
+    auto counted = std::make_shared<testing::recorder>();
     client quiet;
     CHECK(quiet.send(request("GET", server.url())).status == 200);
     layer observe_second = [counted, n = 0](request req, next next) mutable -> asio::awaitable<result> {
@@ -249,10 +249,10 @@ TEST_CASE("a middleware's own event: named, described, cast back and kept, thoug
 
 TEST_CASE("emit() delivers a middleware's own event to client observers and to the observers above it")
 {
-    test::test_server server;
-    auto client_events = std::make_shared<test::recorder>();
-    auto above = std::make_shared<test::recorder>();
-    auto below = std::make_shared<test::recorder>();
+    testing::test_server server;
+    auto client_events = std::make_shared<testing::recorder>();
+    auto above = std::make_shared<testing::recorder>();
+    auto below = std::make_shared<testing::recorder>();
     const layer observe_above = [above](request req, next next) -> asio::awaitable<result> {
         req.observe(above);
         co_return co_await next(std::move(req));

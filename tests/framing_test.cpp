@@ -1,9 +1,9 @@
 // HTTP/1.1 framing (RFC 9112) from a server that may misbehave: each case's exact outcome — a
 // response or an error class — and the connection's fate, from raw bytes. docs/framing.md is the
 // table of these cases; keep the two in step.
-#include "recorder.hpp"
-#include "test_server.hpp"
-#include "wait.hpp"
+#include <roundtrip/testing/recorder.hpp>
+#include <roundtrip/testing/test_server.hpp>
+#include <roundtrip/testing/wait.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -66,24 +66,24 @@ TEST_CASE("each framing case has one decided outcome and connection fate")
     };
     for (const auto& c : cases) {
         CAPTURE(c.name);
-        test::test_server server([&](const test::server_request&, test::exchange& ex) {
+        testing::test_server server([&](const testing::server_request&, testing::exchange& ex) {
             ex.write_raw(c.bytes);
             ex.close();
         });
-        auto events = std::make_shared<test::recorder>();
+        auto events = std::make_shared<testing::recorder>();
         client cl(client_options{.observers = {events}});
         result r = cl.round_trip(request(c.method, server.url()));
         const std::string outcome = r.error ? std::string(to_string(classify(r.error)))
                                             : std::to_string(r.response.status) + " " + r.response.body;
         CHECK(outcome == c.outcome);
-        CHECK(test::connection_fate(*events) == c.connection);
+        CHECK(testing::connection_fate(*events) == c.connection);
         CHECK(r.response.headers.count("Set-Cookie") == 0);
     }
 }
 
 TEST_CASE("a TLS record answering a plain-HTTP request is named: the URL should be https")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.write_raw(std::string_view("\x15\x03\x03\x00\x02\x02\x46", 7)); // a TLS alert, as a TLS server answers plain text
         ex.close();
     });
@@ -93,7 +93,7 @@ TEST_CASE("a TLS record answering a plain-HTTP request is named: the URL should 
 
 TEST_CASE("a response head over the limit is header_too_large, a body over it body_too_large")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
         if (req.target == "/one-huge-field") // one 70 KiB field: Beast 1.81 throws for it; never escapes
             ex.write_raw("HTTP/1.1 200 OK\r\nX-Huge: " + std::string(70 * 1024, 'h') + "\r\nContent-Length: 0\r\n\r\n");
         else if (req.target == "/endless-head") // field after field, never a blank line
@@ -128,7 +128,7 @@ TEST_CASE("a response head over the limit is header_too_large, a body over it bo
 TEST_CASE("a status below 100 is a protocol error, not an answer")
 {
     // Found by the response fuzzer: Beast takes any three digits, so "050" was a final response.
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.write_raw("HTTP/1.1 050 Odd\r\nContent-Length: 0\r\n\r\n");
         ex.close();
     });
@@ -139,7 +139,7 @@ TEST_CASE("a status below 100 is a protocol error, not an answer")
 TEST_CASE("one header field of tens of KiB is accepted with the default limits, up to Beast's 64 KiB per field")
 {
     // SSO cookies and CSP headers run to tens of KiB. Beast 1.81 refuses a field value over 65533 bytes.
-    const test::handler big_field = [](const test::server_request& req, test::exchange& ex) {
+    const testing::handler big_field = [](const testing::server_request& req, testing::exchange& ex) {
         const std::size_t size = std::stoul(req.target.substr(1));
         const std::string head = "HTTP/1.1 200 OK\r\nSet-Cookie: " + std::string(size, 'c')
                                  + "\r\nX-After: 1\r\nContent-Length: 2\r\n\r\nok";
@@ -148,14 +148,14 @@ TEST_CASE("one header field of tens of KiB is accepted with the default limits, 
             ex.sleep(std::chrono::milliseconds(1));
         }
     };
-    test::tls_options tls;
-    tls.identity = test::pki().server;
+    testing::tls_options tls;
+    tls.identity = testing::pki().server;
     for (bool over_tls : {false, true}) {
         CAPTURE(over_tls);
-        auto server = over_tls ? std::make_unique<test::test_server>(big_field, tls)
-                               : std::make_unique<test::test_server>(big_field);
+        auto server = over_tls ? std::make_unique<testing::test_server>(big_field, tls)
+                               : std::make_unique<testing::test_server>(big_field);
         client_options options;
-        options.transport.tls.ca_pem = test::pki().ca_cert;
+        options.transport.tls.ca_pem = testing::pki().ca_cert;
         client c(std::move(options));
         const std::string base = over_tls ? "https://127.0.0.1:" + std::to_string(server->port()) : server->url("");
         for (std::size_t size : {std::size_t{20 * 1024}, std::size_t{60 * 1024}, std::size_t{65533}}) {
@@ -171,7 +171,7 @@ TEST_CASE("one header field of tens of KiB is accepted with the default limits, 
 
 TEST_CASE("bytes the parser must hold (a chunk-size line, trailers, a head) stay within the head limit")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
         const std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
         if (req.target == "/endless-chunk-line")
             ex.write_raw(chunked + "1;ext=");
@@ -193,7 +193,7 @@ TEST_CASE("bytes the parser must hold (a chunk-size line, trailers, a head) stay
 
 TEST_CASE("a final chunk whose CRLF arrives in pieces is read, not asserted on")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.write_raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
         for (std::string piece : {"0\r\n", "\r", "\n"}) {
             ex.sleep(20ms);
@@ -208,7 +208,7 @@ TEST_CASE("a final chunk whose CRLF arrives in pieces is read, not asserted on")
 
 TEST_CASE("an endless stream of interim responses is a protocol error")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         for (int i = 0; i < 50 && ex.client_port(); ++i)
             ex.write_raw("HTTP/1.1 103 Early Hints\r\n\r\n");
     });
@@ -218,7 +218,7 @@ TEST_CASE("an endless stream of interim responses is a protocol error")
 
 TEST_CASE("a server dripping its head a byte at a time is stopped by the call's deadline")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         const std::string head = "HTTP/1.1 200 OK\r\nX-Slow: " + std::string(200, 's') + "\r\n\r\n";
         for (char ch : head) {
             ex.write_raw(std::string(1, ch));

@@ -1,7 +1,7 @@
 // The middleware library stacked: logging above retry above headers. Each layer sees what the layers
 // beneath it do: the logger's lifecycle lines include the retry's decisions and every attempt it made.
-#include "recorder.hpp"
-#include "test_server.hpp"
+#include <roundtrip/testing/recorder.hpp>
+#include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/middleware/headers.hpp>
 #include <roundtrip/middleware/logging.hpp>
@@ -23,7 +23,7 @@ TEST_CASE("logging above retry above headers: each layer sees every attempt and 
 {
     std::atomic<int> seen{0};
     std::vector<std::string> user_agents;
-    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([&](const testing::server_request& req, testing::exchange& ex) {
         user_agents.push_back(std::string(req.headers["User-Agent"]));
         ex.reply(seen++ == 0 ? 503 : 200);
     });
@@ -33,7 +33,7 @@ TEST_CASE("logging above retry above headers: each layer sees every attempt and 
     log->set_level(spdlog::level::debug);
     retry_options fast;
     fast.sleep = [](clock::duration) -> asio::awaitable<void> { co_return; };
-    auto client_events = std::make_shared<test::recorder>();
+    auto client_events = std::make_shared<testing::recorder>();
 
     client c(client_options{.middleware = {logging({.logger = log}), retry(fast), headers(header_rules{})},
                             .observers = {client_events}});
@@ -60,7 +60,7 @@ TEST_CASE("logging above retry above headers: each layer sees every attempt and 
 TEST_CASE("the retry README's example: logging above retry, a 503 retried")
 {
     std::atomic<int> seen{0};
-    test::test_server server([&](const test::server_request&, test::exchange& ex) { ex.reply(seen++ == 0 ? 503 : 200); });
+    testing::test_server server([&](const testing::server_request&, testing::exchange& ex) { ex.reply(seen++ == 0 ? 503 : 200); });
     // [doc-sample retry-readme]
     #include <roundtrip/middleware/logging.hpp>
     #include <roundtrip/middleware/retry.hpp>

@@ -2,9 +2,9 @@
 // connections that must not be pooled, limits and waiters, late binding, safe transparent retry,
 // and stats under load.
 #include "gated_resolver.hpp"
-#include "recorder.hpp"
-#include "test_server.hpp"
-#include "wait.hpp"
+#include <roundtrip/testing/recorder.hpp>
+#include <roundtrip/testing/test_server.hpp>
+#include <roundtrip/testing/wait.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -27,13 +27,13 @@ using namespace std::chrono_literals;
 namespace {
 
 // Replies with the client's port, so a test sees which connection carried a request.
-test::handler echo_port()
+testing::handler echo_port()
 {
-    return [](const test::server_request&, test::exchange& ex) { ex.reply(200, std::to_string(ex.client_port())); };
+    return [](const testing::server_request&, testing::exchange& ex) { ex.reply(200, std::to_string(ex.client_port())); };
 }
 
 // The close reasons of the conn_closed events recorded so far.
-std::vector<close_reason> closes(const test::recorder& r)
+std::vector<close_reason> closes(const testing::recorder& r)
 {
     std::vector<close_reason> out;
     for (const auto& e : r.events())
@@ -42,13 +42,13 @@ std::vector<close_reason> closes(const test::recorder& r)
     return out;
 }
 
-bool closed_because(const test::recorder& r, close_reason why)
+bool closed_because(const testing::recorder& r, close_reason why)
 {
     auto all = closes(r);
     return std::find(all.begin(), all.end(), why) != all.end();
 }
 
-std::vector<got_conn> got_conns(const test::recorder& r)
+std::vector<got_conn> got_conns(const testing::recorder& r)
 {
     std::vector<got_conn> out;
     for (const auto& e : r.events())
@@ -61,8 +61,8 @@ std::vector<got_conn> got_conns(const test::recorder& r)
 
 TEST_CASE("a second request reuses the idle connection: got_conn says reused, was_idle and for how long")
 {
-    test::test_server server(echo_port());
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server(echo_port());
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     auto first = c.send(request("GET", server.url()));
     std::this_thread::sleep_for(20ms);
@@ -89,7 +89,7 @@ TEST_CASE("a second request reuses the idle connection: got_conn says reused, wa
 
 TEST_CASE("the most recently used idle connection is reused first")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
         if (req.target == "/slow")
             ex.sleep(150ms);
         else if (req.target == "/fast") // still busy when /slow's dial ends: late binding cannot pair them
@@ -109,15 +109,15 @@ TEST_CASE("the most recently used idle connection is reused first")
 
 TEST_CASE("a connection the server closes while idle is removed at once and never handed out")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         // A keep-alive response, then the server changes its mind (as an idle timeout would).
         ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         ex.close();
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     CHECK(c.send(request("GET", server.url())).status == 200);
-    REQUIRE(test::eventually([&] { return closed_because(*events, close_reason::peer_closed_idle); }));
+    REQUIRE(testing::eventually([&] { return closed_because(*events, close_reason::peer_closed_idle); }));
     CHECK(c.stats().idle == 0);
     CHECK(c.send(request("GET", server.url())).status == 200);
     auto got = got_conns(*events);
@@ -128,11 +128,11 @@ TEST_CASE("a connection the server closes while idle is removed at once and neve
 
 TEST_CASE("a connection the server closed a moment ago, before any watcher: a GET is retried, a POST looks first")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         ex.close(); // the keep-alive response was the last
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     REQUIRE(c.send(request("GET", server.url())).status == 200);
 
@@ -144,7 +144,7 @@ TEST_CASE("a connection the server closed a moment ago, before any watcher: a GE
 
     // A POST may not be sent twice: the pooled connection is looked at first (the FIN arrived
     // within the 10 ms; the watcher would need 50), so it is closed unused, never written to.
-    REQUIRE(test::eventually([&] { return c.stats().idle == 1; }));
+    REQUIRE(testing::eventually([&] { return c.stats().idle == 1; }));
     std::this_thread::sleep_for(10ms);
     const std::size_t attempts_before = got_conns(*events).size();
     request post("POST", server.url());
@@ -159,27 +159,27 @@ TEST_CASE("a connection the server closed a moment ago, before any watcher: a GE
 
 TEST_CASE("a connection reused after its idle watcher was armed is watched again when it is idle again")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.reply(200, "ok");
         if (ex.request_index() == 2) { // after the second response: the server's idle timeout
             ex.sleep(300ms);
             ex.close();
         }
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     REQUIRE(c.send(request("GET", server.url())).status == 200);
     std::this_thread::sleep_for(150ms); // idle long enough for the watcher to be armed
     REQUIRE(c.send(request("GET", server.url())).status == 200);
     CHECK(got_conns(*events).back().reused);
     // Idle again, and the server closes it: the watcher sees it, long before the idle timeout.
-    CHECK(test::eventually([&] { return closed_because(*events, close_reason::peer_closed_idle); }, 3s));
+    CHECK(testing::eventually([&] { return closed_because(*events, close_reason::peer_closed_idle); }, 3s));
     CHECK(c.stats().idle == 0);
 }
 
 TEST_CASE("bytes pushed onto a connection idle for milliseconds, before its watcher, never become a GET's response")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
         ex.reply(200, "real " + req.target);
         if (ex.request_index() == 1) {
             ex.sleep(5ms);
@@ -194,38 +194,38 @@ TEST_CASE("bytes pushed onto a connection idle for milliseconds, before its watc
 
 TEST_CASE("bytes pushed onto an idle connection close it; they never become the next response")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
         ex.reply(200, "real " + req.target);
         if (ex.request_index() == 1) {
             ex.sleep(30ms);
             ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nforged");
         }
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     CHECK(c.send(request("GET", server.url("/1"))).body == "real /1");
-    REQUIRE(test::eventually([&] { return closed_because(*events, close_reason::stray_bytes_idle); }));
+    REQUIRE(testing::eventually([&] { return closed_because(*events, close_reason::stray_bytes_idle); }));
     CHECK(c.send(request("GET", server.url("/2"))).body == "real /2");
 }
 
 TEST_CASE("an idle connection is closed when the idle timeout passes")
 {
-    test::test_server server;
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server;
+    auto events = std::make_shared<testing::recorder>();
     client_options options{.observers = {events}};
     options.transport.pool.idle_timeout = 100ms;
     client c(std::move(options));
     c.send(request("GET", server.url()));
     CHECK(c.stats().idle == 1);
-    REQUIRE(test::eventually([&] { return closed_because(*events, close_reason::idle_timeout); }));
+    REQUIRE(testing::eventually([&] { return closed_because(*events, close_reason::idle_timeout); }));
     CHECK(c.stats().idle == 0);
     CHECK(c.stats().open == 0);
 }
 
 TEST_CASE("a connection older than max_lifetime is not reused")
 {
-    test::test_server server(echo_port());
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server(echo_port());
+    auto events = std::make_shared<testing::recorder>();
     client_options options{.observers = {events}};
     options.transport.pool.max_lifetime = 100ms;
     client c(std::move(options));
@@ -247,11 +247,11 @@ TEST_CASE("Connection: close, HTTP/1.0 and read-until-close responses are never 
              {"HTTP/1.1 200 OK\r\n\r\nok"}, // no length: the body ends when the server closes
          }) {
         CAPTURE(response);
-        test::test_server server([&](const test::server_request&, test::exchange& ex) {
+        testing::test_server server([&](const testing::server_request&, testing::exchange& ex) {
             ex.write_raw(response);
             ex.close();
         });
-        auto events = std::make_shared<test::recorder>();
+        auto events = std::make_shared<testing::recorder>();
         client c(client_options{.observers = {events}});
         auto resp = c.send(request("GET", server.url()));
         CHECK(resp.body == "ok");
@@ -266,11 +266,11 @@ TEST_CASE("Connection: close, HTTP/1.0 and read-until-close responses are never 
 TEST_CASE("a request that says Connection: close is sent so and not pooled")
 {
     std::string seen;
-    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([&](const testing::server_request& req, testing::exchange& ex) {
         seen = std::string(req.headers["Connection"]);
         ex.reply(200);
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     request req("GET", server.url());
     req.headers.set("Connection", "close");
@@ -281,8 +281,8 @@ TEST_CASE("a request that says Connection: close is sent so and not pooled")
 
 TEST_CASE("close_idle() closes every idle connection")
 {
-    test::test_server server;
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server;
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     auto a = c.async_send(request("GET", server.url()), asio::use_future);
     auto b = c.async_send(request("GET", server.url()), asio::use_future);
@@ -290,15 +290,15 @@ TEST_CASE("close_idle() closes every idle connection")
     REQUIRE(c.stats().idle >= 1);
     const auto idle = c.stats().idle;
     c.close_idle();
-    REQUIRE(test::eventually([&] { return c.stats().idle == 0; }));
+    REQUIRE(testing::eventually([&] { return c.stats().idle == 0; }));
     // The pool forgets a connection before its conn_closed event is delivered.
-    CHECK(test::eventually([&] { return closes(*events).size() == idle; }));
+    CHECK(testing::eventually([&] { return closes(*events).size() == idle; }));
     CHECK(closed_because(*events, close_reason::close_idle));
 }
 
 TEST_CASE("new_connection skips idle connections")
 {
-    test::test_server server(echo_port());
+    testing::test_server server(echo_port());
     client c;
     auto first = c.send(request("GET", server.url()));
     request fresh("GET", server.url());
@@ -310,8 +310,8 @@ TEST_CASE("new_connection skips idle connections")
 
 TEST_CASE("new_connection at the host's limit closes an idle connection to make room, never waits forever")
 {
-    test::test_server server(echo_port());
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server(echo_port());
+    auto events = std::make_shared<testing::recorder>();
     client_options options{.observers = {events}};
     options.transport.pool.max_conns_per_host = 1;
     options.transport.pool.idle_timeout = {}; // nothing else would ever free the place
@@ -329,7 +329,7 @@ TEST_CASE("new_connection at the host's limit closes an idle connection to make 
 
 TEST_CASE("one server has one pool however its URLs spell the host and port")
 {
-    test::test_server server(echo_port());
+    testing::test_server server(echo_port());
     client_options options;
     options.transport.dial.resolver = std::make_shared<static_resolver>(
         std::map<std::string, std::vector<asio::ip::address>, std::less<>>{
@@ -347,7 +347,7 @@ TEST_CASE("at max_conns_per_host, callers wait in FIFO order on the one connecti
 {
     std::mutex m;
     std::vector<std::string> arrival;
-    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([&](const testing::server_request& req, testing::exchange& ex) {
         {
             std::lock_guard lock(m);
             arrival.push_back(req.target);
@@ -355,7 +355,7 @@ TEST_CASE("at max_conns_per_host, callers wait in FIFO order on the one connecti
         ex.sleep(40ms);
         ex.reply(200, std::to_string(ex.client_port()));
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client_options options{.observers = {events}};
     options.transport.pool.max_conns_per_host = 1;
     client c(std::move(options));
@@ -384,16 +384,16 @@ TEST_CASE("at max_conns_per_host, callers wait in FIFO order on the one connecti
 
 TEST_CASE("a caller waiting at the host's limit gives up at its deadline, or when cancelled")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.sleep(400ms);
         ex.reply(200);
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client_options options{.observers = {events}};
     options.transport.pool.max_conns_per_host = 1;
     client c(std::move(options));
     auto holder = c.async_send(request("GET", server.url()), asio::use_future);
-    REQUIRE(test::eventually([&] { return server.requests() == 1; }));
+    REQUIRE(testing::eventually([&] { return server.requests() == 1; }));
 
     request impatient("GET", server.url());
     impatient.timeout = 50ms;
@@ -425,7 +425,7 @@ TEST_CASE("a waiter cancelled as the connection is handed to it leaves that conn
     // broken though nothing had been written on it).
     for (const std::string_view moment : {"put_idle_conn", "attempt_done"}) {
         CAPTURE(moment);
-        test::test_server server(echo_port());
+        testing::test_server server(echo_port());
         struct canceller : observer {
             std::string_view moment;
             asio::cancellation_signal* cancel = nullptr;
@@ -437,7 +437,7 @@ TEST_CASE("a waiter cancelled as the connection is handed to it leaves that conn
         };
         auto trigger = std::make_shared<canceller>();
         trigger->moment = moment;
-        auto events = std::make_shared<test::recorder>();
+        auto events = std::make_shared<testing::recorder>();
         asio::io_context io;
         client_options options{.observers = {trigger, events}};
         options.transport.pool.max_conns_per_host = 1;
@@ -471,15 +471,15 @@ TEST_CASE("a waiter cancelled as the connection is handed to it leaves that conn
 
 TEST_CASE("late binding: a waiter takes a connection returned before its own dial finishes")
 {
-    auto names = std::make_shared<test::gated_resolver>();
+    auto names = std::make_shared<testing::gated_resolver>();
     // /hold answers only once a later request's dial is waiting on its lookup: so that request must
     // find no idle connection, dial, and then be handed /hold's connection when it comes back.
-    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([&](const testing::server_request& req, testing::exchange& ex) {
         if (req.target == "/hold")
-            test::eventually([&] { return names->held() == 1; });
+            testing::eventually([&] { return names->held() == 1; });
         ex.reply(200, std::to_string(ex.client_port()));
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client_options options{.observers = {events}};
     options.transport.dial.resolver = names;
     client c(std::move(options));
@@ -487,16 +487,16 @@ TEST_CASE("late binding: a waiter takes a connection returned before its own dia
 
     auto first = c.send(request("GET", url + "/")); // dials (the first lookup answers at once)
     auto hold = c.async_send(request("GET", url + "/hold"), asio::use_future); // takes the idle one
-    REQUIRE(test::eventually([&] { return server.requests() == 2; }));
+    REQUIRE(testing::eventually([&] { return server.requests() == 2; }));
     auto late = c.async_send(request("GET", url + "/"), asio::use_future); // none idle: dials, held
     CHECK(late.get().body == first.body); // handed /hold's connection before its own dial ended
     CHECK(hold.get().body == first.body);
     CHECK(names->held() == 1);
     names->release();
     // The late request's own dial finishes after all, and its connection goes to the pool.
-    REQUIRE(test::eventually([&] { return c.stats().idle == 2; }));
+    REQUIRE(testing::eventually([&] { return c.stats().idle == 2; }));
     CHECK(c.stats().dialing == 0);
-    CHECK(test::eventually([&] { return server.connections() == 2; })); // the server's accept counts it after
+    CHECK(testing::eventually([&] { return server.connections() == 2; })); // the server's accept counts it after
 }
 
 TEST_CASE("a GET that fails on a stale reused connection is retried on a new one; a POST is not resent")
@@ -504,7 +504,7 @@ TEST_CASE("a GET that fails on a stale reused connection is retried on a new one
     // The server answers the first request of each connection and closes the connection when a second
     // request arrives on it, without answering: what a client sees when a server drops an idle
     // connection just as a request goes out.
-    test::handler drop_second = [](const test::server_request&, test::exchange& ex) {
+    testing::handler drop_second = [](const testing::server_request&, testing::exchange& ex) {
         if (ex.request_index() >= 2)
             return ex.reset();
         ex.reply(200, std::to_string(ex.client_port()));
@@ -512,8 +512,8 @@ TEST_CASE("a GET that fails on a stale reused connection is retried on a new one
 
     SUBCASE("GET")
     {
-        test::test_server server(drop_second);
-        auto events = std::make_shared<test::recorder>();
+        testing::test_server server(drop_second);
+        auto events = std::make_shared<testing::recorder>();
         client c(client_options{.observers = {events}});
         c.send(request("GET", server.url()));
         result r = c.round_trip(request("GET", server.url()));
@@ -525,7 +525,7 @@ TEST_CASE("a GET that fails on a stale reused connection is retried on a new one
     }
     SUBCASE("POST")
     {
-        test::test_server server(drop_second);
+        testing::test_server server(drop_second);
         client c;
         request post("POST", server.url());
         post.body = "charge the card";
@@ -539,7 +539,7 @@ TEST_CASE("a GET that fails on a stale reused connection is retried on a new one
     }
     SUBCASE("POST with an Idempotency-Key")
     {
-        test::test_server server(drop_second);
+        testing::test_server server(drop_second);
         client c;
         request post("POST", server.url());
         post.headers.set("Idempotency-Key", "order-17");
@@ -553,7 +553,7 @@ TEST_CASE("a GET that fails on a stale reused connection is retried on a new one
 
 TEST_CASE("a failure on a freshly dialled connection is never retried transparently")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reset(); });
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) { ex.reset(); });
     client c;
     result r = c.round_trip(request("GET", server.url()));
     CHECK(r.error);
@@ -574,7 +574,7 @@ TEST_CASE("is_replayable follows RFC 9110's idempotent methods, or an Idempotenc
 
 TEST_CASE("stats() stays consistent while four threads send")
 {
-    test::test_server server;
+    testing::test_server server;
     client c;
     std::atomic<bool> sending{true};
     std::atomic<int> ok{0}, inconsistent{0}, samples{0};
@@ -605,10 +605,10 @@ TEST_CASE("stats() stays consistent while four threads send")
     CHECK(samples > 0);
     // Four senders need at most four connections at once; late binding can add one more each (a dial
     // that ends after its sender was handed another connection), and every one ends up idle.
-    REQUIRE(test::eventually([&] { return c.stats().dialing == 0; }));
+    REQUIRE(testing::eventually([&] { return c.stats().dialing == 0; }));
     auto s = c.stats();
     CHECK(s.active == 0);
     CHECK(s.idle >= 1);
     CHECK(s.idle <= 8);
-    CHECK(test::eventually([&] { return server.connections() == c.stats().idle; }));
+    CHECK(testing::eventually([&] { return server.connections() == c.stats().idle; }));
 }

@@ -1,7 +1,7 @@
 // Request validation: a bad URL, method or header fails before any connection is made, with an
 // error in roundtrip's category whose message never echoes the offending value.
-#include "recorder.hpp"
-#include "test_server.hpp"
+#include <roundtrip/testing/recorder.hpp>
+#include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -17,9 +17,9 @@ struct rejected {
     std::string events;
 };
 
-rejected send_invalid(test::test_server& server, request req)
+rejected send_invalid(testing::test_server& server, request req)
 {
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.observers = {events}});
     result r = c.round_trip(std::move(req));
     CHECK(r.attempt.progress == request_progress::not_sent);
@@ -55,7 +55,7 @@ TEST_CASE("is_field_value rejects CR, LF, NUL and other controls but allows tab 
 
 TEST_CASE("invalid URLs fail before any connection with invalid_url")
 {
-    test::test_server server;
+    testing::test_server server;
     const std::string port = std::to_string(server.port());
     struct bad {
         std::string url;
@@ -108,7 +108,7 @@ TEST_CASE("an empty port is the scheme's default, not an error (RFC 3986, sectio
 
 TEST_CASE("an invalid method fails with invalid_method before any connection")
 {
-    test::test_server server;
+    testing::test_server server;
     for (const std::string& method : std::vector<std::string>{"", "GET /evil HTTP/1.1\r\n", "G T", std::string("GE\0T", 4), "GET\n"}) {
         CAPTURE(method);
         auto r = send_invalid(server, request(method, server.url()));
@@ -119,7 +119,7 @@ TEST_CASE("an invalid method fails with invalid_method before any connection")
 
 TEST_CASE("CR, LF or NUL in a header name or value fails with invalid_header, without echoing it")
 {
-    test::test_server server;
+    testing::test_server server;
     const std::string secret = "Bearer s3cr3t";
 
     request bad_value("GET", server.url());
@@ -145,8 +145,8 @@ TEST_CASE("CR, LF or NUL in a header name or value fails with invalid_header, wi
 
 TEST_CASE("a valid request reaches the server with Host, same-named headers in order, and Content-Length")
 {
-    test::server_request seen;
-    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+    testing::server_request seen;
+    testing::test_server server([&](const testing::server_request& req, testing::exchange& ex) {
         seen = req;
         ex.reply(201, "made");
     });
@@ -178,7 +178,7 @@ TEST_CASE("a valid request reaches the server with Host, same-named headers in o
 TEST_CASE("a URL without a path is sent as \"/\", and user info is never sent")
 {
     std::string target, authorization = "none", host;
-    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([&](const testing::server_request& req, testing::exchange& ex) {
         target = req.target;
         host = std::string(req.headers["Host"]);
         if (req.headers.count("Authorization"))
@@ -197,8 +197,8 @@ TEST_CASE("a URL without a path is sent as \"/\", and user info is never sent")
 TEST_CASE("an IPv6 literal URL reaches a server on ::1 with a bracketed Host")
 {
     std::string host;
-    test::test_server server(
-        [&](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server(
+        [&](const testing::server_request& req, testing::exchange& ex) {
             host = std::string(req.headers["Host"]);
             ex.reply(200);
         },

@@ -1,9 +1,9 @@
 // The resolvers: the system resolver looks up concurrently and abandons on cancellation; the static
 // resolver answers from its table. And the transport's use of them: DNS events, IP literals, and
 // RFC 8305 fallback from an address that refuses to one that answers.
-#include "recorder.hpp"
+#include <roundtrip/testing/recorder.hpp>
 #include "silent_peer.hpp"
-#include "test_server.hpp"
+#include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -96,8 +96,8 @@ TEST_CASE("the static resolver answers from its table and fails other names with
 
 TEST_CASE("a host name gets dns events; an IP literal gets none")
 {
-    test::test_server server;
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server;
+    auto events = std::make_shared<testing::recorder>();
     client_options options{.observers = {events}};
     options.transport.dial.resolver =
         std::make_shared<static_resolver>(std::map<std::string, std::vector<asio::ip::address>, std::less<>>{
@@ -110,7 +110,7 @@ TEST_CASE("a host name gets dns events; an IP literal gets none")
     REQUIRE(dns);
     CHECK_FALSE(dns->error);
 
-    auto literal = std::make_shared<test::recorder>();
+    auto literal = std::make_shared<testing::recorder>();
     client plain(client_options{.observers = {literal}});
     CHECK(plain.send(request("GET", server.url())).status == 200);
     CHECK(literal->names().starts_with("call_start get_conn connect_start connect_done got_conn"));
@@ -118,7 +118,7 @@ TEST_CASE("a host name gets dns events; an IP literal gets none")
 
 TEST_CASE("a host with no address fails with dns_failure after a paired dns_start/dns_done")
 {
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client_options options{.observers = {events}};
     options.transport.dial.resolver = std::make_shared<static_resolver>(
         std::map<std::string, std::vector<asio::ip::address>, std::less<>>{});
@@ -131,9 +131,9 @@ TEST_CASE("a host with no address fails with dns_failure after a paired dns_star
 
 TEST_CASE("an address that refuses hands over to the next one at once (RFC 8305)")
 {
-    test::test_server server; // listens on 127.0.0.1 only: 127.0.0.2 on the same port refuses
+    testing::test_server server; // listens on 127.0.0.1 only: 127.0.0.2 on the same port refuses
 
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client_options options{.observers = {events}};
     options.transport.dial.resolver =
         std::make_shared<static_resolver>(std::map<std::string, std::vector<asio::ip::address>, std::less<>>{
@@ -156,8 +156,8 @@ TEST_CASE("an address that refuses hands over to the next one at once (RFC 8305)
 
 TEST_CASE("addresses are tried alternating families, whichever resolver gave them (RFC 8305, section 4)")
 {
-    test::test_server server(test::reply_ok(), "::1"); // 127.0.0.1 and 127.0.0.2 on its port refuse
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server(testing::reply_ok(), "::1"); // 127.0.0.1 and 127.0.0.2 on its port refuse
+    auto events = std::make_shared<testing::recorder>();
     client_options options{.observers = {events}};
     options.transport.dial.resolver =
         std::make_shared<static_resolver>(std::map<std::string, std::vector<asio::ip::address>, std::less<>>{
@@ -177,9 +177,9 @@ TEST_CASE("addresses are tried alternating families, whichever resolver gave the
 
 TEST_CASE("an address that does not answer hands over to the next one after the fallback delay")
 {
-    test::full_listener silent; // 127.0.0.1: SYNs are dropped, the connect just waits
-    test::test_server server(test::reply_ok(), "127.0.0.2", silent.port());
-    auto events = std::make_shared<test::recorder>();
+    testing::full_listener silent; // 127.0.0.1: SYNs are dropped, the connect just waits
+    testing::test_server server(testing::reply_ok(), "127.0.0.2", silent.port());
+    auto events = std::make_shared<testing::recorder>();
     client_options options{.observers = {events}};
     options.transport.dial.fallback_delay = std::chrono::milliseconds(50);
     options.transport.dial.resolver =

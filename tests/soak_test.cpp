@@ -4,8 +4,8 @@
 // Every call must end in a response or a typed error by its deadline; a request that may not be
 // sent twice never reaches the server twice; the pool is empty after close_idle(); memory at the end
 // is within 10 % of memory after the first 10 s. Run by `./dev soak`, not by `./dev test`.
-#include "test_server.hpp"
-#include "wait.hpp"
+#include <roundtrip/testing/test_server.hpp>
+#include <roundtrip/testing/wait.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -57,9 +57,9 @@ struct misbehaving {
     std::map<std::string, int> non_replayable_seen;
     std::array<std::atomic<long>, static_cast<int>(fault::count)> picked{};
 
-    test::handler handler(bool tls)
+    testing::handler handler(bool tls)
     {
-        return [this, tls](const test::server_request& req, test::exchange& ex) {
+        return [this, tls](const testing::server_request& req, testing::exchange& ex) {
             if (req.method == "POST") {
                 std::lock_guard lock(mutex);
                 ++non_replayable_seen[std::string(req.headers["X-Request-Id"])];
@@ -109,10 +109,10 @@ struct tally {
 TEST_CASE("32 callers against misbehaving servers: typed outcomes, no hang, no resend, an empty pool, flat memory")
 {
     misbehaving behaviour;
-    test::tls_options tls;
-    tls.identity = test::pki().server;
-    test::test_server plain(behaviour.handler(false));
-    test::test_server secure(behaviour.handler(true), tls);
+    testing::tls_options tls;
+    tls.identity = testing::pki().server;
+    testing::test_server plain(behaviour.handler(false));
+    testing::test_server secure(behaviour.handler(true), tls);
 
     retry_options retries;
     retries.base_delay = 5ms;
@@ -120,7 +120,7 @@ TEST_CASE("32 callers against misbehaving servers: typed outcomes, no hang, no r
     retries.budget_min_retries = 1'000'000; // the soak is about the retry rules, not the budget
     client_options options;
     options.middleware = {retry(retries)};
-    options.transport.tls.ca_pem = test::pki().ca_cert;
+    options.transport.tls.ca_pem = testing::pki().ca_cert;
     options.transport.pool.max_conns_per_host = 16; // some callers queue for a connection
     client c(std::move(options));
 
@@ -189,7 +189,7 @@ TEST_CASE("32 callers against misbehaving servers: typed outcomes, no hang, no r
         CHECK(resent == 0);
     }
     c.close_idle();
-    CHECK(test::eventually([&] {
+    CHECK(testing::eventually([&] {
         const pool_stats s = c.stats();
         return s.open == 0 && s.idle == 0 && s.active == 0 && s.dialing == 0 && s.waiting == 0;
     }));

@@ -1,9 +1,9 @@
 // Each timeout: connect (name resolution included), response header, read and write inactivity, and
 // the call's deadline. Bounds are short so the tests are quick; no test asserts how long anything took.
-#include "recorder.hpp"
+#include <roundtrip/testing/recorder.hpp>
 #include "silent_peer.hpp"
 #include "silent_resolver.hpp"
-#include "test_server.hpp"
+#include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-client_options with_timeouts(std::shared_ptr<test::recorder> events, auto&& edit)
+client_options with_timeouts(std::shared_ptr<testing::recorder> events, auto&& edit)
 {
     client_options options;
     if (events)
@@ -30,8 +30,8 @@ client_options with_timeouts(std::shared_ptr<test::recorder> events, auto&& edit
 
 TEST_CASE("a connect that gets no answer fails with connect_timeout")
 {
-    test::full_listener peer;
-    auto events = std::make_shared<test::recorder>();
+    testing::full_listener peer;
+    auto events = std::make_shared<testing::recorder>();
     client c(with_timeouts(events, [](timeouts& t) { t.connect = 200ms; }));
     result r = c.round_trip(request("GET", "http://127.0.0.1:" + std::to_string(peer.port()) + "/"));
     CHECK(r.error == error::connect_timeout);
@@ -42,11 +42,11 @@ TEST_CASE("a connect that gets no answer fails with connect_timeout")
 
 TEST_CASE("a lookup that never answers is bounded by the connect timeout, and dns events pair")
 {
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     auto options = with_timeouts(events, [](timeouts& t) { t.connect = 150ms; });
-    auto names = std::make_shared<test::silent_resolver>();
+    auto names = std::make_shared<testing::silent_resolver>();
     options.transport.dial.resolver = names;
-    const std::weak_ptr<test::silent_resolver> watch = names;
+    const std::weak_ptr<testing::silent_resolver> watch = names;
     names.reset(); // the client owns it: it must not outlive the client's context with our handler
     client c(std::move(options));
     result r = c.round_trip(request("GET", "http://slow.test/"));
@@ -58,11 +58,11 @@ TEST_CASE("a lookup that never answers is bounded by the connect timeout, and dn
 
 TEST_CASE("a server that does not answer in time fails with response_header_timeout")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.sleep(5s);
         ex.reply(200);
     });
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(with_timeouts(events, [](timeouts& t) { t.response_header = 150ms; }));
     result r = c.round_trip(request("GET", server.url()));
     CHECK(r.error == error::response_header_timeout);
@@ -74,7 +74,7 @@ TEST_CASE("a server that does not answer in time fails with response_header_time
 
 TEST_CASE("a body that stops arriving fails with read_timeout")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
         ex.stall();
     });
@@ -86,8 +86,8 @@ TEST_CASE("a body that stops arriving fails with read_timeout")
 
 TEST_CASE("a server that stops reading fails a large upload with write_timeout")
 {
-    test::deaf_listener peer;
-    auto events = std::make_shared<test::recorder>();
+    testing::deaf_listener peer;
+    auto events = std::make_shared<testing::recorder>();
     client c(with_timeouts(events, [](timeouts& t) { t.write_inactivity = 200ms; }));
     request req("PUT", "http://127.0.0.1:" + std::to_string(peer.port()) + "/upload");
     req.body.assign(64 * 1024 * 1024, 'x');
@@ -103,7 +103,7 @@ TEST_CASE("a server that stops reading fails a large upload with write_timeout")
 
 TEST_CASE("the call's deadline ends a slow call with deadline_exceeded, per request or by default")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.sleep(5s);
         ex.reply(200);
     });
@@ -124,7 +124,7 @@ TEST_CASE("the call's deadline ends a slow call with deadline_exceeded, per requ
     SUBCASE("during a lookup that never answers")
     {
         client_options options{.timeout = 150ms};
-        options.transport.dial.resolver = std::make_shared<test::silent_resolver>();
+        options.transport.dial.resolver = std::make_shared<testing::silent_resolver>();
         client c(std::move(options));
         CHECK(c.round_trip(request("GET", "http://slow.test/")).error == error::deadline_exceeded);
     }
@@ -134,7 +134,7 @@ TEST_CASE("the deadline ends a body that never pauses, buffered or streamed")
 {
     // Each read finds bytes waiting and completes before any timer could fire: the deadline is
     // checked before each read, or a fast endless body would outrun it.
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.write_raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
         const std::string chunk = "4000\r\n" + std::string(0x4000, 'f') + "\r\n";
         for (int i = 0; i < 1'000'000 && ex.client_port(); ++i)
@@ -169,7 +169,7 @@ TEST_CASE("the deadline ends a body that never pauses, buffered or streamed")
 
 TEST_CASE("middleware read the deadline the client set")
 {
-    test::test_server server;
+    testing::test_server server;
     clock::time_point seen{};
     layer read_deadline = [&](request req, next next) -> asio::awaitable<result> {
         seen = req.deadline();
@@ -188,7 +188,7 @@ TEST_CASE("middleware read the deadline the client set")
 
 TEST_CASE("a timeout of duration::max() means no limit, never an overflow into the past")
 {
-    test::test_server server;
+    testing::test_server server;
     client_options options{.timeout = clock::duration::max()};
     auto& t = options.transport.timeouts;
     t.connect = t.response_header = t.read_inactivity = t.write_inactivity = clock::duration::max();
@@ -200,7 +200,7 @@ TEST_CASE("a timeout of duration::max() means no limit, never an overflow into t
 
 TEST_CASE("a phase timeout of 0 means no limit of its own; the call's deadline still applies")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.sleep(150ms);
         ex.reply(200, "late");
     });

@@ -1,10 +1,10 @@
 // HTTPS against the loopback server in TLS mode, with a test PKI made at run time: verification and
 // each of its failures, client certificates, session resumption, pooling, events and timeouts.
-#include "recorder.hpp"
+#include <roundtrip/testing/recorder.hpp>
 #include "silent_peer.hpp"
-#include "test_certs.hpp"
-#include "test_server.hpp"
-#include "wait.hpp"
+#include <roundtrip/testing/test_certs.hpp>
+#include <roundtrip/testing/test_server.hpp>
+#include <roundtrip/testing/wait.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -27,20 +27,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
-test::tls_options serving(test::pem_identity identity)
+testing::tls_options serving(testing::pem_identity identity)
 {
-    test::tls_options o;
+    testing::tls_options o;
     o.identity = std::move(identity);
     return o;
 }
 
 // A client that trusts the test CA and nothing else.
-client_options trusting_test_ca(std::shared_ptr<test::recorder> events = nullptr)
+client_options trusting_test_ca(std::shared_ptr<testing::recorder> events = nullptr)
 {
     client_options o;
     if (events)
         o.observers.push_back(events);
-    o.transport.tls.ca_pem = test::pki().ca_cert;
+    o.transport.tls.ca_pem = testing::pki().ca_cert;
     return o;
 }
 
@@ -53,8 +53,8 @@ std::string https_url(std::string_view host, std::uint16_t port)
 
 TEST_CASE("a server with a certificate from a trusted CA is verified, by IP and by name, and its connection reused")
 {
-    test::test_server server(test::reply_ok(), serving(test::pki().server));
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server(testing::reply_ok(), serving(testing::pki().server));
+    auto events = std::make_shared<testing::recorder>();
     client c(trusting_test_ca(events));
 
     result first = c.round_trip(request("GET", server.url()));
@@ -78,7 +78,7 @@ TEST_CASE("a server with a certificate from a trusted CA is verified, by IP and 
 
 TEST_CASE("the handshake's event carries version, cipher, ALPN, resumption and the peer's subject")
 {
-    test::test_server server(test::reply_ok(), serving(test::pki().server));
+    testing::test_server server(testing::reply_ok(), serving(testing::pki().server));
     struct fields : observer {
         std::string version, cipher, alpn, peer, server_name;
         bool resumed = true;
@@ -107,19 +107,19 @@ TEST_CASE("the handshake's event carries version, cipher, ALPN, resumption and t
     CHECK(seen->server_name.empty()); // never SNI for an IP literal (RFC 6066)
 
     // A server that ignores ALPN is fine: HTTP/1.1 is assumed.
-    test::tls_options no_alpn = serving(test::pki().server);
+    testing::tls_options no_alpn = serving(testing::pki().server);
     no_alpn.alpn_http11 = false;
-    test::test_server plain_tls(test::reply_ok(), no_alpn);
+    testing::test_server plain_tls(testing::reply_ok(), no_alpn);
     REQUIRE_FALSE(c.round_trip(request("GET", plain_tls.url())).error);
     CHECK(seen->alpn.empty());
 }
 
 TEST_CASE("each verification failure names its cause, and nothing is sent")
 {
-    const auto& pki = test::pki();
+    const auto& pki = testing::pki();
     struct failing {
         const char* name;
-        test::pem_identity identity;
+        testing::pem_identity identity;
         std::string address;
         error expected;
         condition cls;
@@ -132,8 +132,8 @@ TEST_CASE("each verification failure names its cause, and nothing is sent")
     };
     for (const auto& f : cases) {
         CAPTURE(f.name);
-        test::test_server server(test::reply_ok(), serving(f.identity), f.address);
-        auto events = std::make_shared<test::recorder>();
+        testing::test_server server(testing::reply_ok(), serving(f.identity), f.address);
+        auto events = std::make_shared<testing::recorder>();
         client c(trusting_test_ca(events));
         result r = c.round_trip(request("GET", server.url()));
         CHECK(r.error == f.expected);
@@ -149,13 +149,13 @@ TEST_CASE("each verification failure names its cause, and nothing is sent")
 
     SUBCASE("a server from a CA the client does not trust")
     {
-        test::test_server server(test::reply_ok(), serving(pki.server));
+        testing::test_server server(testing::reply_ok(), serving(pki.server));
         client c; // the system store: the test CA is not in it
         CHECK(c.round_trip(request("GET", server.url())).error == error::tls_untrusted_certificate);
     }
     SUBCASE("insecure_skip_verify accepts it, by name")
     {
-        test::test_server server(test::reply_ok(), serving(pki.self_signed));
+        testing::test_server server(testing::reply_ok(), serving(pki.self_signed));
         client_options o;
         o.transport.tls.insecure_skip_verify = true;
         client c(std::move(o));
@@ -185,10 +185,10 @@ TEST_CASE("plain HTTP where TLS is expected is named")
 
 TEST_CASE("client certificates: accepted when the server trusts their CA, refused otherwise")
 {
-    const auto& pki = test::pki();
-    test::tls_options tls = serving(pki.server);
+    const auto& pki = testing::pki();
+    testing::tls_options tls = serving(pki.server);
     tls.client_ca = pki.client_ca_cert;
-    test::test_server server(test::reply_ok(), tls);
+    testing::test_server server(testing::reply_ok(), tls);
 
     client_options with_cert = trusting_test_ca();
     with_cert.transport.tls.cert_pem = pki.client.cert;
@@ -212,22 +212,22 @@ TEST_CASE("client certificates: accepted when the server trusts their CA, refuse
 
 TEST_CASE("a request's own TLS configuration gets connections and sessions of its own, never the transport's")
 {
-    test::test_server server(test::reply_ok(), serving(test::pki().server));
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server(testing::reply_ok(), serving(testing::pki().server));
+    auto events = std::make_shared<testing::recorder>();
     client c(trusting_test_ca(events));
     result first = c.round_trip(request("GET", server.url()));
     REQUIRE_FALSE(first.error);
 
     // A config that does not trust the server's CA fails, though a verified connection is idle.
     tls_options distrust;
-    distrust.ca_pem = test::pki().client_ca_cert;
+    distrust.ca_pem = testing::pki().client_ca_cert;
     request untrusted("GET", server.url());
     untrusted.tls = tls_config(distrust);
     CHECK(c.round_trip(untrusted).error == error::tls_untrusted_certificate);
 
     // A config trusting the same CA still gets a connection of its own, with a full handshake.
     tls_options same_trust;
-    same_trust.ca_pem = test::pki().ca_cert;
+    same_trust.ca_pem = testing::pki().ca_cert;
     const tls_config own(same_trust);
     request mine("GET", server.url());
     mine.tls = own;
@@ -255,11 +255,11 @@ TEST_CASE("a request's own TLS configuration gets connections and sessions of it
 
 TEST_CASE("a middleware can give one host's requests a client certificate")
 {
-    const auto& pki = test::pki();
-    test::tls_options mtls = serving(pki.server);
+    const auto& pki = testing::pki();
+    testing::tls_options mtls = serving(pki.server);
     mtls.client_ca = pki.client_ca_cert;
-    test::test_server tenant(test::reply_ok(), mtls);
-    test::test_server public_site(test::reply_ok(), serving(pki.server));
+    testing::test_server tenant(testing::reply_ok(), mtls);
+    testing::test_server public_site(testing::reply_ok(), serving(pki.server));
 
     tls_options identity;
     identity.ca_pem = pki.ca_cert;
@@ -285,10 +285,10 @@ TEST_CASE("a second connection to the same host resumes the first one's TLS sess
 {
     for (int max_version : {0, TLS1_2_VERSION}) {
         CAPTURE(max_version);
-        test::tls_options tls = serving(test::pki().server);
+        testing::tls_options tls = serving(testing::pki().server);
         tls.max_version = max_version;
-        test::test_server server(test::reply_ok(), tls);
-        auto events = std::make_shared<test::recorder>();
+        testing::test_server server(testing::reply_ok(), tls);
+        auto events = std::make_shared<testing::recorder>();
         client c(trusting_test_ca(events));
         REQUIRE_FALSE(c.round_trip(request("GET", server.url())).error);
         request fresh("GET", server.url());
@@ -306,7 +306,7 @@ TEST_CASE("a second connection to the same host resumes the first one's TLS sess
 
 TEST_CASE("a server that accepts and never speaks TLS fails the handshake at its timeout")
 {
-    test::deaf_listener deaf;
+    testing::deaf_listener deaf;
     client_options o = trusting_test_ca();
     o.transport.tls.handshake_timeout = 200ms;
     client c(std::move(o));
@@ -317,19 +317,19 @@ TEST_CASE("a server that accepts and never speaks TLS fails the handshake at its
 
 TEST_CASE("a peer closing without close_notify after a complete response is not an error")
 {
-    test::tls_options tls = serving(test::pki().server);
+    testing::tls_options tls = serving(testing::pki().server);
     tls.close_notify = false;
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.reply(200, "complete");
         ex.close();
     }, tls);
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(trusting_test_ca(events));
     result r = c.round_trip(request("GET", server.url()));
     REQUIRE_FALSE(r.error);
     CHECK(r.response.body == "complete");
     // The server's FIN arrives while the connection is idle: it is removed, not handed out.
-    CHECK(test::eventually([&] { return events->first<conn_closed>() != nullptr; }));
+    CHECK(testing::eventually([&] { return events->first<conn_closed>() != nullptr; }));
     CHECK(c.round_trip(request("GET", server.url())).response.body == "complete");
 }
 
@@ -340,18 +340,18 @@ TEST_CASE("a TLS record that arrives with a response but past its end keeps the 
     // as its response.
     const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal";
     const std::string forged = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
-    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([&](const testing::server_request& req, testing::exchange& ex) {
         if (req.target == "/extra")
             ex.write_together({answer, forged});
         else
             ex.write_raw(answer);
-    }, serving(test::pki().server));
-    auto events = std::make_shared<test::recorder>();
+    }, serving(testing::pki().server));
+    auto events = std::make_shared<testing::recorder>();
     client c(trusting_test_ca(events));
     result first = c.round_trip(request("GET", server.url("/extra")));
     REQUIRE_FALSE(first.error);
     CHECK(first.response.body == "real");
-    CHECK(test::connection_fate(*events) == "protocol_error");
+    CHECK(testing::connection_fate(*events) == "protocol_error");
     result second = c.round_trip(request("GET", server.url()));
     REQUIRE_FALSE(second.error);
     CHECK(second.response.body == "real");
@@ -362,14 +362,14 @@ TEST_CASE("a TLS record without data that reaches an idle connection after read_
 {
     // The idle watcher reads it through TLS with a timer of its own: an expiry left from the last
     // exchange (here 100 ms after the response, long past) must not make the look a timeout.
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.reply(200, "ok");
         if (ex.request_index() == 1) {
             ex.sleep(400ms);
             ex.send_key_update();
         }
-    }, serving(test::pki().server));
-    auto events = std::make_shared<test::recorder>();
+    }, serving(testing::pki().server));
+    auto events = std::make_shared<testing::recorder>();
     client_options o = trusting_test_ca(events);
     o.transport.timeouts.read_inactivity = 100ms;
     client c(std::move(o));
@@ -384,11 +384,11 @@ TEST_CASE("a record that does not decrypt after the handshake is tls_failed, not
 {
     // An application-data record of 32 bytes that no key produced: its authentication fails.
     const std::string corrupt = std::string("\x17\x03\x03\x00\x20", 5) + std::string(32, 'x');
-    test::test_server server([&](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([&](const testing::server_request&, testing::exchange& ex) {
         ex.write_below_tls(corrupt);
         ex.close();
-    }, serving(test::pki().server));
-    auto events = std::make_shared<test::recorder>();
+    }, serving(testing::pki().server));
+    auto events = std::make_shared<testing::recorder>();
     client c(trusting_test_ca(events));
     result r = c.round_trip(request("GET", server.url()));
     CHECK(r.error == error::tls_failed);
@@ -401,12 +401,12 @@ TEST_CASE("a record that does not decrypt after the handshake is tls_failed, not
 TEST_CASE("a TLS session ticket that arrives with a response leaves the connection poolable")
 {
     // TLS 1.3 servers send tickets after the handshake; they often arrive with the first response.
-    test::test_server server(test::reply_ok(), serving(test::pki().server));
-    auto events = std::make_shared<test::recorder>();
+    testing::test_server server(testing::reply_ok(), serving(testing::pki().server));
+    auto events = std::make_shared<testing::recorder>();
     client c(trusting_test_ca(events));
     for (int i = 0; i < 3; ++i)
         CHECK(c.round_trip(request("GET", server.url())).response.body == "ok");
-    CHECK(test::connection_fate(*events) == "pooled");
+    CHECK(testing::connection_fate(*events) == "pooled");
     CHECK(server.connections() == 1);
 }
 
@@ -418,11 +418,11 @@ TEST_CASE("TLS options are checked when the client is built; a key log is writte
     CHECK_THROWS_WITH_AS(tls_config(tls_options{.alpn = {"h2", "http/1.1"}}), doctest::Contains("alpn"),
                          boost::system::system_error);
 
-    const std::string key_log = test::write_temp_file("keys.log", "");
-    test::test_server server(test::reply_ok(), serving(test::pki().server));
+    const std::string key_log = testing::write_temp_file("keys.log", "");
+    testing::test_server server(testing::reply_ok(), serving(testing::pki().server));
     client_options o = trusting_test_ca();
     o.transport.tls.ca_pem.clear();
-    o.transport.tls.ca_file = test::write_temp_file("ca.pem", test::pki().ca_cert);
+    o.transport.tls.ca_file = testing::write_temp_file("ca.pem", testing::pki().ca_cert);
     o.transport.tls.key_log_file = key_log;
     client c(std::move(o));
     REQUIRE_FALSE(c.round_trip(request("GET", server.url())).error);

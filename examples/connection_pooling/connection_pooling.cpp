@@ -9,8 +9,8 @@
 // the last one's TLS session.
 
 #include "connection_pooling.hpp"
-#include "test_certs.hpp"  // a throwaway CA and server certificate, made at startup
-#include "test_server.hpp" // the local server; tests use the same one
+#include <roundtrip/testing/test_certs.hpp>  // a throwaway CA and server certificate, made at startup
+#include <roundtrip/testing/test_server.hpp> // the local server; tests use the same one
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/events.hpp>
@@ -54,7 +54,7 @@ int connection_pooling_demo()
 {
     // 1. A local server on 127.0.0.1 and a free port. It answers "hello", except on /bye, where it
     //    answers and then closes the connection, as a server going away does.
-    roundtrip::test::test_server server([](const roundtrip::test::server_request& req, roundtrip::test::exchange& ex) {
+    roundtrip::testing::test_server server([](const roundtrip::testing::server_request& req, roundtrip::testing::exchange& ex) {
         if (req.target == "/bye")
             ex.close();
         ex.reply(200, "hello");
@@ -67,7 +67,7 @@ int connection_pooling_demo()
     roundtrip::client_options options{.observers = {events}};
     options.transport.pool.idle_timeout = 300ms;
     //    For the HTTPS part it trusts the demo's own CA instead of the system's.
-    options.transport.tls.ca_pem = roundtrip::test::pki().ca_cert;
+    options.transport.tls.ca_pem = roundtrip::testing::pki().ca_cert;
     roundtrip::client client(std::move(options));
 
     auto send = [&](const char* title, roundtrip::request req) {
@@ -108,9 +108,9 @@ int connection_pooling_demo()
     // 8. HTTPS: a server with a certificate from a CA made at startup, which this client trusts.
     //    A new connection costs a TLS handshake on top of the connect; a pooled one costs neither;
     //    and a connection made while the server's session ticket is at hand resumes it (cheaper).
-    roundtrip::test::tls_options tls;
-    tls.identity = roundtrip::test::pki().server;
-    roundtrip::test::test_server secure(roundtrip::test::reply_ok(), tls);
+    roundtrip::testing::tls_options tls;
+    tls.identity = roundtrip::testing::pki().server;
+    roundtrip::testing::test_server secure(roundtrip::testing::reply_ok(), tls);
     const std::string secure_url = "https://localhost:" + std::to_string(secure.port()) + "/";
     ok &= send("\n9. HTTPS: connect, then a full TLS handshake", roundtrip::request("GET", secure_url));
     ok &= send("\n10. HTTPS again: the pooled connection, no handshake", roundtrip::request("GET", secure_url));

@@ -4,7 +4,7 @@
 // error, and no got_conn), not from the results alone: a 500 or a timeout after connecting does not
 // open the circuit, since the host is reachable. docs/plugins.md walks through this file.
 
-#include "test_server.hpp" // the local server; tests use the same one
+#include <roundtrip/testing/test_server.hpp> // the local server; tests use the same one
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -106,8 +106,8 @@ struct boost::system::is_error_code_enum<breaker::error> : std::true_type {};
 // 5. A demo that is also a test: it exits non-zero when the breaker misbehaves.
 int main()
 {
-    const std::uint16_t dead_port = roundtrip::test::refused_port();
-    roundtrip::test::test_server alive([](const roundtrip::test::server_request&, roundtrip::test::exchange& ex) {
+    const std::uint16_t dead_port = roundtrip::testing::refused_port();
+    roundtrip::testing::test_server alive([](const roundtrip::testing::server_request&, roundtrip::testing::exchange& ex) {
         ex.reply(500, "reachable, but failing");
     });
 

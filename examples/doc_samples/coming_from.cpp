@@ -3,7 +3,7 @@
 // non-zero when something does not behave as the page says.
 
 #include "expectations.hpp"
-#include "test_server.hpp" // the local server; tests use the same one
+#include <roundtrip/testing/test_server.hpp> // the local server; tests use the same one
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -23,7 +23,7 @@ using doc_sample::expect;
 int main()
 {
     // A local server: /slow answers after 2 s, anything else at once.
-    roundtrip::test::test_server server([](const roundtrip::test::server_request& req, roundtrip::test::exchange& ex) {
+    roundtrip::testing::test_server server([](const roundtrip::testing::server_request& req, roundtrip::testing::exchange& ex) {
         if (req.target == "/slow")
             ex.sleep(std::chrono::seconds(2));
         ex.reply(200);

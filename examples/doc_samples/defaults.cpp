@@ -3,7 +3,7 @@
 // behave as the page says.
 
 #include "expectations.hpp"
-#include "test_server.hpp" // the local server; tests use the same one
+#include <roundtrip/testing/test_server.hpp> // the local server; tests use the same one
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -17,7 +17,7 @@ using doc_sample::expect;
 int main()
 {
     // A local server: /big answers with 64 KiB, anything else with "ok".
-    roundtrip::test::test_server server([](const roundtrip::test::server_request& req, roundtrip::test::exchange& ex) {
+    roundtrip::testing::test_server server([](const roundtrip::testing::server_request& req, roundtrip::testing::exchange& ex) {
         ex.reply(200, req.target == "/big" ? std::string(64 * 1024, 'x') : std::string("ok"));
     });
     const std::string url = server.url("/");

@@ -3,7 +3,7 @@
 // non-zero when something does not behave as the page says.
 
 #include "expectations.hpp"
-#include "test_server.hpp" // the local server; tests use the same one
+#include <roundtrip/testing/test_server.hpp> // the local server; tests use the same one
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -20,7 +20,7 @@ int main()
 {
     // A local server: /slow answers after 2 s, /reset resets the connection without answering,
     // /missing is a 404, anything else a 200.
-    roundtrip::test::test_server server([](const roundtrip::test::server_request& req, roundtrip::test::exchange& ex) {
+    roundtrip::testing::test_server server([](const roundtrip::testing::server_request& req, roundtrip::testing::exchange& ex) {
         if (req.target == "/slow")
             ex.sleep(std::chrono::seconds(2));
         if (req.target == "/reset")
@@ -84,7 +84,7 @@ int main()
         expect(r.attempt.progress == roundtrip::request_progress::possibly_processed,
                "a request written before the reset may have been processed");
         roundtrip::result refused = client.round_trip(
-            {"POST", "http://127.0.0.1:" + std::to_string(roundtrip::test::refused_port()) + "/"});
+            {"POST", "http://127.0.0.1:" + std::to_string(roundtrip::testing::refused_port()) + "/"});
         expect(refused.error == roundtrip::condition::connection_refused, "a refused connect is connection_refused");
         expect(refused.attempt.progress == roundtrip::request_progress::not_sent, "a refused request was not sent");
     }

@@ -2,10 +2,10 @@
 // middleware's scoped observer, the per-attempt header hook, and checks that the events arrive in the
 // order the page states. Returns non-zero when something does not behave as the page says.
 
-#include "recorder.hpp"    // records events for the checks; tests use the same one
+#include <roundtrip/testing/recorder.hpp>    // records events for the checks; tests use the same one
 #include "expectations.hpp"
-#include "test_server.hpp" // the local server; tests use the same one
-#include "wait.hpp"        // bounded waits for the checks
+#include <roundtrip/testing/test_server.hpp> // the local server; tests use the same one
+#include <roundtrip/testing/wait.hpp>        // bounded waits for the checks
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/events.hpp>
@@ -72,7 +72,7 @@ roundtrip::layer stamp_attempts = [](roundtrip::request req, roundtrip::next nex
 // [end doc-sample]
 
 // The names of one call's events, space-separated.
-std::string names_of_call(const roundtrip::test::recorder& events, std::uint64_t call)
+std::string names_of_call(const roundtrip::testing::recorder& events, std::uint64_t call)
 {
     std::string out;
     for (const auto& r : events.events())
@@ -88,7 +88,7 @@ using doc_sample::expect;
 int main()
 {
     // A local server that echoes the X-Attempt header it received.
-    roundtrip::test::test_server server([](const roundtrip::test::server_request& req, roundtrip::test::exchange& ex) {
+    roundtrip::testing::test_server server([](const roundtrip::testing::server_request& req, roundtrip::testing::exchange& ex) {
         ex.reply(200, std::string(req.headers["X-Attempt"]));
     });
     const std::string url = server.url("/");
@@ -103,7 +103,7 @@ int main()
 
     // The order the page states, on a new and on a reused connection to an IP literal (no dns_*).
     {
-        auto events = std::make_shared<roundtrip::test::recorder>();
+        auto events = std::make_shared<roundtrip::testing::recorder>();
         roundtrip::client client(roundtrip::client_options{.observers = {events}});
         client.send({"GET", url});
         client.send({"GET", url});
@@ -120,7 +120,7 @@ int main()
         }
         // The pooled connection's close, after the calls, belongs to no call.
         client.close_idle();
-        expect(roundtrip::test::eventually([&] { return events->first<roundtrip::conn_closed>() != nullptr; }),
+        expect(roundtrip::testing::eventually([&] { return events->first<roundtrip::conn_closed>() != nullptr; }),
                "close_idle() closes the idle connection");
         expect(events->events().back().e.call == 0 && events->events().back().e.attempt == 0,
                "an idle connection's conn_closed has call 0 and attempt 0");
@@ -128,9 +128,9 @@ int main()
 
     // A refused connect stops where it failed; an invalid URL makes no attempt at all.
     {
-        auto events = std::make_shared<roundtrip::test::recorder>();
+        auto events = std::make_shared<roundtrip::testing::recorder>();
         roundtrip::client client(roundtrip::client_options{.observers = {events}});
-        client.round_trip({"GET", "http://127.0.0.1:" + std::to_string(roundtrip::test::refused_port()) + "/"});
+        client.round_trip({"GET", "http://127.0.0.1:" + std::to_string(roundtrip::testing::refused_port()) + "/"});
         client.round_trip({"GET", "http://bad host/"});
         expect(names_of_call(*events, 1) == "call_start get_conn connect_start connect_done attempt_done call_done",
                "the events of a refused connect");
@@ -139,7 +139,7 @@ int main()
 
     // A host name adds dns_start and dns_done before the connect.
     {
-        auto events = std::make_shared<roundtrip::test::recorder>();
+        auto events = std::make_shared<roundtrip::testing::recorder>();
         roundtrip::client_options options{.observers = {events}};
         options.transport.dial.resolver = std::make_shared<roundtrip::static_resolver>(
             std::map<std::string, std::vector<roundtrip::asio::ip::address>, std::less<>>{

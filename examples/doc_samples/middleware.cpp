@@ -3,8 +3,8 @@
 // chain. Returns non-zero when something does not behave as the page says.
 
 #include "expectations.hpp"
-#include "test_server.hpp" // the local server; tests use the same one
-#include "wait.hpp"        // bounded waits for the checks
+#include <roundtrip/testing/test_server.hpp> // the local server; tests use the same one
+#include <roundtrip/testing/wait.hpp>        // bounded waits for the checks
 
 #include <roundtrip/middleware/headers.hpp>
 #include <roundtrip/middleware/logging.hpp>
@@ -87,7 +87,7 @@ int main()
     std::mutex m;
     std::vector<std::string> envs;
     std::atomic<int> served{0};
-    roundtrip::test::test_server server([&](const roundtrip::test::server_request& req, roundtrip::test::exchange& ex) {
+    roundtrip::testing::test_server server([&](const roundtrip::testing::server_request& req, roundtrip::testing::exchange& ex) {
         {
             std::lock_guard lock(m);
             envs.emplace_back(req.headers["X-Env"]);
@@ -119,7 +119,7 @@ int main()
         expect(r.headers.count("X-Elapsed-Us") == 1, "the coroutine middleware edited the response");
         expect(counter->calls == 1, "the object middleware saw the call");
         client.close_idle();
-        expect(roundtrip::test::eventually([&] { return watch->seen->closed == 1; }),
+        expect(roundtrip::testing::eventually([&] { return watch->seen->closed == 1; }),
                "the client observer saw the idle connection close");
     }
 

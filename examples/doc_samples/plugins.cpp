@@ -1,7 +1,7 @@
 // The samples of docs/plugins.md, run against a local server: a middleware's shape, a middleware
 // that watches the connection attempts beneath it, and one with an event and an error of its own.
 
-#include "test_server.hpp" // the local server; tests use the same one
+#include <roundtrip/testing/test_server.hpp> // the local server; tests use the same one
 
 #include <roundtrip/client.hpp>
 
@@ -86,14 +86,14 @@ struct lines : roundtrip::observer {
 
 int main()
 {
-    roundtrip::test::test_server server([](const roundtrip::test::server_request& req, roundtrip::test::exchange& ex) {
+    roundtrip::testing::test_server server([](const roundtrip::testing::server_request& req, roundtrip::testing::exchange& ex) {
         ex.reply(200, req.headers.count("X-Request-Id") == 1 ? "tagged" : "untagged");
     });
     if (client.send({"GET", server.url()}).body != "tagged")
         return 1;
     roundtrip::client watched({.middleware = {report_unreachable}});
     roundtrip::error_code ec;
-    watched.send({"GET", "http://127.0.0.1:" + std::to_string(roundtrip::test::refused_port()) + "/"}, ec);
+    watched.send({"GET", "http://127.0.0.1:" + std::to_string(roundtrip::testing::refused_port()) + "/"}, ec);
     if (!ec)
         return 1; // and stderr names the cause
 

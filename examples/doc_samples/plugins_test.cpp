@@ -1,7 +1,7 @@
 // The testing sample of docs/plugins.md, as a doctest case run by ./dev test.
 
-#include "recorder.hpp"
-#include "test_server.hpp"
+#include <roundtrip/testing/recorder.hpp>
+#include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/client.hpp>
 
@@ -18,8 +18,8 @@ roundtrip::layer my_layer = [](roundtrip::request req, roundtrip::next next)
 TEST_CASE("a middleware tested against the loopback server, with its events recorded")
 {
     // [doc-sample plugins-test]
-    roundtrip::test::test_server server([](const auto&, auto& ex) { ex.reply(503); });
-    auto events = std::make_shared<roundtrip::test::recorder>();
+    roundtrip::testing::test_server server([](const auto&, auto& ex) { ex.reply(503); });
+    auto events = std::make_shared<roundtrip::testing::recorder>();
     roundtrip::client c({.middleware = {my_layer}, .observers = {events}});
     auto r = c.round_trip({"GET", server.url()});
     CHECK(r.response.status == 503);

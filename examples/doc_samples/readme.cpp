@@ -1,6 +1,6 @@
 // The README's example, run against a local server: a client with two middleware and an observer.
 
-#include "test_server.hpp" // the local server; tests use the same one
+#include <roundtrip/testing/test_server.hpp> // the local server; tests use the same one
 
 // [doc-sample readme]
 #include <roundtrip/client.hpp>
@@ -25,6 +25,6 @@ int fetch_twice(const std::string& url) {
 
 int main()
 {
-    roundtrip::test::test_server server;
+    roundtrip::testing::test_server server;
     return fetch_twice(server.url());
 }

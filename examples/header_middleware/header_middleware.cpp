@@ -1,7 +1,7 @@
 // The header middleware demo: a client that adds headers to every request, and a local server that
 // prints what it received, so you can see what the middleware did.
 
-#include "test_server.hpp" // the local server; tests use the same one
+#include <roundtrip/testing/test_server.hpp> // the local server; tests use the same one
 
 #include <roundtrip/middleware/headers.hpp>
 
@@ -13,7 +13,7 @@
 int main()
 {
     // 1. A local server that prints every header field of each request it reads.
-    roundtrip::test::test_server server([](const roundtrip::test::server_request& req, roundtrip::test::exchange& ex) {
+    roundtrip::testing::test_server server([](const roundtrip::testing::server_request& req, roundtrip::testing::exchange& ex) {
         std::printf("server received %s %s\n", req.method.c_str(), req.target.c_str());
         for (const auto& f : req.headers)
             std::printf("  %s: %s\n", std::string(f.name_string()).c_str(), std::string(f.value()).c_str());

@@ -2,7 +2,7 @@
 // attempt's lifecycle at debug level. The first request dials a new connection; the second reuses it.
 // The Authorization header and the URL's password are secrets: watch them come out as REDACTED.
 
-#include "test_server.hpp" // the local server; tests use the same one
+#include <roundtrip/testing/test_server.hpp> // the local server; tests use the same one
 
 #include <roundtrip/middleware/logging.hpp>
 
@@ -16,7 +16,7 @@
 int main()
 {
     // 1. A local server that answers every request with a small JSON body.
-    roundtrip::test::test_server server([](const roundtrip::test::server_request&, roundtrip::test::exchange& ex) {
+    roundtrip::testing::test_server server([](const roundtrip::testing::server_request&, roundtrip::testing::exchange& ex) {
         ex.reply(200, "{\"ok\":true}", {{"Content-Type", "application/json"}});
     });
 

@@ -2,7 +2,7 @@
 // a local server — one on a new connection, one on the pooled connection, one the server fails once
 // so that it is retried — and prints each call's span tree with its timings and main attributes.
 
-#include "test_server.hpp" // the local server; tests use the same one
+#include <roundtrip/testing/test_server.hpp> // the local server; tests use the same one
 
 #include <roundtrip/middleware/retry.hpp>
 #include <roundtrip/middleware/tracing.hpp>
@@ -64,7 +64,7 @@ int main()
 {
     // 1. A local server: "/flaky" fails with 503 the first time, as a server under load might.
     int flaky_calls = 0;
-    roundtrip::test::test_server server([&](const roundtrip::test::server_request& req, roundtrip::test::exchange& ex) {
+    roundtrip::testing::test_server server([&](const roundtrip::testing::server_request& req, roundtrip::testing::exchange& ex) {
         if (req.target == "/flaky" && flaky_calls++ == 0)
             return ex.reply(503);
         ex.reply(200, "hello");

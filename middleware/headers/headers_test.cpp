@@ -1,6 +1,6 @@
 // The headers middleware against the loopback server: each rule, their order, the default
 // User-Agent, the provider, and validation when the middleware is built.
-#include "test_server.hpp"
+#include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/middleware/headers.hpp>
 
@@ -22,7 +22,7 @@ namespace {
 struct header_echo {
     std::mutex mutex;
     std::vector<std::pair<std::string, std::string>> fields;
-    test::test_server server{[this](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server{[this](const testing::server_request& req, testing::exchange& ex) {
         {
             std::lock_guard lock(mutex);
             fields.clear();

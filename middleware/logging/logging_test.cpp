@@ -1,6 +1,6 @@
 // The logging middleware against the loopback server, writing to an in-memory spdlog sink: each
 // detail level, redaction (the secret never appears), bodies, failures, lifecycle lines, and silence.
-#include "test_server.hpp"
+#include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/middleware/logging.hpp>
 
@@ -37,7 +37,7 @@ struct captured {
     bool has(std::string_view line) const { return text().find(line) != std::string::npos; }
 };
 
-request with_secret(const test::test_server& server)
+request with_secret(const testing::test_server& server)
 {
     std::string url = server.url("/orders?page=2");
     url.insert(url.find("//") + 2, "alice:" + secret + "@");
@@ -49,9 +49,9 @@ request with_secret(const test::test_server& server)
     return req;
 }
 
-test::handler reply_json()
+testing::handler reply_json()
 {
-    return [](const test::server_request&, test::exchange& ex) {
+    return [](const testing::server_request&, testing::exchange& ex) {
         ex.reply(201, "{\"id\":7}", {{"Set-Cookie", "session=" + secret}, {"Content-Type", "application/json"}});
     };
 }
@@ -60,7 +60,7 @@ test::handler reply_json()
 
 TEST_CASE("basic: one line out, one line back; the URL's user info is redacted")
 {
-    test::test_server server(reply_json());
+    testing::test_server server(reply_json());
     captured log(spdlog::level::info);
     client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::basic})}});
     c.send(with_secret(server));
@@ -74,7 +74,7 @@ TEST_CASE("basic: one line out, one line back; the URL's user info is redacted")
 
 TEST_CASE("headers: every field both ways, secrets redacted")
 {
-    test::test_server server(reply_json());
+    testing::test_server server(reply_json());
     captured log(spdlog::level::info);
     client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::headers})}});
     c.send(with_secret(server));
@@ -91,7 +91,7 @@ TEST_CASE("headers: every field both ways, secrets redacted")
 
 TEST_CASE("streamed bodies are called streamed, never 0-byte, and are not shown")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) { ex.reply(200, req.body); });
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) { ex.reply(200, req.body); });
     captured log(spdlog::level::info);
     client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body})}});
     struct hello_source : body_source {
@@ -119,7 +119,7 @@ TEST_CASE("streamed bodies are called streamed, never 0-byte, and are not shown"
 
 TEST_CASE("body: text bodies up to the cap, cut on a character boundary; binary ones by size")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
         if (req.target == "/binary")
             return ex.reply(200, std::string("\x89PNG\r\n\x1a\n\0\0", 10));
         ex.reply(200, "caf\xc3\xa9 caf\xc3\xa9"); // "café café": é is two bytes
@@ -142,7 +142,7 @@ TEST_CASE("body: text bodies up to the cap, cut on a character boundary; binary 
 
 TEST_CASE("a failed call is one line with its error class and no request data")
 {
-    const std::uint16_t port = test::refused_port();
+    const std::uint16_t port = testing::refused_port();
     captured log(spdlog::level::info);
     client c(client_options{.middleware = {logging({.logger = log.logger})}});
     request req("GET", "http://127.0.0.1:" + std::to_string(port) + "/x");
@@ -155,7 +155,7 @@ TEST_CASE("a failed call is one line with its error class and no request data")
 
 TEST_CASE("lifecycle events at debug level: a new connection, then a reused one")
 {
-    test::test_server server;
+    testing::test_server server;
     captured log(spdlog::level::debug);
     client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::none})}});
     c.send(request("GET", server.url()));
@@ -169,7 +169,7 @@ TEST_CASE("lifecycle events at debug level: a new connection, then a reused one"
 
 TEST_CASE("nothing is written, or formatted, when the logger's level is above what the middleware writes")
 {
-    test::test_server server;
+    testing::test_server server;
     captured log(spdlog::level::warn);
     client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body})}});
     c.send(with_secret(server));
@@ -186,7 +186,7 @@ TEST_CASE("the README's example: headers in the log, the secret ones redacted")
 {
     captured log(spdlog::level::info);
     const auto my_logger = log.logger;
-    test::test_server server(reply_json());
+    testing::test_server server(reply_json());
     // [doc-sample logging-readme]
     #include <roundtrip/middleware/logging.hpp>
 

@@ -1,8 +1,8 @@
 // The retry middleware against the loopback server, with time injected: counts and backoff,
 // Retry-After with and without the cap, the safety rule for POST, the budget, the deadline, and the
 // decisions as events other middleware see.
-#include "recorder.hpp"
-#include "test_server.hpp"
+#include <roundtrip/testing/recorder.hpp>
+#include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/middleware/retry.hpp>
 
@@ -45,10 +45,10 @@ struct fake_time {
 };
 
 // Fails the first `failures` requests with `status`, then answers 200.
-test::handler fail_first(int failures, unsigned status, std::vector<std::pair<std::string, std::string>> extra = {})
+testing::handler fail_first(int failures, unsigned status, std::vector<std::pair<std::string, std::string>> extra = {})
 {
     auto seen = std::make_shared<std::atomic<int>>(0);
-    return [=](const test::server_request&, test::exchange& ex) {
+    return [=](const testing::server_request&, testing::exchange& ex) {
         if ((*seen)++ < failures)
             return ex.reply(status, "busy", extra);
         ex.reply(200, "done");
@@ -63,7 +63,7 @@ layer observe_with(std::shared_ptr<observer> o)
     };
 }
 
-std::vector<std::string> decisions(const test::recorder& r)
+std::vector<std::string> decisions(const testing::recorder& r)
 {
     std::vector<std::string> out;
     for (const auto& e : r.events())
@@ -76,11 +76,11 @@ std::vector<std::string> decisions(const test::recorder& r)
 
 TEST_CASE("a retried response's streamed body is discarded, so the retry reuses its connection")
 {
-    test::test_server server(fail_first(1, 503));
+    testing::test_server server(fail_first(1, 503));
     retry_options o; // real sleeps: the body drains during the backoff
     o.base_delay = 20ms;
     o.random = [] { return 0.99; };
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.middleware = {retry(o)}, .observers = {events}});
     request req("GET", server.url());
     req.stream_response = true;
@@ -95,11 +95,11 @@ TEST_CASE("a retried response's streamed body is discarded, so the retry reuses 
 
 TEST_CASE("a 503 is retried with exponential backoff and full jitter until it succeeds")
 {
-    test::test_server server(fail_first(2, 503));
+    testing::test_server server(fail_first(2, 503));
     fake_time time;
     retry_options o;
     time.fill(o);
-    auto above = std::make_shared<test::recorder>();
+    auto above = std::make_shared<testing::recorder>();
     client c(client_options{.middleware = {observe_with(above), retry(o)}});
     result r = c.round_trip(request("GET", server.url()));
     REQUIRE_FALSE(r.error);
@@ -115,13 +115,13 @@ TEST_CASE("a 503 is retried with exponential backoff and full jitter until it su
 
 TEST_CASE("retries are bounded: the last response is returned, and giving up is an event")
 {
-    test::test_server server(fail_first(100, 500));
+    testing::test_server server(fail_first(100, 500));
     fake_time time;
     retry_options o;
     time.fill(o);
     o.max_retries = 3;
     o.max_delay = 150ms;
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.middleware = {retry(o)}, .observers = {events}});
     result r = c.round_trip(request("GET", server.url()));
     CHECK_FALSE(r.error); // a 500 is a response
@@ -139,14 +139,14 @@ TEST_CASE("Retry-After in seconds or as an HTTP-date is waited for, up to the ca
     time.fill(o);
     SUBCASE("seconds")
     {
-        test::test_server server(fail_first(1, 503, {{"Retry-After", "3"}}));
+        testing::test_server server(fail_first(1, 503, {{"Retry-After", "3"}}));
         client c(client_options{.middleware = {retry(o)}});
         CHECK(c.send(request("GET", server.url())).status == 200);
         CHECK(time.sleeps() == std::vector<clock::duration>{3s});
     }
     SUBCASE("HTTP-date")
     {
-        test::test_server server(fail_first(1, 429, {{"Retry-After", "Sun, 06 Nov 1994 08:49:42 GMT"}}));
+        testing::test_server server(fail_first(1, 429, {{"Retry-After", "Sun, 06 Nov 1994 08:49:42 GMT"}}));
         o.wall_now = [] { return std::chrono::system_clock::from_time_t(784111777); }; // 08:49:37
         client c(client_options{.middleware = {retry(o)}});
         CHECK(c.send(request("GET", server.url())).status == 200);
@@ -154,15 +154,15 @@ TEST_CASE("Retry-After in seconds or as an HTTP-date is waited for, up to the ca
     }
     SUBCASE("a date far in the future is too long, not an overflow into the past")
     {
-        test::test_server server(fail_first(1, 503, {{"Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"}}));
+        testing::test_server server(fail_first(1, 503, {{"Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"}}));
         client c(client_options{.middleware = {retry(o)}});
         CHECK(c.send(request("GET", server.url())).status == 503);
         CHECK(time.sleeps().empty());
     }
     SUBCASE("above the cap: give up at once rather than sleep for an hour")
     {
-        test::test_server server(fail_first(1, 503, {{"Retry-After", "3600"}}));
-        auto events = std::make_shared<test::recorder>();
+        testing::test_server server(fail_first(1, 503, {{"Retry-After", "3600"}}));
+        auto events = std::make_shared<testing::recorder>();
         client c(client_options{.middleware = {retry(o)}, .observers = {events}});
         CHECK(c.send(request("GET", server.url())).status == 503);
         CHECK(time.sleeps().empty());
@@ -178,8 +178,8 @@ TEST_CASE("a POST is not resent after bytes were written, but is when nothing wa
     time.fill(o);
     SUBCASE("written, then the connection dropped: never sent twice")
     {
-        test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reset(); });
-        auto events = std::make_shared<test::recorder>();
+        testing::test_server server([](const testing::server_request&, testing::exchange& ex) { ex.reset(); });
+        auto events = std::make_shared<testing::recorder>();
         client c(client_options{.middleware = {retry(o)}, .observers = {events}});
         request post("POST", server.url());
         post.body = "charge";
@@ -191,7 +191,7 @@ TEST_CASE("a POST is not resent after bytes were written, but is when nothing wa
     }
     SUBCASE("refused: nothing was written, so it is retried")
     {
-        const std::uint16_t port = test::refused_port();
+        const std::uint16_t port = testing::refused_port();
         client c(client_options{.middleware = {retry(o)}});
         request post("POST", "http://127.0.0.1:" + std::to_string(port) + "/");
         result r = c.round_trip(post);
@@ -201,7 +201,7 @@ TEST_CASE("a POST is not resent after bytes were written, but is when nothing wa
     }
     SUBCASE("a 503 to a POST is not retried, with an Idempotency-Key it is")
     {
-        test::test_server server(fail_first(2, 503));
+        testing::test_server server(fail_first(2, 503));
         client c(client_options{.middleware = {retry(o)}});
         request post("POST", server.url());
         CHECK(c.send(post).status == 503);
@@ -213,14 +213,14 @@ TEST_CASE("a POST is not resent after bytes were written, but is when nothing wa
 
 TEST_CASE("the retry budget stops retries when a server keeps failing")
 {
-    test::test_server server(fail_first(1000, 503));
+    testing::test_server server(fail_first(1000, 503));
     fake_time time;
     retry_options o;
     time.fill(o);
     o.max_retries = 5;
     o.budget_ratio = 0.0;
     o.budget_min_retries = 3;
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.middleware = {retry(o)}, .observers = {events}});
     c.send(request("GET", server.url()));
     c.send(request("GET", server.url()));
@@ -231,11 +231,11 @@ TEST_CASE("the retry budget stops retries when a server keeps failing")
 
 TEST_CASE("a wait that would end past the call's deadline is not started")
 {
-    test::test_server server(fail_first(1, 503, {{"Retry-After", "5"}}));
+    testing::test_server server(fail_first(1, 503, {{"Retry-After", "5"}}));
     fake_time time;
     retry_options o;
     time.fill(o);
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.middleware = {retry(o)}, .observers = {events}, .timeout = 2s});
     CHECK(c.send(request("GET", server.url())).status == 503);
     CHECK(time.sleeps().empty());
@@ -245,7 +245,7 @@ TEST_CASE("a wait that would end past the call's deadline is not started")
 TEST_CASE("an attempt cut short by the per-attempt timeout is retried within the call's deadline")
 {
     auto seen = std::make_shared<std::atomic<int>>(0);
-    test::test_server server([seen](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([seen](const testing::server_request&, testing::exchange& ex) {
         if ((*seen)++ == 0)
             ex.sleep(std::chrono::milliseconds(500)); // the first attempt is too slow
         ex.reply(200, "second try");
@@ -254,7 +254,7 @@ TEST_CASE("an attempt cut short by the per-attempt timeout is retried within the
     retry_options o;
     time.fill(o);
     o.per_attempt_timeout = 100ms;
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.middleware = {retry(o)}, .observers = {events}, .timeout = 5s});
     result r = c.round_trip(request("GET", server.url()));
     REQUIRE_FALSE(r.error);
@@ -265,7 +265,7 @@ TEST_CASE("an attempt cut short by the per-attempt timeout is retried within the
 
 TEST_CASE("a per-attempt timeout of duration::max() is no limit, not a deadline in the past")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(200, "ok"); });
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) { ex.reply(200, "ok"); });
     fake_time time;
     retry_options o;
     time.fill(o);
@@ -279,7 +279,7 @@ TEST_CASE("a per-attempt timeout of duration::max() is no limit, not a deadline 
 
 TEST_CASE("backoff saturates at max_delay instead of overflowing")
 {
-    test::test_server server(fail_first(100, 503));
+    testing::test_server server(fail_first(100, 503));
     fake_time time;
     retry_options o;
     time.fill(o);
@@ -302,7 +302,7 @@ TEST_CASE("after a failure on a reused connection the retry asks for a new conne
 {
     // Every connection answers its first request at once and stalls on its second, so the call below
     // fails on a reused connection; a second idle connection exists, which the retry must not take.
-    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
         if (ex.request_index() == 1 && req.target == "/warm")
             ex.sleep(std::chrono::milliseconds(50)); // keep both warm-up calls in flight: two connections
         if (ex.request_index() >= 2)
@@ -313,7 +313,7 @@ TEST_CASE("after a failure on a reused connection the retry asks for a new conne
     retry_options o;
     time.fill(o);
     o.per_attempt_timeout = 150ms;
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.middleware = {retry(o)}, .observers = {events}, .timeout = 5s});
     auto a = c.async_send(request("GET", server.url("/warm")), asio::use_future);
     auto b = c.async_send(request("GET", server.url("/warm")), asio::use_future);
@@ -334,11 +334,11 @@ TEST_CASE("after a failure on a reused connection the retry asks for a new conne
 
 TEST_CASE("a 404 is a final answer: not retried")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(404); });
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) { ex.reply(404); });
     fake_time time;
     retry_options o;
     time.fill(o);
-    auto events = std::make_shared<test::recorder>();
+    auto events = std::make_shared<testing::recorder>();
     client c(client_options{.middleware = {retry(o)}, .observers = {events}});
     CHECK(c.send(request("GET", server.url())).status == 404);
     CHECK(server.requests() == 1);
@@ -347,7 +347,7 @@ TEST_CASE("a 404 is a final answer: not retried")
 
 TEST_CASE("with the default sleep, a real backoff elapses and cancellation ends it")
 {
-    test::test_server server(fail_first(1, 503));
+    testing::test_server server(fail_first(1, 503));
     retry_options o;
     o.base_delay = 20ms;
     client c(client_options{.middleware = {retry(o)}});
@@ -356,7 +356,7 @@ TEST_CASE("with the default sleep, a real backoff elapses and cancellation ends 
     retry_options slow;
     slow.base_delay = 10s;
     slow.random = [] { return 0.99; };
-    test::test_server busy(fail_first(1, 503));
+    testing::test_server busy(fail_first(1, 503));
     client waiting(client_options{.middleware = {retry(slow)}});
     auto pending = waiting.async_send(request("GET", busy.url()), asio::use_future);
     std::this_thread::sleep_for(50ms);

@@ -5,7 +5,7 @@
 #include <roundtrip/middleware/tracing/otlp_exporter.hpp>
 
 #include "otlp_json.hpp"
-#include "test_server.hpp"
+#include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/version.hpp>
 
@@ -33,7 +33,7 @@ public:
     enum class answer { accept, fail, never };
 
     explicit receiver(answer a = answer::accept)
-        : answer_(a), server_([this](const test::server_request& r, test::exchange& ex) { on_request(r, ex); })
+        : answer_(a), server_([this](const testing::server_request& r, testing::exchange& ex) { on_request(r, ex); })
     {
     }
 
@@ -46,7 +46,7 @@ public:
         return arrived_.wait_for(lock, 5s, [&] { return requests_.size() >= n; });
     }
 
-    std::vector<test::server_request> requests() const
+    std::vector<testing::server_request> requests() const
     {
         std::lock_guard lock(mutex_);
         return requests_;
@@ -56,7 +56,7 @@ public:
     json::object body(std::size_t i) const { return json::parse(requests().at(i).body).as_object(); }
 
 private:
-    void on_request(const test::server_request& r, test::exchange& ex)
+    void on_request(const testing::server_request& r, testing::exchange& ex)
     {
         {
             std::lock_guard lock(mutex_);
@@ -73,8 +73,8 @@ private:
     const answer answer_;
     mutable std::mutex mutex_;
     std::condition_variable arrived_;
-    std::vector<test::server_request> requests_; // guarded by mutex_
-    test::test_server server_;                   // last: its handler threads use the members above
+    std::vector<testing::server_request> requests_; // guarded by mutex_
+    testing::test_server server_;                   // last: its handler threads use the members above
 };
 
 otlp_options options_for(const receiver& r)
@@ -174,7 +174,7 @@ TEST_CASE("a batch is sent as an OTLP/JSON ExportTraceServiceRequest, field by f
     }
 
     REQUIRE(r.requests().size() == 1);
-    const test::server_request req = r.requests()[0];
+    const testing::server_request req = r.requests()[0];
     CHECK(req.method == "POST");
     CHECK(req.target == "/v1/traces");
     CHECK(req.headers["Content-Type"] == "application/json");
@@ -363,7 +363,7 @@ TEST_CASE("a receiver answering 500 makes the batch fail, once, without retries"
 TEST_CASE("no receiver listening makes the batch fail")
 {
     otlp_options o;
-    o.endpoint = "http://127.0.0.1:" + std::to_string(test::refused_port()) + "/v1/traces";
+    o.endpoint = "http://127.0.0.1:" + std::to_string(testing::refused_port()) + "/v1/traces";
     otlp_exporter exporter(o);
     exporter.export_span(simple_span("s"));
     exporter.shutdown(5s);

@@ -1,9 +1,9 @@
 // The tracing middleware against the loopback server: traceparent on every attempt, and the spans of
 // a new connection, a reused one, a retried call, a wait for a connection, TLS, a cancelled call and
 // a streamed body, read back from an in_memory_exporter.
-#include "test_certs.hpp"
-#include "test_server.hpp"
-#include "wait.hpp"
+#include <roundtrip/testing/test_certs.hpp>
+#include <roundtrip/testing/test_server.hpp>
+#include <roundtrip/testing/wait.hpp>
 
 #include <roundtrip/middleware/retry.hpp>
 #include <roundtrip/middleware/tracing.hpp>
@@ -34,8 +34,8 @@ namespace {
 struct traced_server {
     std::mutex mutex;
     std::vector<std::string> traceparents;
-    test::handler reply = [](const test::server_request&, test::exchange& ex) { ex.reply(200, "ok"); };
-    test::test_server server{[this](const test::server_request& req, test::exchange& ex) {
+    testing::handler reply = [](const testing::server_request&, testing::exchange& ex) { ex.reply(200, "ok"); };
+    testing::test_server server{[this](const testing::server_request& req, testing::exchange& ex) {
         {
             std::lock_guard lock(mutex);
             traceparents.emplace_back(req.headers["traceparent"]);
@@ -226,7 +226,7 @@ TEST_CASE("a reused connection shows as attributes, never as phases")
 TEST_CASE("a retried call: one call span, two attempt spans, each attempt with its own traceparent")
 {
     traced_server server;
-    server.reply = [](const test::server_request&, test::exchange& ex) { ex.reply(ex.request_index() == 1 ? 503 : 200); };
+    server.reply = [](const testing::server_request&, testing::exchange& ex) { ex.reply(ex.request_index() == 1 ? 503 : 200); };
     retry_options fast;
     fast.sleep = [](clock::duration) -> asio::awaitable<void> { co_return; };
     traced_client t({}, client_options{.middleware = {retry(fast)}});
@@ -298,7 +298,7 @@ TEST_CASE("a caller's traceparent is continued, its tracestate passed on; an uns
 TEST_CASE("a call that waited for a connection has a wait_for_connection phase")
 {
     traced_server server;
-    server.reply = [](const test::server_request&, test::exchange& ex) {
+    server.reply = [](const testing::server_request&, testing::exchange& ex) {
         ex.sleep(100ms);
         ex.reply(200);
     };
@@ -322,13 +322,13 @@ TEST_CASE("a call that waited for a connection has a wait_for_connection phase")
 
 TEST_CASE("a TLS connection has a tls_handshake phase; phases can be span events instead")
 {
-    test::tls_options tls;
-    tls.identity = test::pki().server;
-    test::test_server server(test::reply_ok(), tls);
+    testing::tls_options tls;
+    tls.identity = testing::pki().server;
+    testing::test_server server(testing::reply_ok(), tls);
     for (auto mode : {phase_detail::spans, phase_detail::events}) {
         CAPTURE(static_cast<int>(mode));
         client_options trusting;
-        trusting.transport.tls.ca_pem = test::pki().ca_cert;
+        trusting.transport.tls.ca_pem = testing::pki().ca_cert;
         traced_client t({.phases = mode}, std::move(trusting));
         REQUIRE(t.c.send(request("GET", server.url())).status == 200);
         const auto all = t.spans->spans();
@@ -354,7 +354,7 @@ TEST_CASE("a TLS connection has a tls_handshake phase; phases can be span events
 TEST_CASE("a cancelled call ends its spans, with error.type canceled")
 {
     traced_server server;
-    server.reply = [](const test::server_request&, test::exchange& ex) { ex.stall(); };
+    server.reply = [](const testing::server_request&, testing::exchange& ex) { ex.stall(); };
     asio::io_context io;
     auto spans = std::make_shared<in_memory_exporter>();
     client c(io.get_executor(), {.middleware = {tracing({.exporter = spans})}});
@@ -379,25 +379,25 @@ TEST_CASE("a cancelled call ends its spans, with error.type canceled")
 TEST_CASE("a streamed response's call span ends when its body has been read")
 {
     traced_server server;
-    server.reply = [](const test::server_request&, test::exchange& ex) { ex.reply(200, std::string(10000, 'x')); };
+    server.reply = [](const testing::server_request&, testing::exchange& ex) { ex.reply(200, std::string(10000, 'x')); };
     traced_client t;
     request req("GET", server.server.url());
     req.stream_response = true;
     response r = t.c.send(req);
     REQUIRE(r.body_stream.is_open());
     // The attempt ended with the head; the call waits for its body.
-    CHECK(test::eventually([&] { return t.spans->spans().size() == 2; }));
+    CHECK(testing::eventually([&] { return t.spans->spans().size() == 2; }));
     CHECK(named(t.spans->spans(), "GET").size() == 1);
     std::string body(10000, '\0');
     auto read = asio::async_read(r.body_stream, asio::buffer(body), asio::use_future);
     CHECK(read.get() == 10000);
-    CHECK(test::eventually([&] { return named(t.spans->spans(), "GET").size() == 2; }));
+    CHECK(testing::eventually([&] { return named(t.spans->spans(), "GET").size() == 2; }));
 
     // A body dropped unread ends the call too, marked as dropped.
     t.spans->clear();
     response dropped = t.c.send(req);
     dropped = response();
-    CHECK(test::eventually([&] { return named(t.spans->spans(), "GET").size() == 2; }));
+    CHECK(testing::eventually([&] { return named(t.spans->spans(), "GET").size() == 2; }));
     const auto all = t.spans->spans();
     const span& call = call_span(all);
     CHECK(value<bool>(call, "roundtrip.response.body_dropped"));
@@ -408,7 +408,7 @@ TEST_CASE("the README's example: tracing over retry, one call in ten sampled, sp
 {
     std::mutex mutex;
     std::string received;
-    test::test_server collector([&](const test::server_request& req, test::exchange& ex) {
+    testing::test_server collector([&](const testing::server_request& req, testing::exchange& ex) {
         std::lock_guard lock(mutex);
         received += req.body;
         ex.reply(200);
@@ -439,7 +439,7 @@ TEST_CASE("the README's example: tracing over retry, one call in ten sampled, sp
 TEST_CASE("a call cancelled in a retry's backoff, beneath tracing, still ends its call span")
 {
     traced_server server;
-    server.reply = [](const test::server_request&, test::exchange& ex) { ex.reply(503); };
+    server.reply = [](const testing::server_request&, testing::exchange& ex) { ex.reply(503); };
     asio::io_context io;
     auto spans = std::make_shared<in_memory_exporter>();
     retry_options slow;
@@ -466,7 +466,7 @@ TEST_CASE("W3C details: tracestate fields joined, dropped with an invalid parent
 {
     std::mutex mutex;
     std::vector<std::string> tracestates;
-    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([&](const testing::server_request& req, testing::exchange& ex) {
         std::lock_guard lock(mutex);
         tracestates.emplace_back(req.headers["tracestate"]);
         ex.reply(200);

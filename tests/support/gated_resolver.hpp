@@ -11,7 +11,7 @@
 #include <mutex>
 #include <vector>
 
-namespace roundtrip::test {
+namespace roundtrip::testing {
 
 class gated_resolver : public resolver {
 public:
@@ -65,4 +65,4 @@ private:
     bool open_ = false;
 };
 
-} // namespace roundtrip::test
+} // namespace roundtrip::testing

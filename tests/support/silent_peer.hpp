@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-namespace roundtrip::test {
+namespace roundtrip::testing {
 
 // Listens with a backlog of 0 and fills its accept queue with connections it never accepts: the
 // kernel then drops further SYNs, and a client's connect hangs until its timeout.
@@ -69,4 +69,4 @@ private:
     std::thread thread_;
 };
 
-} // namespace roundtrip::test
+} // namespace roundtrip::testing

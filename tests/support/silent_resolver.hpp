@@ -6,7 +6,7 @@
 #include <mutex>
 #include <vector>
 
-namespace roundtrip::test {
+namespace roundtrip::testing {
 
 class silent_resolver : public resolver {
 public:
@@ -26,4 +26,4 @@ private:
     std::vector<asio::any_completion_handler<signature>> held_;
 };
 
-} // namespace roundtrip::test
+} // namespace roundtrip::testing

@@ -1,7 +1,7 @@
 // The `roundtrip` program from the outside: each flag, the JSON and trace formats, exit statuses and
 // error classes, run against the loopback server. The program's path comes from ROUNDTRIP_CLI.
-#include "test_certs.hpp"
-#include "test_server.hpp"
+#include <roundtrip/testing/test_certs.hpp>
+#include <roundtrip/testing/test_server.hpp>
 
 #include <doctest/doctest.h>
 
@@ -134,7 +134,7 @@ std::size_t line_count(const std::string& text) { return static_cast<std::size_t
 // server goes.
 struct endless_server {
     std::atomic<bool> stop{false};
-    test::test_server server{[this](const test::server_request&, test::exchange& ex) {
+    testing::test_server server{[this](const testing::server_request&, testing::exchange& ex) {
         ex.write_raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
         const std::string chunk = "10000\r\n" + std::string(0x10000, 'x') + "\r\n";
         while (!stop)
@@ -160,7 +160,7 @@ TEST_CASE("no URL prints a usage hint and exits 2; --help reads like curl's")
 
 TEST_CASE("--json: one line per request, then the summary; the second request reuses the connection")
 {
-    test::test_server server;
+    testing::test_server server;
     auto r = cli("-n 2 --json " + server.url("/a"));
     CHECK(r.status == 0);
     auto lines = r.lines();
@@ -175,10 +175,10 @@ TEST_CASE("--json: one line per request, then the summary; the second request re
 
 TEST_CASE("-n 50 -c 1 opens one connection; --max-conns-per-host K -c 16 opens at most K")
 {
-    test::test_server server;
+    testing::test_server server;
     auto one = cli("-n 50 -c 1 --json " + server.url());
     CHECK(one.lines().back() == "{\"summary\":true,\"requests\":50,\"errors\":0,\"conns_opened\":1}");
-    test::test_server limited([](const test::server_request&, test::exchange& ex) {
+    testing::test_server limited([](const testing::server_request&, testing::exchange& ex) {
         ex.sleep(std::chrono::milliseconds(5));
         ex.reply(200);
     });
@@ -190,7 +190,7 @@ TEST_CASE("-n 50 -c 1 opens one connection; --max-conns-per-host K -c 16 opens a
 
 TEST_CASE("--sleep-between shows in idle_us")
 {
-    test::test_server server;
+    testing::test_server server;
     auto r = cli("-n 2 --sleep-between 100 --json " + server.url());
     auto lines = r.lines();
     REQUIRE(lines.size() == 3);
@@ -201,7 +201,7 @@ TEST_CASE("--sleep-between shows in idle_us")
 
 TEST_CASE("--trace writes every event as JSON on stderr, in order, for a new and a reused connection")
 {
-    test::test_server server;
+    testing::test_server server;
     auto r = cli("-n 2 --trace " + server.url());
     CHECK(r.status == 0);
     std::vector<std::string> names;
@@ -227,12 +227,12 @@ TEST_CASE("--trace writes every event as JSON on stderr, in order, for a new and
 
 TEST_CASE("each error class has its line and exit status; invalid input reaches nothing")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
         if (req.target == "/slow")
             ex.sleep(std::chrono::seconds(2));
         ex.reply(200);
     });
-    const auto refused = test::refused_port();
+    const auto refused = testing::refused_port();
     auto r1 = cli("http://127.0.0.1:" + std::to_string(refused) + "/");
     CHECK(r1.status == 1);
     CHECK(has(r1.err, "roundtrip: connection_refused: "));
@@ -263,7 +263,7 @@ TEST_CASE("each error class has its line and exit status; invalid input reaches 
 
 TEST_CASE("the response-side error classes: header_too_large, body_too_large, protocol_error, eof, connection_reset, dns_failure")
 {
-    test::test_server server([](const test::server_request& req, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
         if (req.target == "/garbage")
             ex.write_raw("HTTP/1.1 OK NOPE\r\n\r\n");
         else if (req.target == "/short")
@@ -300,8 +300,8 @@ TEST_CASE("the response-side error classes: header_too_large, body_too_large, pr
 
 TEST_CASE("-H, -X, -d @file, -i and -o shape the request and the output")
 {
-    test::server_request seen;
-    test::test_server server([&](const test::server_request& req, test::exchange& ex) {
+    testing::server_request seen;
+    testing::test_server server([&](const testing::server_request& req, testing::exchange& ex) {
         seen = req;
         ex.reply(201, "made", {{"X-Reply", "yes"}});
     });
@@ -325,7 +325,7 @@ TEST_CASE("-H, -X, -d @file, -i and -o shape the request and the output")
 TEST_CASE("--retry retries a 503 when safe; -v logs to stderr; --timeline draws the phases")
 {
     std::atomic<int> n{0};
-    test::test_server server([&](const test::server_request&, test::exchange& ex) { ex.reply(n++ == 0 ? 503 : 200); });
+    testing::test_server server([&](const testing::server_request&, testing::exchange& ex) { ex.reply(n++ == 0 ? 503 : 200); });
     auto r = cli("--retry 2 --json " + server.url());
     CHECK(r.status == 0);
     CHECK(has(r.out, "\"status\":200,\"attempts\":2"));
@@ -348,7 +348,7 @@ TEST_CASE("--retry retries a 503 when safe; -v logs to stderr; --timeline draws 
 
 TEST_CASE("-v and the JSON redact credentials, pre-signed URL parameters included, as tracing does")
 {
-    test::test_server server;
+    testing::test_server server;
     const std::string url = "http://u:p@127.0.0.1:" + std::to_string(server.port()) + "/x?X-Goog-Signature=SECRET&X-Amz-Signature=SECRET2";
     auto v = cli("-v -H 'Authorization: Bearer SECRET3' '" + url + "'");
     CHECK(v.status == 0);
@@ -361,7 +361,7 @@ TEST_CASE("-v and the JSON redact credentials, pre-signed URL parameters include
 TEST_CASE("waiting for a connection is a phase of its own, not server time; a handed-over connection says so")
 {
     // Three requests, one connection allowed: the second and third queue while the first is served.
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.sleep(std::chrono::milliseconds(50));
         ex.reply(200, "ok");
     });
@@ -386,7 +386,7 @@ TEST_CASE("waiting for a connection is a phase of its own, not server time; a ha
 
 TEST_CASE("--json stays valid UTF-8 whatever the input, and -o still writes the body")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) { ex.reply(200, "saved"); });
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) { ex.reply(200, "saved"); });
     auto bad = cli("--json -X \"$(printf 'G\\377T')\" " + server.url());
     CHECK(bad.status == 2);
     CHECK(has(bad.out, "\"method\":\"G\xef\xbf\xbdT\""));
@@ -408,11 +408,11 @@ TEST_CASE("--demo runs the connection-pooling demo and finishes by itself")
 
 TEST_CASE("https: --cacert trusts a CA, --insecure trusts anyone, and each TLS failure has its class")
 {
-    const auto& pki = test::pki();
-    test::tls_options tls;
+    const auto& pki = testing::pki();
+    testing::tls_options tls;
     tls.identity = pki.server;
-    test::test_server server(test::reply_ok(), tls);
-    const std::string ca = test::write_temp_file("ca.pem", pki.ca_cert);
+    testing::test_server server(testing::reply_ok(), tls);
+    const std::string ca = testing::write_temp_file("ca.pem", pki.ca_cert);
 
     auto trusted = cli("-s --cacert " + ca + " " + server.url());
     CHECK(trusted.status == 0);
@@ -422,29 +422,29 @@ TEST_CASE("https: --cacert trusts a CA, --insecure trusts anyone, and each TLS f
     CHECK(has(untrusted.err, "roundtrip: tls_verify_failed: "));
     // Why, and whose: OpenSSL's reason and the certificate's subject, as curl and Go say.
     CHECK(has(untrusted.err, "(unable to get local issuer certificate; certificate of CN = "));
-    test::tls_options self_signed;
+    testing::tls_options self_signed;
     self_signed.identity = pki.self_signed;
-    test::test_server odd(test::reply_ok(), self_signed);
+    testing::test_server odd(testing::reply_ok(), self_signed);
     CHECK(has(cli(odd.url()).err, "roundtrip: tls_verify_failed: server certificate not trusted (self-signed certificate; certificate of CN = "));
-    test::tls_options expired;
+    testing::tls_options expired;
     expired.identity = pki.expired;
-    test::test_server stale(test::reply_ok(), expired);
+    testing::test_server stale(testing::reply_ok(), expired);
     CHECK(has(cli("--cacert " + ca + " " + stale.url()).err, "(certificate has expired; certificate of CN = "));
     auto insecure = cli("-s --insecure " + server.url());
     CHECK(insecure.status == 0);
-    const std::string not_pem_file = test::write_temp_file("not.pem", "not a certificate");
+    const std::string not_pem_file = testing::write_temp_file("not.pem", "not a certificate");
     auto not_pem = cli("--cacert " + not_pem_file + " " + server.url());
     CHECK(not_pem.status == 2);
     CHECK(has(not_pem.err, "roundtrip: invalid_config: --cacert " + not_pem_file + " holds no PEM certificate"));
 
-    test::tls_options elsewhere;
+    testing::tls_options elsewhere;
     elsewhere.identity = pki.server;
-    test::test_server other(test::reply_ok(), elsewhere, "127.0.0.2");
+    testing::test_server other(testing::reply_ok(), elsewhere, "127.0.0.2");
     auto mismatch = cli("--cacert " + ca + " " + other.url());
     CHECK(mismatch.status == 1);
     CHECK(has(mismatch.err, "roundtrip: hostname_mismatch: "));
     CHECK(has(mismatch.err, "(IP address mismatch; certificate of CN = "));
-    test::test_server plain;
+    testing::test_server plain;
     auto handshake = cli("--cacert " + ca + " https://127.0.0.1:" + std::to_string(plain.port()) + "/");
     CHECK(handshake.status == 1);
     CHECK(has(handshake.err, "roundtrip: tls_handshake_failed: "));
@@ -453,7 +453,7 @@ TEST_CASE("https: --cacert trusts a CA, --insecure trusts anyone, and each TLS f
 
 TEST_CASE("-H without a colon is invalid_header: one line that does not echo the argument, exit 2")
 {
-    test::test_server server;
+    testing::test_server server;
     auto r = cli("-H 'X-Ok: 1' -H 'Authorization Bearer s3cret' " + server.url());
     CHECK(r.status == 2);
     CHECK(r.err.starts_with("roundtrip: invalid_header: "));
@@ -487,7 +487,7 @@ TEST_CASE("-c 1 writes a body as it arrives, in flat memory; --max-body still en
     CHECK(has(full.err, "could not write the output"));
 
     // A Content-Length over the limit fails before any of the body is written.
-    test::test_server big([](const test::server_request&, test::exchange& ex) { ex.reply(200, std::string(1000, 'x')); });
+    testing::test_server big([](const testing::server_request&, testing::exchange& ex) { ex.reply(200, std::string(1000, 'x')); });
     auto known = cli("--max-body 100 " + big.url());
     CHECK(known.status == 1);
     CHECK(known.err.starts_with("roundtrip: body_too_large: "));
@@ -496,7 +496,7 @@ TEST_CASE("-c 1 writes a body as it arrives, in flat memory; --max-body still en
 
 TEST_CASE("a streamed body that fails after output began exits 1 with its class on one line")
 {
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n" + std::string(300'000, 'x'));
         ex.close();
     });
@@ -520,7 +520,7 @@ TEST_CASE("a streamed body that fails after output began exits 1 with its class 
 TEST_CASE("a streamed body shows in -v, --json, --timeline and --trace with its bytes and its time")
 {
     // The body's second half comes 300 ms after the head: the body phase, not the server's wait.
-    test::test_server server([](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
         ex.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
         ex.sleep(std::chrono::milliseconds(300));
         ex.write_raw("world");
@@ -550,7 +550,7 @@ TEST_CASE("a streamed body shows in -v, --json, --timeline and --trace with its 
 TEST_CASE("-c above 1 writes each body whole, never interleaved")
 {
     std::atomic<int> n{0};
-    test::test_server server([&](const test::server_request&, test::exchange& ex) {
+    testing::test_server server([&](const testing::server_request&, testing::exchange& ex) {
         ex.reply(200, std::string(200'000, static_cast<char>('a' + n++)));
     });
     auto r = cli("-n 4 -c 2 " + server.url());

@@ -1,4 +1,4 @@
-#include "test_server.hpp"
+#include <roundtrip/testing/test_server.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,7 +27,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace roundtrip::test {
+namespace roundtrip::testing {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
@@ -448,4 +448,4 @@ std::string test_server::last_client_subject() const
 
 void test_server::stop() { impl_->stop(); }
 
-} // namespace roundtrip::test
+} // namespace roundtrip::testing

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <thread>
 
-namespace roundtrip::test {
+namespace roundtrip::testing {
 
 // Polls `done` every few milliseconds for up to `limit`; returns its last value.
 template <class Done>
@@ -19,4 +19,4 @@ bool eventually(Done done, std::chrono::milliseconds limit = std::chrono::second
     return true;
 }
 
-} // namespace roundtrip::test
+} // namespace roundtrip::testing

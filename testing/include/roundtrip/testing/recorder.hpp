@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace roundtrip::test {
+namespace roundtrip::testing {
 
 // A recorded event: its name, ids and payload (kept: a middleware event's value is copied), and its
 // description (`describe`) made on delivery. The payload's string views and spans point into memory
@@ -85,4 +85,4 @@ inline std::string connection_fate(const recorder& r)
     return "none";
 }
 
-} // namespace roundtrip::test
+} // namespace roundtrip::testing

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace roundtrip::test {
+namespace roundtrip::testing {
 
 // A `pem_identity` is a certificate (the leaf alone, no chain) and its private key, both PEM.
 struct pem_identity {
@@ -49,4 +49,4 @@ const test_pki& pki();
 // contain '/'; a prefix keeps calls with the same name apart. Thread-safe. Throws on I/O errors.
 std::string write_temp_file(std::string_view name, std::string_view contents);
 
-} // namespace roundtrip::test
+} // namespace roundtrip::testing

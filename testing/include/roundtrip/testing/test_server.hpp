@@ -4,7 +4,7 @@
 // like the misbehaviour it stages. The server speaks plain HTTP, or HTTPS when given tls_options.
 #pragma once
 
-#include "test_certs.hpp"
+#include <roundtrip/testing/test_certs.hpp>
 
 #include <roundtrip/header_fields.hpp>
 
@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-namespace roundtrip::test {
+namespace roundtrip::testing {
 
 // A request as the server read it.
 struct server_request {
@@ -129,4 +129,4 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
-} // namespace roundtrip::test
+} // namespace roundtrip::testing

@@ -1,4 +1,4 @@
-#include "test_certs.hpp"
+#include <roundtrip/testing/test_certs.hpp>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -20,7 +20,7 @@
 #include <system_error>
 #include <utility>
 
-namespace roundtrip::test {
+namespace roundtrip::testing {
 
 namespace {
 
@@ -268,4 +268,4 @@ std::string write_temp_file(std::string_view name, std::string_view contents)
     return path.string();
 }
 
-} // namespace roundtrip::test
+} // namespace roundtrip::testing

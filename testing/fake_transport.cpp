@@ -1,0 +1,477 @@
+// The fake transport: each attempt plays one scripted answer through the phases of a real one,
+// emitting the same events, over connections that exist only as ids in an idle pool.
+#include <roundtrip/testing/fake_transport.hpp>
+
+#include <roundtrip/attempt_events.hpp>
+#include <roundtrip/body_source.hpp>
+#include <roundtrip/error.hpp>
+#include <roundtrip/request.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace roundtrip::testing {
+
+namespace {
+
+// Where a request goes, as the transport reads its URL.
+struct destination {
+    std::string scheme;
+    std::string host; // without brackets
+    std::uint16_t port = 0;
+    bool ip_literal = false;
+
+    std::string pool_key() const { return scheme + "://" + host + ":" + std::to_string(port); }
+};
+
+bool parse(const std::string& url, destination& d)
+{
+    auto u = boost::urls::parse_uri(url);
+    if (!u || !u->has_authority() || u->host_address().empty())
+        return false;
+    d.scheme = u->scheme();
+    if (d.scheme != "http" && d.scheme != "https")
+        return false;
+    d.host = u->host_address();
+    d.ip_literal = u->host_type() != boost::urls::host_type::name;
+    d.port = u->has_port() ? u->port_number() : (d.scheme == "https" ? 443 : 80);
+    return d.port != 0;
+}
+
+struct fake_conn {
+    std::uint64_t id = 0;
+    std::uint64_t served = 0; // requests completed on it
+    clock::time_point opened;
+    clock::time_point idle_since;
+};
+
+// The bytes roundtrip's transport would write for `req` with these headers: the request line, Host,
+// the fields, Content-Length, the blank line and the body.
+std::uint64_t wire_size(const request& req, const destination& d, const header_fields& headers, std::size_t body)
+{
+    std::uint64_t n = req.method.size() + 1 + 1 + 11; // "GET " ... " HTTP/1.1\r\n" (target counted below)
+    auto u = boost::urls::parse_uri(req.url);
+    n += u ? std::max<std::size_t>(u->encoded_target().size(), 1) : 1;
+    n += 6 + d.host.size() + 2; // "Host: " h "\r\n"
+    for (const auto& f : headers)
+        n += f.name_string().size() + 2 + f.value().size() + 2;
+    if (body > 0)
+        n += 16 + std::to_string(body).size() + 2;
+    return n + 2 + body;
+}
+
+} // namespace
+
+struct fake_transport::owned_thread {
+    asio::io_context context;
+    asio::executor_work_guard<asio::io_context::executor_type> work{context.get_executor()};
+    std::thread thread{[this] { context.run(); }};
+
+    ~owned_thread()
+    {
+        work.reset();
+        context.stop();
+        thread.join();
+    }
+};
+
+struct fake_transport::state : std::enable_shared_from_this<state> {
+    executor strand;
+    fake_options options;
+
+    mutable std::mutex mutex; // guards what the accessors read and push writes
+    std::deque<answer> script;
+    std::function<answer(const request&, std::uint32_t)> respond;
+    std::vector<received_request> log;
+    std::size_t attempts = 0;
+    std::size_t connections = 0;
+
+    // Only touched on the strand.
+    std::map<std::string, std::vector<fake_conn>> idle;
+    std::uint64_t last_conn_id = 0;
+
+    state(executor s, fake_options o) : strand(std::move(s)), options(std::move(o)) {}
+
+    answer next_answer(const request& req, std::uint32_t attempt)
+    {
+        std::function<answer(const request&, std::uint32_t)> f;
+        {
+            std::lock_guard lock(mutex);
+            ++attempts;
+            if (!script.empty()) {
+                answer a = std::move(script.front());
+                script.pop_front();
+                return a;
+            }
+            f = respond;
+        }
+        return f ? f(req, attempt) : answer{};
+    }
+
+    endpoint remote(const destination& d) const { return endpoint(options.address, d.port); }
+    static endpoint local(const fake_conn& c)
+    {
+        return endpoint(asio::ip::make_address_v4("127.0.0.1"), static_cast<std::uint16_t>(40000 + c.id % 20000));
+    }
+
+    fake_conn open(const destination& d, const attempt_events& ev)
+    {
+        fake_conn c{++last_conn_id, 0, clock::now(), {}};
+        {
+            std::lock_guard lock(mutex);
+            ++connections;
+        }
+        if (!d.ip_literal) {
+            ev.emit(c.id, [&] { return dns_start{d.host}; });
+            const endpoint found[] = {remote(d)};
+            ev.emit(c.id, [&] { return dns_done{found, {}}; });
+        }
+        return c;
+    }
+
+    // Returns the connection to the idle pool, or closes it when the server will not keep it.
+    void give_back(fake_conn c, const std::string& key, const attempt_events& ev, bool keep_alive)
+    {
+        ++c.served;
+        if (!keep_alive) {
+            ev.emit(c.id, [] { return conn_not_pooled{not_pooled_reason::connection_close}; });
+            return close(c, ev);
+        }
+        ev.emit(c.id, [] { return put_idle_conn{}; });
+        c.idle_since = clock::now();
+        idle[key].push_back(c);
+    }
+
+    void close(const fake_conn& c, const attempt_events& ev)
+    {
+        ev.emit(c.id, [&] { return conn_closed{close_reason::not_pooled, c.served, clock::now() - c.opened}; });
+    }
+
+    void fail(const fake_conn& c, const attempt_events& ev, error_code why, result& r)
+    {
+        ev.emit(c.id, [] { return conn_not_pooled{not_pooled_reason::broken}; });
+        close(c, ev);
+        r.error = why;
+    }
+
+    // Waits until `until` or the call's deadline; returns the error that ends the wait early:
+    // deadline_exceeded, canceled, or `at_until` when `until` came first and is itself a failure.
+    asio::awaitable<error_code> wait(clock::time_point until, const request& req, error_code at_until)
+    {
+        asio::steady_timer timer(strand);
+        const bool deadline_first = req.deadline() <= until;
+        timer.expires_at(deadline_first ? req.deadline() : until);
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec)
+            co_return error::canceled;
+        co_return deadline_first ? error_code(error::deadline_exceeded) : at_until;
+    }
+
+    // Reads a streamed request body to its end, as the transport would while writing it.
+    static asio::awaitable<error_code> read_body(body_source& source, std::string& into)
+    {
+        char chunk[4096];
+        auto token = asio::as_tuple(asio::use_awaitable);
+        for (;;) {
+            auto [ec, n] = co_await asio::async_initiate<decltype(token), void(error_code, std::size_t)>(
+                [&](auto handler) { source.async_read_some(asio::buffer(chunk), std::move(handler)); }, token);
+            if (ec == asio::error::eof)
+                co_return error_code{};
+            if (ec)
+                co_return as_roundtrip_error(ec);
+            into.append(chunk, n);
+        }
+    }
+
+    asio::awaitable<bool> attempt(const request& req, const destination& d, const attempt_events& ev, result& r);
+    static asio::awaitable<result> round_trip(std::shared_ptr<state> self, request req);
+
+    // A streamed response body served from memory. Its end returns the connection, as the transport's
+    // streamed bodies do.
+    class memory_body final : public detail::body_channel {
+    public:
+        memory_body(std::shared_ptr<state> s, fake_conn c, std::string key, attempt_events ev,
+                    std::string body, bool keep_alive)
+            : s_(std::move(s)), c_(c), key_(std::move(key)), ev_(std::move(ev)), body_(std::move(body)),
+              keep_alive_(keep_alive)
+        {
+        }
+
+        void read_some(asio::mutable_buffer into, read_handler handler) override
+        {
+            // Posted, never run inline: the handler must not run inside this call.
+            asio::post(s_->strand, [this, self = shared(), into, h = std::move(handler)]() mutable {
+                const std::size_t n = std::min(into.size(), body_.size() - at_);
+                std::memcpy(into.data(), body_.data() + at_, n);
+                at_ += n;
+                const error_code ec = n == 0 && into.size() > 0 ? error_code(asio::error::eof) : error_code{};
+                if (at_ == body_.size())
+                    end();
+                auto ex = asio::get_associated_executor(h, s_->strand);
+                ex.execute([h = std::move(h), ec, n]() mutable { std::move(h)(ec, n); });
+            });
+        }
+
+        // What is left is drained: the connection is as good as after a full read.
+        void release() noexcept override
+        {
+            asio::dispatch(s_->strand, [self = shared()] { self->end(); });
+        }
+
+        executor get_executor() const noexcept override { return s_->strand; }
+
+        void bind(std::weak_ptr<memory_body> self) { self_ = std::move(self); }
+
+    private:
+        std::shared_ptr<memory_body> shared() { return self_.lock(); }
+
+        void end()
+        {
+            if (ended_)
+                return;
+            ended_ = true;
+            ev_.emit(c_.id, [&] { return response_body_done{body_.size(), {}}; });
+            s_->give_back(c_, key_, ev_, keep_alive_);
+        }
+
+        std::shared_ptr<state> s_;
+        fake_conn c_;
+        std::string key_;
+        attempt_events ev_;
+        std::string body_;
+        bool keep_alive_;
+        std::size_t at_ = 0;
+        bool ended_ = false;
+        std::weak_ptr<memory_body> self_;
+    };
+};
+
+namespace {
+
+bool has_field(const std::vector<std::pair<std::string, std::string>>& fields, std::string_view name)
+{
+    return std::any_of(fields.begin(), fields.end(), [&](const auto& f) {
+        return boost::beast::iequals(f.first, name);
+    });
+}
+
+} // namespace
+
+asio::awaitable<bool> fake_transport::state::attempt(const request& req, const destination& d,
+                                                     const attempt_events& ev, result& r)
+{
+    ev.emit(0, [&] { return get_conn{d.host, d.port}; });
+    answer a = next_answer(req, ev.attempt());
+    const std::string key = d.pool_key();
+
+    // A connection: an idle one (a stale one is always idle, made up if the pool has none), or new.
+    fake_conn c;
+    bool was_idle = false;
+    auto& pool = idle[key];
+    if (a.fault == fault::stale_pooled_connection && pool.empty())
+        pool.push_back(fake_conn{++last_conn_id, 1, clock::now(), clock::now()});
+    if (!pool.empty() && (!req.new_connection || a.fault == fault::stale_pooled_connection)) {
+        c = pool.back();
+        pool.pop_back();
+        was_idle = true;
+    } else {
+        c = open(d, ev);
+        const endpoint to = remote(d);
+        ev.emit(c.id, [&] { return connect_start{to}; });
+        if (a.fault == fault::refuse_connect) {
+            ev.emit(c.id, [&] { return connect_done{to, asio::error::connection_refused}; });
+            r.error = error::connection_refused;
+            co_return false;
+        }
+        ev.emit(c.id, [&] { return connect_done{to, {}}; });
+        if (d.scheme == "https") {
+            ev.emit(c.id, [&] { return tls_handshake_start{d.ip_literal ? std::string_view() : d.host}; });
+            const std::string subject = "CN = " + d.host;
+            ev.emit(c.id, [&] {
+                return tls_handshake_done{{}, "TLSv1.3", "TLS_AES_128_GCM_SHA256", "http/1.1", false, subject, {}};
+            });
+        }
+    }
+    const bool reused = c.served > 0;
+    r.attempt.conn = c.id;
+    r.attempt.reused = reused;
+    ev.emit(c.id, [&] {
+        return got_conn{reused, was_idle, was_idle ? clock::now() - c.idle_since : clock::duration{}, local(c),
+                        remote(d)};
+    });
+
+    received_request got{ev.call(), ev.attempt(), req.method, req.url, req.headers, req.body, req.new_connection};
+    ev.stamp_headers(got.headers);
+    attempt_events::request_write_started(req);
+    r.attempt.progress = request_progress::possibly_processed;
+    ev.emit(c.id, [] { return wrote_headers{}; });
+    if (req.body_stream) {
+        got.body.clear();
+        if (auto ec = co_await read_body(*req.body_stream, got.body)) {
+            ev.emit(c.id, [&] { return wrote_request{0, ec}; });
+            fail(c, ev, ec, r);
+            co_return reused;
+        }
+    }
+    const std::uint64_t bytes = wire_size(req, d, got.headers, got.body.size());
+    {
+        std::lock_guard lock(mutex);
+        log.push_back(std::move(got));
+    }
+    ev.emit(c.id, [&] { return wrote_request{bytes, {}}; });
+
+    switch (a.fault) {
+    case fault::reset_after_wrote_request:
+        fail(c, ev, error::connection_reset, r);
+        co_return reused;
+    case fault::stale_pooled_connection:
+        fail(c, ev, error::unexpected_eof, r);
+        co_return reused;
+    case fault::stall_before_first_byte:
+        fail(c, ev,
+             co_await wait(clock::now() + options.response_header_timeout, req, error::response_header_timeout), r);
+        co_return reused;
+    default:
+        break;
+    }
+    if (a.delay > clock::duration{})
+        if (auto ec = co_await wait(clock::now() + a.delay, req, {})) {
+            fail(c, ev, ec, r);
+            co_return reused;
+        }
+
+    r.attempt.progress = request_progress::response_started;
+    ev.emit(c.id, [] { return got_first_response_byte{}; });
+    response& resp = r.response;
+    resp.status = a.status;
+    const bool bodiless = req.method == "HEAD" || a.status == 204 || a.status == 304 || a.status < 200;
+    if (bodiless)
+        a.body.clear();
+    for (auto& [name, value] : a.headers)
+        resp.headers.insert(name, value);
+    if (!bodiless && !has_field(a.headers, "Content-Length"))
+        resp.headers.set(boost::beast::http::field::content_length, std::to_string(a.body.size()));
+    if (!a.keep_alive && !has_field(a.headers, "Connection"))
+        resp.headers.set(boost::beast::http::field::connection, "close");
+    ev.emit(c.id, [&] { return response_headers{a.status, 11}; });
+
+    if (req.stream_response && !a.body.empty()) {
+        auto body = std::make_shared<memory_body>(shared_from_this(), c, key, ev, std::move(a.body), a.keep_alive);
+        body->bind(body);
+        resp.body_stream = body_reader(std::move(body));
+        co_return reused;
+    }
+    ev.emit(c.id, [&] { return response_body_done{a.body.size(), {}}; });
+    resp.body = std::move(a.body);
+    give_back(c, key, ev, a.keep_alive);
+    co_return reused;
+}
+
+asio::awaitable<result> fake_transport::state::round_trip(std::shared_ptr<state> self, request req)
+{
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    result r;
+    destination d;
+    if (!parse(req.url, d)) {
+        r.error = error::invalid_url; // refused before asking for a connection: no events, as the transport
+        co_return r;
+    }
+    // As roundtrip's transport: a reused connection that failed before any response byte is retried on
+    // another connection when resending is safe.
+    for (int transparent_retries = 0;; ++transparent_retries) {
+        const attempt_events ev(req, self->options.observers);
+        r = result{};
+        r.attempt.attempts = ev.attempt();
+        const bool reused = co_await self->attempt(req, d, ev, r);
+        ev.emit(r.attempt.conn, [&] { return attempt_done{r.error, r.error ? 0u : r.response.status}; });
+        const bool stale = r.error == condition::eof || r.error == condition::connection_reset;
+        const bool safe = r.attempt.progress == request_progress::not_sent
+                          || (r.attempt.progress == request_progress::possibly_processed && is_replayable(req));
+        if (!(reused && stale && safe) || transparent_retries >= 8 || clock::now() >= req.deadline())
+            co_return r;
+    }
+}
+
+fake_transport::fake_transport(fake_options options)
+    : thread_(std::make_unique<owned_thread>()),
+      state_(std::make_shared<state>(asio::make_strand(thread_->context), std::move(options)))
+{
+}
+
+fake_transport::fake_transport(executor ex, fake_options options)
+    : state_(std::make_shared<state>(asio::make_strand(ex), std::move(options)))
+{
+}
+
+fake_transport::~fake_transport() = default;
+
+void fake_transport::push(answer a)
+{
+    std::lock_guard lock(state_->mutex);
+    state_->script.push_back(std::move(a));
+}
+
+void fake_transport::respond_with(std::function<answer(const request&, std::uint32_t)> f)
+{
+    std::lock_guard lock(state_->mutex);
+    state_->respond = std::move(f);
+}
+
+std::vector<received_request> fake_transport::requests() const
+{
+    std::lock_guard lock(state_->mutex);
+    return state_->log;
+}
+
+std::size_t fake_transport::attempts() const
+{
+    std::lock_guard lock(state_->mutex);
+    return state_->attempts;
+}
+
+std::size_t fake_transport::connections() const
+{
+    std::lock_guard lock(state_->mutex);
+    return state_->connections;
+}
+
+executor fake_transport::get_executor() const noexcept
+{
+    return state_->strand;
+}
+
+void fake_transport::do_round_trip(request req, asio::any_completion_handler<signature> handler)
+{
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    auto ex = asio::get_associated_executor(handler, state_->strand);
+    asio::co_spawn(state_->strand, state::round_trip(state_, std::move(req)),
+                   asio::bind_cancellation_slot(slot, asio::bind_executor(
+                       ex, [h = std::move(handler)](std::exception_ptr e, result r) mutable {
+                           if (e) {
+                               r = result{};
+                               r.error = error::io_failed;
+                           }
+                           std::move(h)(std::move(r));
+                       })));
+}
+
+} // namespace roundtrip::testing
