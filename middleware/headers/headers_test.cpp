@@ -1,5 +1,7 @@
-// The headers middleware against the loopback server: each rule, their order, the default
-// User-Agent, the provider, and validation when the middleware is built.
+// The headers middleware over roundtrip-testing's fake transport, which keeps each request as it
+// would be sent: each rule, their order, the default User-Agent, the provider, and validation when
+// the middleware is built. The README's example runs against the loopback server.
+#include <roundtrip/testing/fake_transport.hpp>
 #include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/middleware/headers.hpp>
@@ -18,28 +20,25 @@ using namespace roundtrip;
 
 namespace {
 
-// A server that keeps the header fields of the last request it read, in order.
-struct header_echo {
-    std::mutex mutex;
-    std::vector<std::pair<std::string, std::string>> fields;
-    testing::test_server server{[this](const testing::server_request& req, testing::exchange& ex) {
-        {
-            std::lock_guard lock(mutex);
-            fields.clear();
-            for (const auto& f : req.headers)
-                fields.emplace_back(std::string(f.name_string()), std::string(f.value()));
-        }
-        ex.reply(200);
-    }};
+// The values of the fields named `name`, in order.
+std::vector<std::string> values(const header_fields& fields, std::string_view name)
+{
+    std::vector<std::string> out;
+    for (const auto& f : fields)
+        if (boost::beast::iequals(f.name_string(), name))
+            out.push_back(std::string(f.value()));
+    return out;
+}
 
-    std::vector<std::string> values(std::string_view name)
+// A fake transport that answers 200, and the header fields of the last request it received.
+struct header_echo {
+    std::shared_ptr<testing::fake_transport> fake = std::make_shared<testing::fake_transport>();
+    const std::string url = "http://api.test/";
+
+    std::vector<std::string> values(std::string_view name) const
     {
-        std::lock_guard lock(mutex);
-        std::vector<std::string> out;
-        for (const auto& [n, v] : fields)
-            if (boost::beast::iequals(n, name))
-                out.push_back(v);
-        return out;
+        const auto received = fake->requests();
+        return received.empty() ? std::vector<std::string>{} : ::values(received.back().headers, name);
     }
 };
 
@@ -55,8 +54,9 @@ TEST_CASE("set, add, set_if_absent and remove edit each request in the order the
                                                        .set_if_absent("X-Trace", "generated")
                                                        .set("X-Secret", "s")
                                                        .remove("X-Secret")
-                                                       .set("X-Replaced", "new"))}});
-    request req("GET", echo.server.url());
+                                                       .set("X-Replaced", "new"))},
+                            .bottom = echo.fake});
+    request req("GET", echo.url);
     req.headers.set("X-Env", "dev");
     req.headers.set("X-Trace", "from-caller");
     req.headers.insert("X-Replaced", "old1");
@@ -72,25 +72,27 @@ TEST_CASE("set, add, set_if_absent and remove edit each request in the order the
 TEST_CASE("requests get a default User-Agent unless they have one or it is changed or removed")
 {
     header_echo echo;
-    client plain(client_options{.middleware = {headers(header_rules{})}});
-    plain.send(request("GET", echo.server.url()));
+    client plain(client_options{.middleware = {headers(header_rules{})}, .bottom = echo.fake});
+    plain.send(request("GET", echo.url));
     CHECK(echo.values("User-Agent") == std::vector<std::string>{std::string(default_user_agent)});
 
-    request own("GET", echo.server.url());
+    request own("GET", echo.url);
     own.headers.set("User-Agent", "mine/1.0");
     plain.send(own);
     CHECK(echo.values("User-Agent") == std::vector<std::string>{"mine/1.0"});
 
-    client custom(client_options{.middleware = {headers(header_rules{}.user_agent("acme-billing/2.3"))}});
-    custom.send(request("GET", echo.server.url()));
+    client custom(
+        client_options{.middleware = {headers(header_rules{}.user_agent("acme-billing/2.3"))}, .bottom = echo.fake});
+    custom.send(request("GET", echo.url));
     CHECK(echo.values("User-Agent") == std::vector<std::string>{"acme-billing/2.3"});
 
-    client none(client_options{.middleware = {headers(header_rules{}.user_agent(""))}});
-    none.send(request("GET", echo.server.url()));
+    client none(client_options{.middleware = {headers(header_rules{}.user_agent(""))}, .bottom = echo.fake});
+    none.send(request("GET", echo.url));
     CHECK(echo.values("User-Agent").empty());
 
-    client removed(client_options{.middleware = {headers(header_rules{}.remove("User-Agent"))}});
-    removed.send(request("GET", echo.server.url()));
+    client removed(
+        client_options{.middleware = {headers(header_rules{}.remove("User-Agent"))}, .bottom = echo.fake});
+    removed.send(request("GET", echo.url));
     CHECK(echo.values("User-Agent").empty());
 }
 
@@ -107,11 +109,13 @@ TEST_CASE("a provider sets a fresh value on every request and may wait for it")
     header_provider nothing = [](const request&) -> asio::awaitable<std::optional<std::string>> {
         co_return std::nullopt;
     };
-    client c(client_options{.middleware = {headers(header_rules{}.provide("Authorization", token).provide("X-Maybe", nothing))}});
-    c.send(request("GET", echo.server.url()));
+    client c(client_options{
+        .middleware = {headers(header_rules{}.provide("Authorization", token).provide("X-Maybe", nothing))},
+        .bottom = echo.fake});
+    c.send(request("GET", echo.url));
     CHECK(echo.values("Authorization") == std::vector<std::string>{"Bearer t1"});
     CHECK(echo.values("X-Maybe").empty());
-    c.send(request("GET", echo.server.url()));
+    c.send(request("GET", echo.url));
     CHECK(echo.values("Authorization") == std::vector<std::string>{"Bearer t2"});
 }
 
@@ -121,11 +125,11 @@ TEST_CASE("a provided value with CR or LF fails the call before anything is sent
     header_provider evil = [](const request&) -> asio::awaitable<std::optional<std::string>> {
         co_return "x\r\nX-Injected: 1";
     };
-    client c(client_options{.middleware = {headers(header_rules{}.provide("X-Value", evil))}});
-    result r = c.round_trip(request("GET", echo.server.url()));
+    client c(client_options{.middleware = {headers(header_rules{}.provide("X-Value", evil))}, .bottom = echo.fake});
+    result r = c.round_trip(request("GET", echo.url));
     CHECK(r.error == error::invalid_header_value);
     CHECK(r.attempt.attempts == 0);
-    CHECK(echo.server.requests() == 0);
+    CHECK(echo.fake->attempts() == 0);
 }
 
 TEST_CASE("names and fixed values are checked when the middleware is built, not per request")
@@ -144,9 +148,9 @@ TEST_CASE("names and fixed values are checked when the middleware is built, not 
 
     // The layer built from invalid rules fails every request rather than sending anything.
     header_echo echo;
-    client c(client_options{.middleware = {bad_value}});
-    CHECK(c.round_trip(request("GET", echo.server.url())).error == error::invalid_header_value);
-    CHECK(echo.server.requests() == 0);
+    client c(client_options{.middleware = {bad_value}, .bottom = echo.fake});
+    CHECK(c.round_trip(request("GET", echo.url)).error == error::invalid_header_value);
+    CHECK(echo.fake->attempts() == 0);
 
     headers(header_rules{}.set("X-Fine", "ok\tvalue"), ec);
     CHECK_FALSE(ec);
@@ -154,7 +158,15 @@ TEST_CASE("names and fixed values are checked when the middleware is built, not 
 
 TEST_CASE("the README's example: each rule on a real request, the token from an async source")
 {
-    header_echo echo;
+    std::mutex mutex;
+    header_fields received;
+    testing::test_server server([&](const testing::server_request& req, testing::exchange& ex) {
+        {
+            std::lock_guard lock(mutex);
+            received = req.headers;
+        }
+        ex.reply(200);
+    });
     struct {
         asio::awaitable<std::string> current() { co_return "t0k3n"; }
     } tokens;
@@ -174,14 +186,15 @@ TEST_CASE("the README's example: each rule on a real request, the token from an 
                                                  .provide("Authorization", token)
                                                  .user_agent("acme-billing/2.3"))}});
     // [end doc-sample]
-    request req("GET", echo.server.url());
+    request req("GET", server.url());
     req.headers.set("Cookie", "session=1");
     req.headers.set("X-Tag", "mine");
     CHECK(client.send(req).status == 200);
-    CHECK(echo.values("X-Env") == std::vector<std::string>{"prod"});
-    CHECK(echo.values("X-Tag") == std::vector<std::string>{"mine", "billing"});
-    CHECK(echo.values("X-Trace") == std::vector<std::string>{"new"});
-    CHECK(echo.values("Cookie").empty());
-    CHECK(echo.values("Authorization") == std::vector<std::string>{"Bearer t0k3n"});
-    CHECK(echo.values("User-Agent") == std::vector<std::string>{"acme-billing/2.3"});
+    std::lock_guard lock(mutex);
+    CHECK(values(received, "X-Env") == std::vector<std::string>{"prod"});
+    CHECK(values(received, "X-Tag") == std::vector<std::string>{"mine", "billing"});
+    CHECK(values(received, "X-Trace") == std::vector<std::string>{"new"});
+    CHECK(values(received, "Cookie").empty());
+    CHECK(values(received, "Authorization") == std::vector<std::string>{"Bearer t0k3n"});
+    CHECK(values(received, "User-Agent") == std::vector<std::string>{"acme-billing/2.3"});
 }

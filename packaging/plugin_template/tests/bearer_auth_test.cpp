@@ -60,7 +60,8 @@ TEST_CASE("every request carries the token; a 401 fetches a new one and sends th
     REQUIRE(refreshed);
     CHECK(refreshed->refused_attempt == 1);
     CHECK(refreshed->resent);
-    CHECK(t.events->describe_first("token_refreshed").starts_with("token_refreshed refused_attempt=1 resent=true took_us="));
+    CHECK(t.events->describe_first("token_refreshed")
+              .starts_with("token_refreshed refused_attempt=1 resent=true took_us="));
 
     // The tracing middleware shows the plugin's event on the call's span, with its fields.
     bool on_span = false;
