@@ -20,6 +20,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/string.hpp>
+#include <boost/beast/http/status.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
@@ -166,10 +167,15 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
         ev.emit(c.id, [&] { return conn_closed{close_reason::not_pooled, c.served, clock::now() - c.opened}; });
     }
 
+    // Closes the connection the attempt could not finish with.
+    void fail(const fake_conn& c, const attempt_events& ev, not_pooled_reason why)
+    {
+        ev.emit(c.id, [&] { return conn_not_pooled{why}; });
+        close(c, ev);
+    }
     void fail(const fake_conn& c, const attempt_events& ev, error_code why, result& r)
     {
-        ev.emit(c.id, [] { return conn_not_pooled{not_pooled_reason::broken}; });
-        close(c, ev);
+        fail(c, ev, not_pooled_reason::broken);
         r.error = why;
     }
 
@@ -191,9 +197,10 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
     {
         char chunk[4096];
         auto token = asio::as_tuple(asio::use_awaitable);
+        // Named, not a temporary in the co_await operand: GCC 12 destroys such a lambda twice.
+        const auto read = [&](auto handler) { source.async_read_some(asio::buffer(chunk), std::move(handler)); };
         for (;;) {
-            auto [ec, n] = co_await asio::async_initiate<decltype(token), void(error_code, std::size_t)>(
-                [&](auto handler) { source.async_read_some(asio::buffer(chunk), std::move(handler)); }, token);
+            auto [ec, n] = co_await asio::async_initiate<decltype(token), void(error_code, std::size_t)>(read, token);
             if (ec == asio::error::eof)
                 co_return error_code{};
             if (ec)
@@ -231,25 +238,46 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
             });
         }
 
-        // What is left is drained: the connection is as good as after a full read.
-        void release() noexcept override
-        {
-            asio::dispatch(s_->strand, [self = shared()] { self->end(); });
-        }
+        // A reader dropped without a single read closes the connection at once; otherwise (or when
+        // the body is discarded on purpose) what is left is drained when it is within the transport's
+        // bound, 64 KiB, and the connection pooled.
+        void release() noexcept override { give_up(false); }
+        void discard() noexcept override { give_up(true); }
 
         executor get_executor() const noexcept override { return s_->strand; }
 
         void bind(std::weak_ptr<memory_body> self) { self_ = std::move(self); }
 
     private:
+        static constexpr std::size_t drain_bytes = 64 * 1024;
+
         std::shared_ptr<memory_body> shared() { return self_.lock(); }
 
-        void end()
+        void give_up(bool discarded) noexcept
+        {
+            try {
+                asio::post(s_->strand, [self = shared(), discarded] {
+                    if (self->ended_)
+                        return;
+                    if ((self->at_ == 0 && !discarded) || self->body_.size() - self->at_ > drain_bytes)
+                        return self->end(error::canceled);
+                    self->at_ = self->body_.size();
+                    self->end();
+                });
+            } catch (...) {
+                // Out of memory: the connection stays unreturned, as a leaked one would.
+            }
+        }
+
+        // The body's end: read (or drained) to its last byte, or given up with `why`.
+        void end(error_code why = {})
         {
             if (ended_)
                 return;
             ended_ = true;
-            ev_.emit(c_.id, [&] { return response_body_done{body_.size(), {}}; });
+            ev_.emit(c_.id, [&] { return response_body_done{at_, why}; });
+            if (why)
+                return s_->fail(c_, ev_, not_pooled_reason::body_not_drained);
             s_->give_back(c_, key_, ev_, keep_alive_);
         }
 
@@ -363,6 +391,8 @@ asio::awaitable<bool> fake_transport::state::attempt(const request& req, const d
     ev.emit(c.id, [] { return got_first_response_byte{}; });
     response& resp = r.response;
     resp.status = a.status;
+    if (const auto known = boost::beast::http::int_to_status(a.status); known != boost::beast::http::status::unknown)
+        resp.reason = std::string(boost::beast::http::obsolete_reason(known)); // "Created", as servers send
     const bool bodiless = req.method == "HEAD" || a.status == 204 || a.status == 304 || a.status < 200;
     if (bodiless)
         a.body.clear();

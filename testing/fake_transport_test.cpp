@@ -3,6 +3,7 @@
 // streamed bodies, and the attempt-header hook of scoped observers.
 #include <roundtrip/testing/fake_transport.hpp>
 #include <roundtrip/testing/recorder.hpp>
+#include <roundtrip/testing/wait.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -233,4 +234,47 @@ TEST_CASE("an unusable URL fails without events, as with the transport")
     rig t;
     CHECK(t.c.round_trip(request("GET", "ftp://h/")).error == error::invalid_url);
     CHECK(t.events->names().empty());
+}
+
+TEST_CASE("the README's example: a scripted 503, then a reset after the request was written")
+{
+    roundtrip::layer my_middleware = [](request req, next next) -> asio::awaitable<result> {
+        co_return co_await next(std::move(req));
+    };
+    // [doc-sample testing-readme]
+    auto events = std::make_shared<roundtrip::testing::recorder>();
+    auto fake = std::make_shared<roundtrip::testing::fake_transport>(
+        roundtrip::testing::fake_options{.observers = {events}});
+    fake->push({.status = 503, .headers = {{"Retry-After", "1"}}});
+    fake->push({.fault = roundtrip::testing::fault::reset_after_wrote_request});
+    roundtrip::client c({.middleware = {my_middleware}, .bottom = fake});
+    // [end doc-sample]
+    result first = c.round_trip(request("GET", "http://h/"));
+    CHECK(first.response.status == 503);
+    CHECK(first.response.headers["Retry-After"] == "1");
+    result second = c.round_trip(request("GET", "http://h/"));
+    // The reset hit the connection the 503 left in the pool: as the transport does, the fake resends
+    // a GET on a new connection, as attempt 2.
+    CHECK(second.attempt.attempts == 2);
+    CHECK(second.response.status == 200);
+    CHECK(events->names(1).find("conn_not_pooled") != std::string::npos);
+}
+
+TEST_CASE("a streamed body dropped unread closes its connection; a discarded one is drained and pooled")
+{
+    rig t;
+    request req("GET", "http://h/");
+    req.stream_response = true;
+    t.fake->push({.body = "never read"});
+    {
+        response dropped = t.c.send(req);
+    }
+    CHECK(testing::eventually([&] { return testing::connection_fate(*t.events) != "none"; }));
+    CHECK(testing::connection_fate(*t.events) == "body_not_drained");
+    CHECK(t.events->describe_first("response_body_done") == "response_body_done bytes=0 error=canceled");
+
+    t.fake->push({.body = "given up on purpose"});
+    response discarded = t.c.send(req);
+    discarded.body_stream.discard();
+    CHECK(testing::eventually([&] { return t.events->names().ends_with("put_idle_conn"); }));
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks that every C++ sample in the documentation is code the test suite compiles and runs.
 
-Each ```cpp block in README.md, docs/*.md and every README.md under middleware/, examples/ and bench/
-must appear, line for line, in a region of a source file under examples/, middleware/ or tests/:
+Each ```cpp block in README.md, docs/*.md and every README.md under middleware/, examples/, bench/,
+testing/ and packaging/ must appear, line for line, in a region of a source file under examples/,
+middleware/, tests/, testing/ or packaging/:
 
     // [doc-sample NAME]
     ...the block's lines, indented as the surrounding code needs...
@@ -30,7 +31,7 @@ def normalize(lines):
 def regions(root):
     found = {}
     problems = []
-    for folder in ("examples", "middleware", "tests"):
+    for folder in ("examples", "middleware", "tests", "testing", "packaging"):
         for path in sorted((root / folder).rglob("*.[ch]pp")):
             name, body, start = None, [], 0
             for number, line in enumerate(path.read_text().splitlines(), 1):
@@ -68,7 +69,7 @@ def main():
     by_text = {text: name for name, (_, text) in samples.items()}
     used = set()
     documents = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
-    for folder in ("middleware", "examples", "bench"):
+    for folder in ("middleware", "examples", "bench", "testing", "packaging"):
         documents += sorted((root / folder).rglob("README.md"))
     checked = 0
     for doc in documents:

@@ -1,5 +1,7 @@
-// The logging middleware against the loopback server, writing to an in-memory spdlog sink: each
-// detail level, redaction (the secret never appears), bodies, failures, lifecycle lines, and silence.
+// The logging middleware over roundtrip-testing's fake transport, writing to an in-memory spdlog sink:
+// each detail level, redaction (the secret never appears), bodies, failures, lifecycle lines, and
+// silence. The README's example, whose client has no bottom to swap, talks to the loopback server.
+#include <roundtrip/testing/fake_transport.hpp>
 #include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/middleware/logging.hpp>
@@ -37,9 +39,9 @@ struct captured {
     bool has(std::string_view line) const { return text().find(line) != std::string::npos; }
 };
 
-request with_secret(const testing::test_server& server)
+// A POST to `url` carrying the secret in its user info, Authorization and Cookie.
+request with_secret(std::string url)
 {
-    std::string url = server.url("/orders?page=2");
     url.insert(url.find("//") + 2, "alice:" + secret + "@");
     request req("POST", url);
     req.headers.set("Authorization", "Bearer " + secret);
@@ -49,24 +51,38 @@ request with_secret(const testing::test_server& server)
     return req;
 }
 
+const std::vector<std::pair<std::string, std::string>> json_fields = {{"Set-Cookie", "session=" + secret},
+                                                                       {"Content-Type", "application/json"}};
+
 testing::handler reply_json()
 {
-    return [](const testing::server_request&, testing::exchange& ex) {
-        ex.reply(201, "{\"id\":7}", {{"Set-Cookie", "session=" + secret}, {"Content-Type", "application/json"}});
-    };
+    return [](const testing::server_request&, testing::exchange& ex) { ex.reply(201, "{\"id\":7}", json_fields); };
 }
+
+// A fake transport that answers every request as reply_json() does.
+std::shared_ptr<testing::fake_transport> json_fake()
+{
+    auto fake = std::make_shared<testing::fake_transport>();
+    fake->respond_with([](const request&, std::uint32_t) {
+        return testing::answer{.status = 201, .headers = json_fields, .body = "{\"id\":7}"};
+    });
+    return fake;
+}
+
+// Where the fake transport's requests go: any absolute URL does.
+const std::string origin = "http://api.test";
 
 } // namespace
 
 TEST_CASE("basic: one line out, one line back; the URL's user info is redacted")
 {
-    testing::test_server server(reply_json());
+    auto fake = json_fake();
     captured log(spdlog::level::info);
-    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::basic})}});
-    c.send(with_secret(server));
-    const std::string port = std::to_string(server.port());
-    CHECK(log.has("info --> POST http://REDACTED:REDACTED@127.0.0.1:" + port + "/orders?page=2 (9-byte body)"));
-    CHECK(log.has("info <-- 201 Scripted http://REDACTED:REDACTED@127.0.0.1:" + port + "/orders?page=2 ("));
+    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::basic})},
+                            .bottom = fake});
+    c.send(with_secret(origin + "/orders?page=2"));
+    CHECK(log.has("info --> POST http://REDACTED:REDACTED@api.test/orders?page=2 (9-byte body)"));
+    CHECK(log.has("info <-- 201 Created http://REDACTED:REDACTED@api.test/orders?page=2 ("));
     CHECK(log.has("ms, 8-byte body)"));
     CHECK_FALSE(log.has("X-Visible"));
     CHECK_FALSE(log.has(secret));
@@ -74,10 +90,11 @@ TEST_CASE("basic: one line out, one line back; the URL's user info is redacted")
 
 TEST_CASE("headers: every field both ways, secrets redacted")
 {
-    testing::test_server server(reply_json());
+    auto fake = json_fake();
     captured log(spdlog::level::info);
-    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::headers})}});
-    c.send(with_secret(server));
+    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::headers})},
+                            .bottom = fake});
+    c.send(with_secret(origin + "/orders?page=2"));
     CHECK(log.has("--> Authorization: REDACTED"));
     CHECK(log.has("--> Cookie: REDACTED"));
     CHECK(log.has("--> X-Visible: shown"));
@@ -91,9 +108,13 @@ TEST_CASE("headers: every field both ways, secrets redacted")
 
 TEST_CASE("streamed bodies are called streamed, never 0-byte, and are not shown")
 {
-    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) { ex.reply(200, req.body); });
+    // The fake picks its answer before it reads a streamed request body, so it cannot echo one: the
+    // answer is scripted to be the same five bytes an echo would return.
+    auto fake = std::make_shared<testing::fake_transport>();
+    fake->push({.body = "hello"});
     captured log(spdlog::level::info);
-    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body})}});
+    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body})},
+                            .bottom = fake});
     struct hello_source : body_source {
         bool sent = false;
         std::optional<std::uint64_t> length() const noexcept override { return 5; }
@@ -103,10 +124,12 @@ TEST_CASE("streamed bodies are called streamed, never 0-byte, and are not shown"
             std::move(handler)(n ? error_code{} : error_code(asio::error::eof), n);
         }
     };
-    request req("POST", server.url("/up"));
+    request req("POST", origin + "/up");
     req.body_stream = std::make_shared<hello_source>();
     req.stream_response = true;
     response resp = c.send(req);
+    REQUIRE(fake->requests().size() == 1);
+    CHECK(fake->requests()[0].body == "hello"); // the stream was sent, though never logged
     CHECK(log.has("/up (streamed 5-byte body)"));
     CHECK(log.has("ms, streamed body)"));
     CHECK_FALSE(log.has("0-byte body"));
@@ -119,33 +142,38 @@ TEST_CASE("streamed bodies are called streamed, never 0-byte, and are not shown"
 
 TEST_CASE("body: text bodies up to the cap, cut on a character boundary; binary ones by size")
 {
-    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
-        if (req.target == "/binary")
-            return ex.reply(200, std::string("\x89PNG\r\n\x1a\n\0\0", 10));
-        ex.reply(200, "caf\xc3\xa9 caf\xc3\xa9"); // "café café": é is two bytes
+    auto fake = std::make_shared<testing::fake_transport>();
+    fake->respond_with([](const request& req, std::uint32_t) {
+        if (req.url.ends_with("/binary"))
+            return testing::answer{.body = std::string("\x89PNG\r\n\x1a\n\0\0", 10)};
+        return testing::answer{.body = "caf\xc3\xa9 caf\xc3\xa9"}; // "café café": é is two bytes
     });
     captured log(spdlog::level::info);
-    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body, .max_body_bytes = 4})}});
-    request req("POST", server.url("/text"));
+    client c(client_options{
+        .middleware = {logging({.logger = log.logger, .detail = log_detail::body, .max_body_bytes = 4})},
+        .bottom = fake});
+    request req("POST", origin + "/text");
     req.body = "ab";
     c.send(req);
     CHECK(log.has("--> ab"));
     CHECK(log.has("<-- caf ... (11 bytes in all)")); // 4 bytes would split the é
-    c.send(request("GET", server.url("/binary")));
+    c.send(request("GET", origin + "/binary"));
     CHECK(log.has("<-- (binary 10-byte body omitted)"));
-    request forged("POST", server.url("/text"));
+    request forged("POST", origin + "/text");
     forged.body = "a\ninfo <-- 200 OK";
-    client wide(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body})}});
+    client wide(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body})},
+                               .bottom = fake});
     wide.send(forged);
     CHECK(log.has("--> a\\ninfo <-- 200 OK")); // one line, its break shown, not obeyed
 }
 
 TEST_CASE("a failed call is one line with its error class and no request data")
 {
-    const std::uint16_t port = testing::refused_port();
+    auto fake = std::make_shared<testing::fake_transport>();
+    fake->push({.fault = testing::fault::refuse_connect});
     captured log(spdlog::level::info);
-    client c(client_options{.middleware = {logging({.logger = log.logger})}});
-    request req("GET", "http://127.0.0.1:" + std::to_string(port) + "/x");
+    client c(client_options{.middleware = {logging({.logger = log.logger})}, .bottom = fake});
+    request req("GET", origin + "/x");
     req.headers.set("Authorization", secret);
     c.round_trip(req);
     CHECK(log.has("info <-- FAILED connection_refused: "));
@@ -155,11 +183,12 @@ TEST_CASE("a failed call is one line with its error class and no request data")
 
 TEST_CASE("lifecycle events at debug level: a new connection, then a reused one")
 {
-    testing::test_server server;
+    auto fake = std::make_shared<testing::fake_transport>();
     captured log(spdlog::level::debug);
-    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::none})}});
-    c.send(request("GET", server.url()));
-    c.send(request("GET", server.url()));
+    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::none})},
+                            .bottom = fake});
+    c.send(request("GET", origin + "/"));
+    c.send(request("GET", origin + "/"));
     CHECK(log.has("debug [call 1 attempt 1] connect_start remote=127.0.0.1:"));
     CHECK(log.has("debug [call 1 attempt 1] got_conn reused=false was_idle=false"));
     CHECK(log.has("debug [call 2 attempt 1] got_conn reused=true was_idle=true"));
@@ -169,16 +198,18 @@ TEST_CASE("lifecycle events at debug level: a new connection, then a reused one"
 
 TEST_CASE("nothing is written, or formatted, when the logger's level is above what the middleware writes")
 {
-    testing::test_server server;
+    auto fake = std::make_shared<testing::fake_transport>();
     captured log(spdlog::level::warn);
-    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body})}});
-    c.send(with_secret(server));
+    client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body})},
+                            .bottom = fake});
+    c.send(with_secret(origin + "/orders?page=2"));
     CHECK(log.text().empty());
 
     captured quiet(spdlog::level::trace);
     client off(client_options{.middleware = {logging({.logger = quiet.logger, .detail = log_detail::none,
-                                                      .lifecycle = false})}});
-    off.send(request("GET", server.url()));
+                                                      .lifecycle = false})},
+                              .bottom = fake});
+    off.send(request("GET", origin + "/"));
     CHECK(quiet.text().empty());
 }
 
@@ -193,7 +224,7 @@ TEST_CASE("the README's example: headers in the log, the secret ones redacted")
     roundtrip::client client({.middleware = {
         roundtrip::logging({.logger = my_logger, .detail = roundtrip::log_detail::headers})}});
     // [end doc-sample]
-    CHECK(client.send(with_secret(server)).status == 201);
+    CHECK(client.send(with_secret(server.url("/orders?page=2"))).status == 201);
     CHECK(log.has("X-Visible: shown"));
     CHECK(log.text().find(secret) == std::string::npos);
 }

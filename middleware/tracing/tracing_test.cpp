@@ -1,6 +1,9 @@
-// The tracing middleware against the loopback server: traceparent on every attempt, and the spans of
-// a new connection, a reused one, a retried call, a wait for a connection, TLS, a cancelled call and
-// a streamed body, read back from an in_memory_exporter.
+// The tracing middleware over roundtrip-testing's fake transport: traceparent on every attempt, and the
+// spans of a new connection, a reused one, a retried call, a cancelled call and a streamed body, read
+// back from an in_memory_exporter. The loopback server stays where the real transport is the point: a
+// wait for a pooled connection, a real TLS handshake, a streamed body dropped unread (its connection
+// closed), and the README's example, whose client has no bottom to swap.
+#include <roundtrip/testing/fake_transport.hpp>
 #include <roundtrip/testing/test_certs.hpp>
 #include <roundtrip/testing/test_server.hpp>
 #include <roundtrip/testing/wait.hpp>
@@ -16,7 +19,6 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <doctest/doctest.h>
@@ -30,7 +32,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A server that answers "ok" and keeps every traceparent it was sent.
+// A server that answers "ok" and keeps every traceparent it was sent, for the tests that need sockets.
 struct traced_server {
     std::mutex mutex;
     std::vector<std::string> traceparents;
@@ -58,6 +60,19 @@ struct traced_client {
     {
     }
 };
+
+// Where the fake transport's requests go. An IP literal, as the loopback server's URLs are: no dns
+// phase, so a new connection has one phase, connect.
+const std::string origin = "http://127.0.0.1:8080";
+
+// The value of `field` in each request the fake received, one per attempt ("" when it is absent).
+std::vector<std::string> sent(const testing::fake_transport& fake, std::string_view field)
+{
+    std::vector<std::string> out;
+    for (const auto& r : fake.requests())
+        out.emplace_back(r.headers[field]);
+    return out;
+}
 
 std::vector<const span*> named(const std::vector<span>& all, std::string_view name)
 {
@@ -165,11 +180,11 @@ TEST_CASE("samplers: always, never, ratio by trace id, and parent-based")
     CHECK_FALSE(sampler::parent_based(sampler::always_off()).should_sample(nullptr, id));
 }
 
-TEST_CASE("a new connection: a call span, its attempt, the connect phase; the server sees the attempt's traceparent")
+TEST_CASE("a new connection: a call span, its attempt, the connect phase; the attempt sends its traceparent")
 {
-    traced_server server;
-    traced_client t;
-    std::string url = server.server.url("/orders?sig=secret");
+    auto fake = std::make_shared<testing::fake_transport>();
+    traced_client t({}, {.bottom = fake});
+    std::string url = origin + "/orders?sig=secret";
     url.insert(url.find("//") + 2, "alice:pw@");
     REQUIRE(t.c.send(request("GET", url)).status == 200);
 
@@ -189,7 +204,7 @@ TEST_CASE("a new connection: a call span, its attempt, the connect phase; the se
     CHECK(attempt.context.trace == call.context.trace);
     CHECK(value<std::string>(attempt, "http.request.method") == "GET");
     CHECK(value<std::string>(attempt, "server.address") == "127.0.0.1");
-    CHECK(value<std::int64_t>(attempt, "server.port") == server.server.port());
+    CHECK(value<std::int64_t>(attempt, "server.port") == 8080);
     CHECK(value<std::int64_t>(attempt, "http.response.status_code") == 200);
     CHECK(value<bool>(attempt, "roundtrip.connection.reused") == false);
     CHECK(value<std::string>(attempt, "network.peer.address") == "127.0.0.1");
@@ -200,20 +215,21 @@ TEST_CASE("a new connection: a call span, its attempt, the connect phase; the se
     const auto phases = children(all, attempt);
     REQUIRE(phases.size() == 1); // an IP literal: no name lookup
     CHECK(phases[0]->name == "connect");
-    CHECK(value<std::int64_t>(*phases[0], "network.peer.port") == server.server.port());
+    CHECK(value<std::int64_t>(*phases[0], "network.peer.port") == 8080);
 
-    REQUIRE(server.seen().size() == 1);
-    CHECK(server.seen()[0] == "00-" + call.context.trace.hex() + "-" + attempt.context.span.hex() + "-01");
+    const auto seen = sent(*fake, "traceparent");
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0] == "00-" + call.context.trace.hex() + "-" + attempt.context.span.hex() + "-01");
 }
 
 TEST_CASE("a reused connection shows as attributes, never as phases")
 {
-    traced_server server;
-    traced_client t;
-    REQUIRE(t.c.send(request("GET", server.server.url())).status == 200);
+    auto fake = std::make_shared<testing::fake_transport>();
+    traced_client t({}, {.bottom = fake});
+    REQUIRE(t.c.send(request("GET", origin + "/")).status == 200);
     t.spans->clear();
     std::this_thread::sleep_for(5ms);
-    REQUIRE(t.c.send(request("GET", server.server.url())).status == 200);
+    REQUIRE(t.c.send(request("GET", origin + "/")).status == 200);
     const auto all = t.spans->spans();
     REQUIRE(all.size() == 2);
     const span& attempt = all[0].kind == span_kind::client ? all[0] : all[1];
@@ -225,12 +241,13 @@ TEST_CASE("a reused connection shows as attributes, never as phases")
 
 TEST_CASE("a retried call: one call span, two attempt spans, each attempt with its own traceparent")
 {
-    traced_server server;
-    server.reply = [](const testing::server_request&, testing::exchange& ex) { ex.reply(ex.request_index() == 1 ? 503 : 200); };
+    auto fake = std::make_shared<testing::fake_transport>();
+    fake->push({.status = 503});
+    fake->push({.status = 200});
     retry_options fast;
     fast.sleep = [](clock::duration) -> asio::awaitable<void> { co_return; };
-    traced_client t({}, client_options{.middleware = {retry(fast)}});
-    REQUIRE(t.c.send(request("GET", server.server.url())).status == 200);
+    traced_client t({}, client_options{.middleware = {retry(fast)}, .bottom = fake});
+    REQUIRE(t.c.send(request("GET", origin + "/")).status == 200);
 
     const auto all = t.spans->spans();
     const span& call = call_span(all);
@@ -253,7 +270,7 @@ TEST_CASE("a retried call: one call span, two attempt spans, each attempt with i
     CHECK(attribute("roundtrip.retry.cause") == attribute_value(std::string("status")));
     CHECK(std::holds_alternative<std::int64_t>(attribute("roundtrip.retry.delay_us")));
 
-    const auto seen = server.seen();
+    const auto seen = sent(*fake, "traceparent");
     REQUIRE(seen.size() == 2);
     CHECK(seen[0] != seen[1]);
     CHECK(seen[0] == "00-" + call.context.trace.hex() + "-" + attempts[0]->context.span.hex() + "-01");
@@ -262,9 +279,9 @@ TEST_CASE("a retried call: one call span, two attempt spans, each attempt with i
 
 TEST_CASE("a caller's traceparent is continued, its tracestate passed on; an unsampled call records nothing")
 {
-    traced_server server;
-    traced_client t;
-    request continued("GET", server.server.url());
+    auto fake = std::make_shared<testing::fake_transport>();
+    traced_client t({}, {.bottom = fake});
+    request continued("GET", origin + "/");
     continued.headers.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
     continued.headers.set("tracestate", "vendor=opaque");
     REQUIRE(t.c.send(continued).status == 200);
@@ -276,23 +293,25 @@ TEST_CASE("a caller's traceparent is continued, its tracestate passed on; an uns
     }
     const span& call = call_span(all);
     CHECK(call.parent.hex() == "00f067aa0ba902b7");
-    CHECK(server.seen().back().starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
-    CHECK(server.seen().back().find("00f067aa0ba902b7") == std::string::npos); // our span, not the caller's
+    const std::string continued_sent = sent(*fake, "traceparent").back();
+    CHECK(continued_sent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+    CHECK(continued_sent.find("00f067aa0ba902b7") == std::string::npos); // our span, not the caller's
 
     t.spans->clear();
-    request unsampled("GET", server.server.url());
+    request unsampled("GET", origin + "/");
     unsampled.headers.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
     REQUIRE(t.c.send(unsampled).status == 200);
     CHECK(t.spans->spans().empty());
-    const std::string sent = server.seen().back();
-    CHECK(sent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
-    CHECK(sent.ends_with("-00"));
-    CHECK(parse_traceparent(sent));
+    const std::string unsampled_sent = sent(*fake, "traceparent").back();
+    CHECK(unsampled_sent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+    CHECK(unsampled_sent.ends_with("-00"));
+    CHECK(parse_traceparent(unsampled_sent));
 
-    traced_client never({.sampler = sampler::always_off()});
-    REQUIRE(never.c.send(request("GET", server.server.url())).status == 200);
+    traced_client never({.sampler = sampler::always_off()}, {.bottom = fake});
+    REQUIRE(never.c.send(request("GET", origin + "/")).status == 200);
     CHECK(never.spans->spans().empty());
-    CHECK(parse_traceparent(server.seen().back()));
+    CHECK(sent(*fake, "traceparent").size() == 3);
+    CHECK(parse_traceparent(sent(*fake, "traceparent").back()));
 }
 
 TEST_CASE("a call that waited for a connection has a wait_for_connection phase")
@@ -313,7 +332,8 @@ TEST_CASE("a call that waited for a connection has a wait_for_connection phase")
     const auto all = t.spans->spans();
     const auto waits = named(all, "wait_for_connection");
     REQUIRE(waits.size() == 1);
-    const auto waited = std::find_if(all.begin(), all.end(), [&](const span& s) { return s.context.span == waits[0]->parent; });
+    const auto waited =
+        std::find_if(all.begin(), all.end(), [&](const span& s) { return s.context.span == waits[0]->parent; });
     REQUIRE(waited != all.end());
     CHECK(waited->kind == span_kind::client);
     CHECK(value<bool>(*waited, "roundtrip.connection.reused"));
@@ -346,22 +366,25 @@ TEST_CASE("a TLS connection has a tls_handshake phase; phases can be span events
             CHECK(attempt.events[0].name == "connect");
             CHECK(attempt.events[1].name == "tls_handshake");
             const auto& attrs = attempt.events[1].attributes;
-            CHECK(std::any_of(attrs.begin(), attrs.end(), [](const attribute& a) { return a.key == "roundtrip.duration_us"; }));
+            CHECK(std::any_of(attrs.begin(), attrs.end(),
+                              [](const attribute& a) { return a.key == "roundtrip.duration_us"; }));
         }
     }
 }
 
 TEST_CASE("a cancelled call ends its spans, with error.type canceled")
 {
-    traced_server server;
-    server.reply = [](const testing::server_request&, testing::exchange& ex) { ex.stall(); };
     asio::io_context io;
+    // The fake answers on a strand of `io` too: one thread runs the whole call, stepped by run_until.
+    auto fake = std::make_shared<testing::fake_transport>(io.get_executor());
+    fake->push({.fault = testing::fault::stall_before_first_byte});
     auto spans = std::make_shared<in_memory_exporter>();
-    client c(io.get_executor(), {.middleware = {tracing({.exporter = spans})}});
+    client c(io.get_executor(), {.middleware = {tracing({.exporter = spans})}, .bottom = fake});
     cancellable_call call;
-    call.start(c, request("GET", server.server.url()));
-    asio::steady_timer timer(io, 100ms);
-    timer.async_wait([&](error_code) { call.cancel.emit(asio::cancellation_type::terminal); });
+    call.start(c, request("GET", origin + "/"));
+    // Once the request is written the fake is in its stall, which is where the cancellation lands.
+    run_until(io, [&] { return fake->requests().size() == 1; });
+    call.cancel.emit(asio::cancellation_type::terminal);
     run_until(io, [&] { return call.done; });
     REQUIRE(call.done);
     CHECK(call.ec == error::canceled);
@@ -378,14 +401,14 @@ TEST_CASE("a cancelled call ends its spans, with error.type canceled")
 
 TEST_CASE("a streamed response's call span ends when its body has been read")
 {
-    traced_server server;
-    server.reply = [](const testing::server_request&, testing::exchange& ex) { ex.reply(200, std::string(10000, 'x')); };
-    traced_client t;
-    request req("GET", server.server.url());
+    auto fake = std::make_shared<testing::fake_transport>();
+    fake->respond_with([](const request&, std::uint32_t) { return testing::answer{.body = std::string(10000, 'x')}; });
+    traced_client t({}, {.bottom = fake});
+    request req("GET", origin + "/");
     req.stream_response = true;
     response r = t.c.send(req);
     REQUIRE(r.body_stream.is_open());
-    // The attempt ended with the head; the call waits for its body.
+    // The attempt (and its connect phase) ended with the head; the call waits for its body.
     CHECK(testing::eventually([&] { return t.spans->spans().size() == 2; }));
     CHECK(named(t.spans->spans(), "GET").size() == 1);
     std::string body(10000, '\0');
@@ -393,11 +416,14 @@ TEST_CASE("a streamed response's call span ends when its body has been read")
     CHECK(read.get() == 10000);
     CHECK(testing::eventually([&] { return named(t.spans->spans(), "GET").size() == 2; }));
 
-    // A body dropped unread ends the call too, marked as dropped.
+    // A body dropped unread ends the call too, marked as dropped: its connection is closed
+    // (conn_not_pooled{body_not_drained}).
+    request dropped_req("GET", origin + "/");
+    dropped_req.stream_response = true;
+    response dropped = t.c.send(dropped_req);
     t.spans->clear();
-    response dropped = t.c.send(req);
     dropped = response();
-    CHECK(testing::eventually([&] { return named(t.spans->spans(), "GET").size() == 2; }));
+    CHECK(testing::eventually([&] { return named(t.spans->spans(), "GET").size() == 1; }));
     const auto all = t.spans->spans();
     const span& call = call_span(all);
     CHECK(value<bool>(call, "roundtrip.response.body_dropped"));
@@ -438,16 +464,16 @@ TEST_CASE("the README's example: tracing over retry, one call in ten sampled, sp
 
 TEST_CASE("a call cancelled in a retry's backoff, beneath tracing, still ends its call span")
 {
-    traced_server server;
-    server.reply = [](const testing::server_request&, testing::exchange& ex) { ex.reply(503); };
     asio::io_context io;
+    auto fake = std::make_shared<testing::fake_transport>(io.get_executor());
+    fake->respond_with([](const request&, std::uint32_t) { return testing::answer{.status = 503}; });
     auto spans = std::make_shared<in_memory_exporter>();
     retry_options slow;
     slow.base_delay = 10s; // the backoff is where the cancellation lands
     slow.max_delay = 10s;
-    client c(io.get_executor(), {.middleware = {tracing({.exporter = spans}), retry(slow)}});
+    client c(io.get_executor(), {.middleware = {tracing({.exporter = spans}), retry(slow)}, .bottom = fake});
     cancellable_call canceled;
-    canceled.start(c, request("GET", server.server.url()));
+    canceled.start(c, request("GET", origin + "/"));
     run_until(io, [&] { return !spans->spans().empty(); }); // the first attempt's span: backoff began
     canceled.cancel.emit(asio::cancellation_type::terminal);
     run_until(io, [&] { return canceled.done; });
@@ -464,15 +490,9 @@ TEST_CASE("a call cancelled in a retry's backoff, beneath tracing, still ends it
 
 TEST_CASE("W3C details: tracestate fields joined, dropped with an invalid parent; unknown methods are _OTHER")
 {
-    std::mutex mutex;
-    std::vector<std::string> tracestates;
-    testing::test_server server([&](const testing::server_request& req, testing::exchange& ex) {
-        std::lock_guard lock(mutex);
-        tracestates.emplace_back(req.headers["tracestate"]);
-        ex.reply(200);
-    });
-    traced_client t;
-    request continued("GET", server.url());
+    auto fake = std::make_shared<testing::fake_transport>();
+    traced_client t({}, {.bottom = fake});
+    request continued("GET", origin + "/");
     continued.headers.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
     continued.headers.insert("tracestate", "a=1");
     continued.headers.insert("tracestate", "b=2");
@@ -480,20 +500,20 @@ TEST_CASE("W3C details: tracestate fields joined, dropped with an invalid parent
     for (const auto& s : t.spans->spans())
         CHECK(s.context.trace_state == "a=1,b=2");
 
-    request invalid("GET", server.url());
+    request invalid("GET", origin + "/");
     invalid.headers.set("traceparent", "00-not-a-trace-01");
     invalid.headers.set("tracestate", "a=1");
     REQUIRE(t.c.send(invalid).status == 200);
-    {
-        std::lock_guard lock(mutex);
-        CHECK(tracestates.back().empty()); // it belonged to another trace
-    }
+    const auto tracestates = sent(*fake, "tracestate");
+    REQUIRE(tracestates.size() == 2);
+    CHECK(tracestates.back().empty()); // it belonged to another trace
 
     t.spans->clear();
-    REQUIRE(t.c.send(request("BREW", server.url())).status == 200);
+    REQUIRE(t.c.send(request("BREW", origin + "/")).status == 200);
     const auto all = t.spans->spans();
     REQUIRE(all.size() == 2); // the call and its attempt, on the pooled connection
-    const auto attempt = std::find_if(all.begin(), all.end(), [](const span& s) { return s.kind == span_kind::client; });
+    const auto attempt =
+        std::find_if(all.begin(), all.end(), [](const span& s) { return s.kind == span_kind::client; });
     REQUIRE(attempt != all.end());
     CHECK(attempt->name == "HTTP");
     CHECK(value<std::string>(*attempt, "http.request.method") == "_OTHER");

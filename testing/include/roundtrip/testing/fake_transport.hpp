@@ -23,7 +23,8 @@ enum class fault {
     refuse_connect,
     /// The request is written (`wrote_request`), then the server resets the connection: the attempt
     /// fails with `error::connection_reset`, and the server may have processed the request
-    /// (`request_progress::possibly_processed`).
+    /// (`request_progress::possibly_processed`). On a reused connection, a replayable request is then
+    /// resent, as with `stale_pooled_connection`.
     reset_after_wrote_request,
     /// The request is written and no response byte ever comes: the attempt ends with
     /// `error::response_header_timeout` after `fake_options::response_header_timeout`, or earlier with
@@ -39,6 +40,8 @@ enum class fault {
 
 /// An `answer` is what one attempt gets: a response, or a fault.
 struct answer {
+    /// The status; the response's reason phrase is its standard one ("Created"), empty for a code
+    /// without one.
     unsigned status = 200;
     /// Response header fields, in order; `Content-Length` is added unless given.
     std::vector<std::pair<std::string, std::string>> headers;
