@@ -34,7 +34,7 @@ struct transport_access {
 };
 
 struct chain_link {
-    middleware_fn fn;                   // a coroutine middleware, or
+    middleware_function fn;             // a coroutine middleware, or
     std::shared_ptr<middleware> object; // a middleware object, or
     round_tripper* bottom = nullptr;    // the round tripper beneath every middleware
     inline_round_tripper* inline_bottom = nullptr; // the same, when it can be awaited directly

@@ -180,17 +180,13 @@ private:
 
         const event_sink sink(&self->observers_, nullptr, call->state.id, 0);
         sink.emit(0, [&] { return call_start{req.method, req.url}; });
+        const clock::time_point started = sink.active() ? clock::now() : clock::time_point{};
         const std::shared_ptr<body_source> body = req.body_stream;
-        try {
-            r = co_await self->chain_.first()(std::move(req));
-        } catch (...) {
-            r = result{};
-            r.error = error_from_exception(std::current_exception());
-        }
+        r = co_await self->chain_.first()(std::move(req)); // never throws: errors are results
         r.error = as_roundtrip_error(r.error); // a middleware's system_error, say
         if (body)
             finish_body_source(*body, call->state, r.error);
-        sink.emit(0, [&] { return call_done{r.error, r.error ? 0u : r.response.status}; });
+        sink.emit(0, [&] { return call_done{r.error, r.error ? 0u : r.response.status, clock::now() - started}; });
     }
 
     observer_list observers_;

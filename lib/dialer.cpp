@@ -64,6 +64,7 @@ void dial::start(handler_type handler)
         return;
     }
     sink_.emit(conn_id_, [&] { return dns_start{host_}; });
+    resolve_started_ = clock::now();
     resolving_ = true;
     resolver_.async_resolve(host_, port_,
                             asio::bind_cancellation_slot(
@@ -106,7 +107,7 @@ void dial::abort_all()
         resolving_ = false;
         resolve_cancel_->emit(asio::cancellation_type::terminal);
         const error_code ec = outcome({});
-        sink_.emit(conn_id_, [&] { return dns_done{{}, ec}; });
+        sink_.emit(conn_id_, [&] { return dns_done{{}, ec, clock::now() - resolve_started_}; });
         asio::post(strand_, [self = shared_from_this(), ec] { self->finish(ec, nullptr); });
         return;
     }
@@ -137,7 +138,7 @@ void dial::on_resolved(error_code ec, std::vector<endpoint> found)
         ec = outcome(ec);
     else if (found.empty()) // a resolver's "success" with nothing to connect to
         ec = error::host_not_found;
-    sink_.emit(conn_id_, [&] { return dns_done{found, ec}; });
+    sink_.emit(conn_id_, [&] { return dns_done{found, ec, clock::now() - resolve_started_}; });
     if (ec)
         return finish(ec, nullptr);
     addresses_ = interleave_families(std::move(found));
@@ -161,6 +162,7 @@ void dial::connect_next()
     stream->expires_at(dial_deadline_);
     ++in_flight_;
     sink_.emit(conn_id_, [&] { return connect_start{remote}; });
+    connect_started_.push_back(clock::now());
     stream->async_connect(remote, [self = shared_from_this(), index](error_code ec) {
         self->on_connected(index, ec);
     });
@@ -182,7 +184,7 @@ void dial::on_connected(std::size_t index, error_code ec)
         ec = error::canceled;
     else if (ec || stop_ != stop::none)
         ec = outcome(ec ? ec : error_code(error::canceled));
-    sink_.emit(conn_id_, [&] { return connect_done{addresses_[index], ec}; });
+    sink_.emit(conn_id_, [&] { return connect_done{addresses_[index], ec, clock::now() - connect_started_[index]}; });
 
     if (!ec) {
         winner_ = index;
@@ -228,6 +230,7 @@ void dial::handshake(std::unique_ptr<connection> conn)
     auto& tls = conn->tls.emplace(conn->stream, tls_->native());
     tls_->prepare(tls.native_handle(), host_, host_is_ip_, conn->key);
     sink_.emit(conn_id_, [&] { return tls_handshake_start{host_is_ip_ ? std::string_view() : host_}; });
+    handshake_started_ = clock::now();
     conn->stream.expires_at(bounded(tls_->options().handshake_timeout, call_deadline_));
     handshaking_ = std::move(conn);
     handshaking_->tls->async_handshake(asio::ssl::stream_base::client,
@@ -277,6 +280,7 @@ void dial::on_handshake(error_code ec)
         const std::string subject = verify != X509_V_OK ? peer_subject(ssl) : std::string();
         sink_.emit(conn_id_, [&] {
             tls_handshake_done done{ec};
+            done.took = clock::now() - handshake_started_;
             if (verify != X509_V_OK) {
                 done.peer_subject = subject;
                 done.verify_error = X509_verify_cert_error_string(verify);
@@ -296,7 +300,9 @@ void dial::on_handshake(error_code ec)
                                   SSL_get_cipher_name(ssl),
                                   std::string_view(reinterpret_cast<const char*>(alpn), alpn_size),
                                   SSL_session_reused(ssl) == 1,
-                                  conn->tls_peer};
+                                  conn->tls_peer,
+                                  {},
+                                  clock::now() - handshake_started_};
     });
     finish({}, std::move(conn));
 }

@@ -76,6 +76,10 @@ private:
     bool resolving_ = false;
     std::vector<endpoint> addresses_;
     std::vector<std::unique_ptr<timed_stream>> racing_; // one per address started
+    // When each phase started, for the durations its *_done event carries.
+    clock::time_point resolve_started_;
+    std::vector<clock::time_point> connect_started_; // one per address started
+    clock::time_point handshake_started_;
     std::size_t in_flight_ = 0;
     std::size_t winner_ = SIZE_MAX;
     error_code first_error_;

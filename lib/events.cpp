@@ -24,30 +24,34 @@ struct core_fields {
     field_writer& out;
 
     void operator()(const call_start& e) { out("method", e.method); }
-    void operator()(const call_done& e) { out("status", e.status), out("error", e.error); }
-    void operator()(const get_conn& e) { out("host", e.host), out("port", e.port); }
+    void operator()(const call_done& e) { out("status", e.status), out("error", e.error), out("took", e.took); }
+    void operator()(const get_conn& e)
+    {
+        out("scheme", e.scheme), out("host", e.host), out("port", e.port), out("method", e.method);
+    }
     void operator()(const wait_for_conn_start&) {}
-    void operator()(const wait_for_conn_done& e) { out("error", e.error); }
+    void operator()(const wait_for_conn_done& e) { out("error", e.error), out("took", e.took); }
     void operator()(const dns_start& e) { out("host", e.host); }
-    void operator()(const dns_done& e) { out("addresses", e.addresses), out("error", e.error); }
+    void operator()(const dns_done& e) { out("addresses", e.addresses), out("error", e.error), out("took", e.took); }
     void operator()(const connect_start& e) { out("remote", e.remote); }
-    void operator()(const connect_done& e) { out("remote", e.remote), out("error", e.error); }
+    void operator()(const connect_done& e) { out("remote", e.remote), out("error", e.error), out("took", e.took); }
     void operator()(const tls_handshake_start& e) { out("server_name", e.server_name); }
     void operator()(const tls_handshake_done& e)
     {
         out("error", e.error);
-        if (e.error) {
-            if (!e.verify_error.empty())
-                out("verify_error", e.verify_error), out("peer_subject", e.peer_subject);
-            return;
+        if (!e.error) {
+            out("version", e.version), out("cipher", e.cipher), out("alpn", e.alpn), out("resumed", e.resumed);
+            out("peer_subject", e.peer_subject);
+        } else if (!e.verify_error.empty()) {
+            out("verify_error", e.verify_error), out("peer_subject", e.peer_subject);
         }
-        out("version", e.version), out("cipher", e.cipher), out("alpn", e.alpn), out("resumed", e.resumed);
-        out("peer_subject", e.peer_subject);
+        out("took", e.took);
     }
     void operator()(const got_conn& e)
     {
         out("reused", e.reused), out("was_idle", e.was_idle), out("idle", e.idle_time);
         out("local", e.local), out("remote", e.remote);
+        out("not_reused", to_string(e.not_reused)), out("late_bound", e.late_bound);
     }
     void operator()(const wrote_headers&) {}
     void operator()(const wrote_request& e) { out("bytes", e.bytes), out("error", e.error); }
@@ -57,7 +61,7 @@ struct core_fields {
     void operator()(const response_body_done& e) { out("bytes", e.bytes), out("error", e.error); }
     void operator()(const put_idle_conn&) {}
     void operator()(const conn_not_pooled& e) { out("reason", to_string(e.reason)); }
-    void operator()(const attempt_done& e) { out("status", e.status), out("error", e.error); }
+    void operator()(const attempt_done& e) { out("status", e.status), out("error", e.error), out("took", e.took); }
     void operator()(const conn_closed& e)
     {
         out("reason", to_string(e.reason)), out("requests_served", e.requests_served), out("lifetime", e.lifetime);
@@ -164,6 +168,18 @@ std::string_view to_string(close_reason r) noexcept
     case close_reason::client_closed: return "client_closed";
     case close_reason::evicted: return "evicted";
     case close_reason::error: return "error";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(not_reused_reason r) noexcept
+{
+    switch (r) {
+    case not_reused_reason::none: return "none";
+    case not_reused_reason::no_idle: return "no_idle";
+    case not_reused_reason::idle_stale: return "idle_stale";
+    case not_reused_reason::idle_expired: return "idle_expired";
+    case not_reused_reason::new_connection_requested: return "new_connection_requested";
     }
     return "unknown";
 }

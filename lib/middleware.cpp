@@ -29,13 +29,9 @@ chain::chain(const std::vector<layer>& layers, round_tripper& bottom, inline_rou
 observer_list chain::client_observers(const std::vector<layer>& layers)
 {
     observer_list out;
-    for (const auto& l : layers) {
+    for (const auto& l : layers)
         if (l.client_observer_)
             out.push_back(l.client_observer_);
-        if (l.object_)
-            if (auto o = l.object_->client_observer())
-                out.push_back(std::move(o));
-    }
     return out;
 }
 
@@ -81,10 +77,45 @@ void emit(const request& req, event_data data)
     sink.emit(0, [&] { return std::move(data); });
 }
 
+namespace {
+
+result failed(error_code ec)
+{
+    result r;
+    r.error = ec;
+    return r;
+}
+
+asio::awaitable<result> already(error_code ec)
+{
+    co_return failed(ec);
+}
+
+// Runs a coroutine layer so that what escapes it reaches the layer above as a result: `next` never
+// throws. One more frame per coroutine layer, small enough for Asio's recycling allocator.
+asio::awaitable<result> guarded(asio::awaitable<result> layer)
+{
+    try {
+        co_return co_await std::move(layer);
+    } catch (...) {
+        co_return failed(detail::error_from_exception(std::current_exception()));
+    }
+}
+
+} // namespace
+
 asio::awaitable<result> next::operator()(request&& req) const
 {
-    if (link_->fn)
-        return link_->fn(std::move(req), next(link_ + 1));
+    if (link_->fn) {
+        // A layer that is a plain function (no frame of its own) runs here and may throw at once.
+        std::optional<asio::awaitable<result>> layer;
+        try {
+            layer.emplace(link_->fn(std::move(req), next(link_ + 1)));
+        } catch (...) {
+            return already(detail::error_from_exception(std::current_exception()));
+        }
+        return guarded(std::move(*layer));
+    }
     if (link_->inline_bottom)
         return link_->inline_bottom->round_trip_inline(std::move(req));
     return asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(

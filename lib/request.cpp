@@ -16,10 +16,15 @@ void request::observe(std::shared_ptr<observer> o, observer_hooks hooks)
 
 std::uint64_t request::call_id() const noexcept { return call_ ? call_->id : 0; }
 
+bool body_is_replayable(const request& req) noexcept
+{
+    return !req.body_stream; // one-shot: what was read from a body_stream is gone
+}
+
 bool is_replayable(const request& req) noexcept
 {
-    if (req.body_stream)
-        return false; // one-shot: what was read from it is gone
+    if (!body_is_replayable(req))
+        return false;
     constexpr std::string_view idempotent[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
     for (auto m : idempotent)
         if (req.method == m)

@@ -51,12 +51,9 @@ error_code check_fields(const header_fields& fields)
     return {};
 }
 
-error_code parse_target(const request& req, target& out)
+error_code parse_url(std::string_view url, target& out)
 {
-    if (!is_token(req.method))
-        return error::invalid_method;
-
-    auto parsed = boost::urls::parse_uri(req.url);
+    auto parsed = boost::urls::parse_uri(url);
     if (!parsed)
         return error::invalid_url;
     const boost::urls::url_view& u = *parsed;
@@ -114,7 +111,15 @@ error_code parse_target(const request& req, target& out)
         out.owned_path.append("/").append(out.path);
         out.path = out.owned_path;
     }
+    return {};
+}
 
+error_code parse_target(const request& req, target& out)
+{
+    if (!is_token(req.method))
+        return error::invalid_method;
+    if (auto ec = parse_url(req.url, out))
+        return ec;
     return check_fields(req.headers);
 }
 
@@ -152,3 +157,21 @@ error_code target_cache::parse(const request& req, target& out)
 }
 
 } // namespace roundtrip::detail
+
+namespace roundtrip {
+
+std::optional<origin> origin_of(const request& req)
+{
+    detail::target t;
+    if (detail::parse_url(req.url, t))
+        return std::nullopt;
+    return origin{t.tls ? "https" : "http", std::move(t.host), t.port};
+}
+
+std::string to_string(const origin& o)
+{
+    const bool ipv6 = o.host.find(':') != std::string::npos;
+    return o.scheme + "://" + (ipv6 ? "[" + o.host + "]" : o.host) + ":" + std::to_string(o.port);
+}
+
+} // namespace roundtrip

@@ -28,6 +28,10 @@ struct target {
     target& operator=(const target&) = delete;
 };
 
+// Checks an absolute http(s) URL and fills `out` (the request line's parts too). Returns
+// error::invalid_url, unsupported_scheme or invalid_port. `out` refers into `url`.
+error_code parse_url(std::string_view url, target& out);
+
 // Checks the method, URL and header fields of `req` and fills `out`. Returns one of
 // error::invalid_method, invalid_url, unsupported_scheme, invalid_port, invalid_header_name,
 // invalid_header_value. `out` refers into `req.url`, which must outlive it.

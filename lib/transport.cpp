@@ -45,6 +45,7 @@ struct conn_lease {
     conn_ptr conn;
     bool was_idle = false;
     clock::duration idle_time{};
+    bool late_bound = false; // handed to a waiter that had a dial of its own in flight
 };
 
 // An attempt that found no idle connection: it waits in the pool's FIFO, maybe with a dial of its own,
@@ -79,6 +80,7 @@ struct conn_wait : conn_pool::waiter, std::enable_shared_from_this<conn_wait> {
     asio::steady_timer timer;     // the call's deadline, while waiting
     std::optional<handler_type> handler;
     bool waits_for_slot = false;  // at max_conns_per_host: wait_for_conn_start was emitted
+    clock::time_point wait_started; // when it was
     bool done = false;
 };
 
@@ -102,6 +104,7 @@ struct attempt_record : boost::intrusive::list_base_hook<boost::intrusive::link_
     source_read body_read;            // the request's body source, while an exchange reads it
     std::shared_ptr<conn_wait> waiting; // while waiting for a connection
     connection* conn = nullptr;         // while exchanging
+    clock::time_point asked;            // the current attempt's get_conn, when someone listens
 };
 
 // An attempt started as an operation of its own (transport_impl::start): it owns its request.
@@ -342,7 +345,9 @@ private:
             // the transport's list lives as long as they do.
             const event_sink sink(&observers_, request_access::observers(req), call.id, r.attempt.attempts);
             bool reused = co_await attempt(a, t, key, sink, r);
-            sink.emit(r.attempt.conn, [&] { return attempt_done{r.error, r.error ? 0u : r.response.status}; });
+            sink.emit(r.attempt.conn, [&] {
+                return attempt_done{r.error, r.error ? 0u : r.response.status, clock::now() - a.asked};
+            });
             const bool stale_connection = r.error == condition::eof || r.error == condition::connection_reset;
             const bool safe = r.attempt.progress == request_progress::not_sent
                               || (r.attempt.progress == request_progress::possibly_processed && is_replayable(req));
@@ -361,18 +366,22 @@ private:
             r.error = error::canceled;
             co_return false;
         }
-        sink.emit(0, [&] { return get_conn{t.host, t.port}; });
+        sink.emit(0, [&] {
+            return get_conn{t.tls ? "https" : "http", t.host, t.port, a.req.method, a.req.url};
+        });
+        a.asked = sink.active() ? clock::now() : clock::time_point{};
         // The idle pool first, without a coroutine of its own (on a keep-alive request that is the
         // whole of getting a connection); acquire() for everything that may wait.
         // (Not a conditional expression around the co_await: GCC 12 miscompiles one.)
         conn_ptr to_look_at;
-        std::optional<conn_lease> idle = take_idle(a.req, key, to_look_at);
+        not_reused_reason not_reused = not_reused_reason::none;
+        std::optional<conn_lease> idle = take_idle(a.req, key, to_look_at, not_reused);
         error_code ec;
         conn_lease lease;
         if (idle)
             lease = std::move(*idle);
         else
-            std::tie(ec, lease) = co_await acquire(a, t, key, sink, std::move(to_look_at));
+            std::tie(ec, lease) = co_await acquire(a, t, key, sink, std::move(to_look_at), not_reused);
         if (ec) {
             r.error = as_roundtrip_error(ec);
             co_return false;
@@ -385,8 +394,10 @@ private:
         const bool reused = c.requests_served > 0;
         r.attempt.conn = c.id;
         r.attempt.reused = reused;
-        sink.emit(c.id, [&, was_idle = lease.was_idle, idle_time = lease.idle_time] { // (clang 14 cannot capture a binding)
-            return got_conn{reused, was_idle, idle_time, c.local_endpoint(), c.remote};
+        sink.emit(c.id, [&] {
+            const auto why = lease.was_idle ? not_reused_reason::none : not_reused;
+            return got_conn{reused, lease.was_idle, lease.idle_time, c.local_endpoint(), c.remote, why,
+                            lease.late_bound};
         });
 
         a.conn = &c;
@@ -436,9 +447,15 @@ private:
     // found dead is closed and the next one tried. A TLS connection with bytes waiting, for a request
     // that may not be sent twice, must be read through TLS first (a coroutine): it comes back in
     // `to_look_at`, with no lease.
-    std::optional<conn_lease> take_idle(const request& req, const std::string& key, conn_ptr& to_look_at)
+    // `not_reused` says why, when it returns none (or leaves a connection to look at).
+    std::optional<conn_lease> take_idle(const request& req, const std::string& key, conn_ptr& to_look_at,
+                                        not_reused_reason& not_reused)
     {
-        while (!req.new_connection) {
+        if (req.new_connection) {
+            not_reused = not_reused_reason::new_connection_requested;
+            return std::nullopt;
+        }
+        for (;;) {
             std::vector<conn_pool::expired> stale;
             std::optional<conn_pool::taken> idle;
             {
@@ -447,8 +464,13 @@ private:
             }
             for (auto& s : stale)
                 close_unused(std::move(s.conn), s.reason);
-            if (!idle)
+            if (!stale.empty())
+                not_reused = not_reused_reason::idle_expired;
+            if (!idle) {
+                if (not_reused == not_reused_reason::none)
+                    not_reused = not_reused_reason::no_idle;
                 return std::nullopt;
+            }
             conn_ptr c = std::move(idle->conn);
             c->idle_handle = nullptr;
             ++c->idle_epoch;
@@ -473,12 +495,12 @@ private:
                 }
                 if (fault) {
                     close_unused(std::move(c), *fault);
+                    not_reused = not_reused_reason::idle_stale;
                     continue;
                 }
             }
             return conn_lease{std::move(c), true, now - idle->idle_since};
         }
-        return std::nullopt;
     }
 
     // A connection for an attempt that found none idle (take_idle): `to_look_at` first, if
@@ -486,14 +508,15 @@ private:
     // limit) the first to come back or be allowed.
     asio::awaitable<std::tuple<error_code, conn_lease>> acquire(attempt_record& a, const target& t,
                                                                  const std::string& key, const event_sink& sink,
-                                                                 conn_ptr to_look_at)
+                                                                 conn_ptr to_look_at, not_reused_reason& not_reused)
     {
         const request& req = a.req;
         while (to_look_at) {
             conn_ptr c = std::move(to_look_at);
             if (const auto fault = co_await look_through_tls(c)) {
                 close_unused(std::move(c), *fault);
-                std::optional<conn_lease> next = take_idle(req, key, to_look_at);
+                not_reused = not_reused_reason::idle_stale;
+                std::optional<conn_lease> next = take_idle(req, key, to_look_at, not_reused);
                 if (next)
                     co_return std::tuple{error_code{}, std::move(*next)};
                 continue;
@@ -532,6 +555,7 @@ private:
         } else {
             w->waits_for_slot = true;
             sink.emit(0, [] { return wait_for_conn_start{}; });
+            w->wait_started = clock::now();
         }
         if (make_room) {
             (*make_room)->idle_handle = nullptr;
@@ -561,7 +585,7 @@ private:
         }
         w.timer.cancel();
         if (w.waits_for_slot)
-            w.sink.emit(0, [&] { return wait_for_conn_done{ec}; });
+            w.sink.emit(0, [&] { return wait_for_conn_done{ec, clock::now() - w.wait_started}; });
         if (w.handler) {
             conn_wait::handler_type h(std::move(*w.handler));
             w.handler.reset();
@@ -577,7 +601,7 @@ private:
     {
         if (w->waits_for_slot) {
             w->waits_for_slot = false; // the wait for a slot ends here; the dial's events follow
-            w->sink.emit(0, [] { return wait_for_conn_done{}; });
+            w->sink.emit(0, [&] { return wait_for_conn_done{{}, clock::now() - w->wait_started}; });
         }
         auto d = std::make_shared<dial>(strand_, watchdog_, options_.dial, *resolver_, w->sink, w->where, ++last_conn_id_,
                                         options_.timeouts.connect, w->deadline,
@@ -633,7 +657,10 @@ private:
         case conn_pool::put_result::outcome::handed:
             sink.emit(c->id, [] { return put_idle_conn{}; });
             c->stream.expires_never(); // the next exchange sets its own
-            finish_wait(*static_cast<conn_wait*>(put.to), {}, conn_lease{std::move(c)});
+            {
+                auto& waiter = *static_cast<conn_wait*>(put.to);
+                finish_wait(waiter, {}, conn_lease{std::move(c), false, {}, waiter.has_dial});
+            }
             return;
         case conn_pool::put_result::outcome::pooled:
             sink.emit(c->id, [] { return put_idle_conn{}; });

@@ -13,6 +13,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -27,6 +29,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <thread>
 
@@ -78,6 +81,17 @@ std::uint64_t wire_size(const request& req, const destination& d, const header_f
     if (body > 0)
         n += 16 + std::to_string(body).size() + 2;
     return n + 2 + body;
+}
+
+// Runs `handler` on its associated executor (`fallback` when it has none), through `call(handler)`.
+// The executor is held with outstanding work until the hand-off returns: the caller's io_context
+// cannot run out of work, and a client that owns it cannot be destroyed, while this thread still
+// refers to its executor.
+template <class Handler, class Call>
+void complete(Handler handler, const executor& fallback, Call call)
+{
+    auto ex = asio::prefer(asio::get_associated_executor(handler, fallback), asio::execution::outstanding_work.tracked);
+    ex.execute([h = std::move(handler), call = std::move(call)]() mutable { call(h); });
 }
 
 } // namespace
@@ -143,8 +157,9 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
         }
         if (!d.ip_literal) {
             ev.emit(c.id, [&] { return dns_start{d.host}; });
+            const clock::time_point resolving = clock::now();
             const endpoint found[] = {remote(d)};
-            ev.emit(c.id, [&] { return dns_done{found, {}}; });
+            ev.emit(c.id, [&] { return dns_done{found, {}, clock::now() - resolving}; });
         }
         return c;
     }
@@ -209,7 +224,10 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
         }
     }
 
-    asio::awaitable<bool> attempt(const request& req, const destination& d, const attempt_events& ev, result& r);
+    // Plays one attempt into `r`; `asked` is set when it emitted get_conn. Returns whether its
+    // connection had served a request before.
+    asio::awaitable<bool> attempt(const request& req, const destination& d, const attempt_events& ev, result& r,
+                                  clock::time_point& asked);
     static asio::awaitable<result> round_trip(std::shared_ptr<state> self, request req);
 
     // A streamed response body served from memory. Its end returns the connection, as the transport's
@@ -233,8 +251,7 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
                 const error_code ec = n == 0 && into.size() > 0 ? error_code(asio::error::eof) : error_code{};
                 if (at_ == body_.size())
                     end();
-                auto ex = asio::get_associated_executor(h, s_->strand);
-                ex.execute([h = std::move(h), ec, n]() mutable { std::move(h)(ec, n); });
+                complete(std::move(h), s_->strand, [ec, n](auto& done) { std::move(done)(ec, n); });
             });
         }
 
@@ -305,15 +322,17 @@ bool has_field(const std::vector<std::pair<std::string, std::string>>& fields, s
 } // namespace
 
 asio::awaitable<bool> fake_transport::state::attempt(const request& req, const destination& d,
-                                                     const attempt_events& ev, result& r)
+                                                     const attempt_events& ev, result& r, clock::time_point& asked)
 {
-    ev.emit(0, [&] { return get_conn{d.host, d.port}; });
+    ev.emit(0, [&] { return get_conn{d.scheme, d.host, d.port, req.method, req.url}; });
+    asked = clock::now();
     answer a = next_answer(req, ev.attempt());
     const std::string key = d.pool_key();
 
     // A connection: an idle one (a stale one is always idle, made up if the pool has none), or new.
     fake_conn c;
     bool was_idle = false;
+    auto not_reused = req.new_connection ? not_reused_reason::new_connection_requested : not_reused_reason::no_idle;
     auto& pool = idle[key];
     if (a.fault == fault::stale_pooled_connection && pool.empty())
         pool.push_back(fake_conn{++last_conn_id, 1, clock::now(), clock::now()});
@@ -321,21 +340,26 @@ asio::awaitable<bool> fake_transport::state::attempt(const request& req, const d
         c = pool.back();
         pool.pop_back();
         was_idle = true;
+        not_reused = not_reused_reason::none;
     } else {
         c = open(d, ev);
         const endpoint to = remote(d);
         ev.emit(c.id, [&] { return connect_start{to}; });
+        const clock::time_point connecting = clock::now();
         if (a.fault == fault::refuse_connect) {
-            ev.emit(c.id, [&] { return connect_done{to, asio::error::connection_refused}; });
+            ev.emit(c.id, [&] { return connect_done{to, asio::error::connection_refused, clock::now() - connecting}; });
             r.error = error::connection_refused;
             co_return false;
         }
-        ev.emit(c.id, [&] { return connect_done{to, {}}; });
+        ev.emit(c.id, [&] { return connect_done{to, {}, clock::now() - connecting}; });
         if (d.scheme == "https") {
             ev.emit(c.id, [&] { return tls_handshake_start{d.ip_literal ? std::string_view() : d.host}; });
+            const clock::time_point handshaking = clock::now();
             const std::string subject = "CN = " + d.host;
             ev.emit(c.id, [&] {
-                return tls_handshake_done{{}, "TLSv1.3", "TLS_AES_128_GCM_SHA256", "http/1.1", false, subject, {}};
+                tls_handshake_done done{{}, "TLSv1.3", "TLS_AES_128_GCM_SHA256", "http/1.1", false, subject};
+                done.took = clock::now() - handshaking;
+                return done;
             });
         }
     }
@@ -343,8 +367,8 @@ asio::awaitable<bool> fake_transport::state::attempt(const request& req, const d
     r.attempt.conn = c.id;
     r.attempt.reused = reused;
     ev.emit(c.id, [&] {
-        return got_conn{reused, was_idle, was_idle ? clock::now() - c.idle_since : clock::duration{}, local(c),
-                        remote(d)};
+        const clock::duration idle_for = was_idle ? clock::now() - c.idle_since : clock::duration{};
+        return got_conn{reused, was_idle, idle_for, local(c), remote(d), not_reused, false};
     });
 
     received_request got{ev.call(), ev.attempt(), req.method, req.url, req.headers, req.body, req.new_connection};
@@ -431,8 +455,11 @@ asio::awaitable<result> fake_transport::state::round_trip(std::shared_ptr<state>
         const attempt_events ev(req, self->options.observers);
         r = result{};
         r.attempt.attempts = ev.attempt();
-        const bool reused = co_await self->attempt(req, d, ev, r);
-        ev.emit(r.attempt.conn, [&] { return attempt_done{r.error, r.error ? 0u : r.response.status}; });
+        clock::time_point asked;
+        const bool reused = co_await self->attempt(req, d, ev, r, asked);
+        ev.emit(r.attempt.conn, [&] {
+            return attempt_done{r.error, r.error ? 0u : r.response.status, clock::now() - asked};
+        });
         const bool stale = r.error == condition::eof || r.error == condition::connection_reset;
         const bool safe = r.attempt.progress == request_progress::not_sent
                           || (r.attempt.progress == request_progress::possibly_processed && is_replayable(req));
@@ -491,17 +518,33 @@ executor fake_transport::get_executor() const noexcept
 
 void fake_transport::do_round_trip(request req, asio::any_completion_handler<signature> handler)
 {
+    // The caller emits cancellation on its own executor, which is not the fake's strand: Asio's
+    // per-operation cancellation is not thread-safe, so the caller's slot only relays it to a signal
+    // emitted on the strand, where the attempt's operations run.
     auto slot = asio::get_associated_cancellation_slot(handler);
-    auto ex = asio::get_associated_executor(handler, state_->strand);
+    auto relay = std::make_shared<asio::cancellation_signal>();
+    if (slot.is_connected())
+        slot.assign([relay, strand = state_->strand](asio::cancellation_type type) {
+            asio::post(strand, [relay, type] { relay->emit(type); });
+        });
+    // The completion given to co_spawn holds nothing of the caller's executor: a coroutine frame is
+    // destroyed after its completion ran, and by then the caller (a client) may be gone.
+    auto caller = std::make_shared<std::optional<asio::any_completion_handler<signature>>>();
+    caller->emplace(std::move(handler)); // emplaced, never move-assigned (Boost 1.81)
     asio::co_spawn(state_->strand, state::round_trip(state_, std::move(req)),
-                   asio::bind_cancellation_slot(slot, asio::bind_executor(
-                       ex, [h = std::move(handler)](std::exception_ptr e, result r) mutable {
-                           if (e) {
-                               r = result{};
-                               r.error = error::io_failed;
-                           }
-                           std::move(h)(std::move(r));
-                       })));
+                   asio::bind_cancellation_slot(relay->slot(), [this_strand = state_->strand, caller, slot,
+                                                                 relay](std::exception_ptr e, result r) {
+                       if (e) {
+                           r = result{};
+                           r.error = error::io_failed;
+                       }
+                       asio::any_completion_handler<signature> h(std::move(**caller));
+                       complete(std::move(h), this_strand, [slot, r = std::move(r)](auto& done) mutable {
+                           if (slot.is_connected())
+                               slot.clear(); // on the caller's executor, where it emits
+                           std::move(done)(std::move(r));
+                       });
+                   }));
 }
 
 } // namespace roundtrip::testing

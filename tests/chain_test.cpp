@@ -152,6 +152,40 @@ TEST_CASE("an exception escaping a coroutine middleware becomes the result's err
     CHECK(r.error == condition::other);
 }
 
+TEST_CASE("next never throws: what a layer beneath lets escape reaches the layer above as a result")
+{
+    testing::test_server server;
+    error_code seen_above;
+    bool threw_above = false;
+    layer above = [&](request req, next next) -> asio::awaitable<result> {
+        try {
+            result r = co_await next(std::move(req));
+            seen_above = r.error;
+            co_return r;
+        } catch (...) {
+            threw_above = true;
+            throw;
+        }
+    };
+    SUBCASE("a coroutine layer's exception")
+    {
+        layer thrower = [](request, next) -> asio::awaitable<result> {
+            throw boost::system::system_error(asio::error::operation_aborted);
+            co_return result{};
+        };
+        client c(client_options{.middleware = {above, thrower}});
+        CHECK(c.round_trip(request("GET", server.url())).error == error::canceled);
+    }
+    SUBCASE("a plain function layer's exception, thrown before it returns an awaitable")
+    {
+        layer thrower = [](request, next) -> asio::awaitable<result> { throw std::runtime_error("boom"); };
+        client c(client_options{.middleware = {above, thrower}});
+        CHECK(c.round_trip(request("GET", server.url())).error == error::middleware_threw);
+    }
+    CHECK_FALSE(threw_above);
+    CHECK(seen_above); // the layer above saw the failure as its result's error
+}
+
 TEST_CASE("a middleware calling next twice makes two attempts, numbered 1 and 2")
 {
     testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
@@ -297,19 +331,18 @@ TEST_CASE("a header hook that writes CR/LF fails the attempt with invalid_header
     CHECK(server.requests() == 0);
 }
 
-TEST_CASE("a middleware object can observe the whole client, connection events included")
+TEST_CASE("a middleware object built with a client observer sees the whole client, connection events included")
 {
     testing::test_server server;
     struct watcher : middleware {
         std::shared_ptr<testing::recorder> events = std::make_shared<testing::recorder>();
-        std::shared_ptr<observer> client_observer() override { return events; }
         void handle(request req, next next, asio::any_completion_handler<void(result)> h) override
         {
             next.async_round_trip(std::move(req), std::move(h));
         }
     };
     auto w = std::make_shared<watcher>();
-    client c(client_options{.middleware = {w}});
+    client c(client_options{.middleware = {layer(w, w->events)}});
     c.send(request("GET", server.url()));
     CHECK(w->events->names().starts_with("call_start get_conn"));
     CHECK(w->events->names().ends_with("put_idle_conn attempt_done call_done"));

@@ -76,6 +76,100 @@ TEST_CASE("one request on a new connection emits every event, in order, each sta
     CHECK(closed->lifetime > clock::duration::zero());
 }
 
+TEST_CASE("*_done events carry their phase's duration; get_conn says where the attempt goes")
+{
+    testing::test_server server;
+    auto events = std::make_shared<testing::recorder>();
+    client c(client_options{.observers = {events}});
+    c.send(request("GET", server.url("/a")));
+    const auto all = events->events();
+    // Each duration is at most the time between its start event and itself.
+    const auto at = [&](std::string_view name) {
+        for (const auto& r : all)
+            if (r.name == name)
+                return r.e.at;
+        FAIL("no ", name);
+        return clock::time_point{};
+    };
+    const auto* connected = events->first<connect_done>();
+    REQUIRE(connected);
+    CHECK(connected->took > clock::duration::zero());
+    CHECK(connected->took <= at("connect_done") - at("connect_start"));
+    const auto* attempt = events->first<attempt_done>();
+    REQUIRE(attempt);
+    CHECK(attempt->took > connected->took);
+    CHECK(attempt->took <= at("attempt_done") - at("get_conn"));
+    const auto* call = events->first<call_done>();
+    REQUIRE(call);
+    CHECK(call->took >= attempt->took);
+    CHECK(call->took <= at("call_done") - at("call_start"));
+
+    const auto* asked = events->first<get_conn>();
+    REQUIRE(asked);
+    CHECK(asked->scheme == "http");
+    CHECK(asked->method == "GET");
+    CHECK(events->describe_first("get_conn") == "get_conn scheme=http host=127.0.0.1 port="
+                                                    + std::to_string(server.port()) + " method=GET");
+}
+
+TEST_CASE("got_conn says why the idle pool did not serve the attempt")
+{
+    testing::test_server server;
+    auto events = std::make_shared<testing::recorder>();
+    client c(client_options{.observers = {events}, .transport = {.pool = {.idle_timeout = std::chrono::milliseconds(30)}}});
+    const auto last_got_conn = [&] {
+        const auto all = events->events();
+        for (auto it = all.rbegin(); it != all.rend(); ++it)
+            if (auto g = std::get_if<got_conn>(&it->e.data))
+                return *g;
+        FAIL("no got_conn");
+        return got_conn{};
+    };
+    c.send(request("GET", server.url()));
+    CHECK(last_got_conn().not_reused == not_reused_reason::no_idle);
+    CHECK_FALSE(last_got_conn().late_bound);
+
+    c.send(request("GET", server.url()));
+    CHECK(last_got_conn().was_idle);
+    CHECK(last_got_conn().not_reused == not_reused_reason::none);
+
+    request fresh("GET", server.url());
+    fresh.new_connection = true;
+    c.send(fresh);
+    CHECK(last_got_conn().not_reused == not_reused_reason::new_connection_requested);
+
+    std::this_thread::sleep_for(std::chrono::milliseconds(60)); // past the idle timeout
+    c.send(request("GET", server.url()));
+    const got_conn after_expiry = last_got_conn();
+    CHECK_FALSE(after_expiry.was_idle);
+    // The sweep may have closed the idle connections before the request came (no_idle), or the
+    // request found them expired itself (idle_expired).
+    CHECK((after_expiry.not_reused == not_reused_reason::idle_expired
+           || after_expiry.not_reused == not_reused_reason::no_idle));
+}
+
+TEST_CASE("a pooled connection the server closed is idle_stale")
+{
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
+        ex.reply(200, "ok");
+        ex.close(); // without Connection: close, so the client pools it
+    });
+    auto events = std::make_shared<testing::recorder>();
+    client c(client_options{.observers = {events}});
+    request post("POST", server.url()); // not replayable: the transport looks before reusing
+    c.send(post);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50)); // the FIN arrives
+    c.send(post);
+    const auto all = events->events();
+    std::vector<not_reused_reason> reasons;
+    for (const auto& r : all)
+        if (auto g = std::get_if<got_conn>(&r.e.data))
+            reasons.push_back(g->not_reused);
+    REQUIRE(reasons.size() == 2);
+    // Found closed when taken (idle_stale), unless the idle watcher saw the FIN first (no_idle).
+    CHECK((reasons[1] == not_reused_reason::idle_stale || reasons[1] == not_reused_reason::no_idle));
+}
+
 TEST_CASE("interim 1xx responses are reported by got_1xx and skipped")
 {
     testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
@@ -180,12 +274,14 @@ TEST_CASE("describe() writes an event as one line of key=value fields, errors as
             got_conn{true, true, std::chrono::milliseconds(12),
                      endpoint(asio::ip::make_address("127.0.0.1"), 50000),
                      endpoint(asio::ip::make_address("::1"), 8080)}};
-    CHECK(describe(e)
-          == "got_conn reused=true was_idle=true idle_us=12000 local=127.0.0.1:50000 remote=[::1]:8080");
+    CHECK(describe(e) == "got_conn reused=true was_idle=true idle_us=12000 local=127.0.0.1:50000 remote=[::1]:8080 "
+                         "not_reused=none late_bound=false");
     const endpoint found[] = {endpoint(asio::ip::make_address("::1"), 80),
                               endpoint(asio::ip::make_address("127.0.0.1"), 80)};
-    e.data = dns_done{found, {}};
-    CHECK(describe(e) == "dns_done addresses=[[::1]:80,127.0.0.1:80] error=none");
+    e.data = dns_done{found, {}, std::chrono::microseconds(1500)};
+    CHECK(describe(e) == "dns_done addresses=[[::1]:80,127.0.0.1:80] error=none took_us=1500");
+    e.data = get_conn{"https", "example.com", 443, "PUT", "https://user:secret@example.com/"};
+    CHECK(describe(e) == "get_conn scheme=https host=example.com port=443 method=PUT"); // never the URL
     e.data = wrote_request{10, make_error_code(error::write_timeout)};
     CHECK(describe(e) == "wrote_request bytes=10 error=timeout");
     e.data = conn_not_pooled{not_pooled_reason::keep_alive_disabled};

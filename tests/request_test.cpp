@@ -3,6 +3,7 @@
 #include <roundtrip/testing/recorder.hpp>
 #include <roundtrip/testing/test_server.hpp>
 
+#include <roundtrip/body_pipe.hpp>
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
 
@@ -206,4 +207,26 @@ TEST_CASE("an IPv6 literal URL reaches a server on ::1 with a bracketed Host")
     client c;
     CHECK(c.send(request("GET", server.url("/v6"))).status == 200);
     CHECK(host == "[::1]:" + std::to_string(server.port()));
+}
+
+TEST_CASE("origin_of gives scheme, host and port as the transport dials them")
+{
+    CHECK(origin_of(request("GET", "https://user:pw@Example.com/a?b")) == origin{"https", "Example.com", 443});
+    CHECK(origin_of(request("GET", "http://example.com:8080")) == origin{"http", "example.com", 8080});
+    CHECK(origin_of(request("GET", "http://[::1]:81/")) == origin{"http", "::1", 81});
+    CHECK(to_string(*origin_of(request("GET", "http://[::1]:81/"))) == "http://[::1]:81");
+    CHECK(to_string(*origin_of(request("GET", "https://h/"))) == "https://h:443");
+    CHECK_FALSE(origin_of(request("GET", "ftp://h/")));
+    CHECK_FALSE(origin_of(request("GET", "not a url")));
+    CHECK_FALSE(origin_of(request("GET", "http://h:99999/")));
+}
+
+TEST_CASE("a body can be sent again unless it is a body_stream, whatever the method")
+{
+    request post("POST", "http://h/");
+    post.body = "x";
+    CHECK(body_is_replayable(post));
+    CHECK_FALSE(is_replayable(post)); // the method is not idempotent
+    post.body_stream = std::make_shared<body_pipe>();
+    CHECK_FALSE(body_is_replayable(post));
 }

@@ -9,7 +9,6 @@
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
 
-#include <boost/url/parse.hpp>
 
 #include <cstdio>
 #include <map>
@@ -68,10 +67,10 @@ roundtrip::layer circuit_breaker(int threshold, roundtrip::clock::duration cool_
 {
     auto shared = std::make_shared<state>(threshold, cool_down);
     return [shared](roundtrip::request req, roundtrip::next next) -> roundtrip::asio::awaitable<roundtrip::result> {
-        auto url = boost::urls::parse_uri(req.url);
-        if (!url) // not ours to judge: the transport reports invalid URLs
+        const std::optional<roundtrip::origin> where = roundtrip::origin_of(req);
+        if (!where) // not ours to judge: the transport reports invalid URLs
             co_return co_await next(std::move(req));
-        const std::string host(url->encoded_host_and_port());
+        const std::string host = roundtrip::to_string(*where); // http and https of one host are apart
 
         {
             std::lock_guard lock(shared->mutex);

@@ -54,26 +54,24 @@ public:
 // [end doc-sample]
 
 // [doc-sample middleware-client-observer]
-// Sees every event of the client, including the closing of idle connections, which no call owns.
-class idle_close_watch : public roundtrip::middleware {
-public:
-    struct counter : roundtrip::observer {
-        std::atomic<int> closed{0};
-        void on_event(const roundtrip::event& e) noexcept override
-        {
-            if (e.call == 0 && std::holds_alternative<roundtrip::conn_closed>(e.data))
-                ++closed;
-        }
-    };
-    std::shared_ptr<counter> seen = std::make_shared<counter>();
-
-    std::shared_ptr<roundtrip::observer> client_observer() override { return seen; } // asked once
-    void handle(roundtrip::request req, roundtrip::next next,
-                roundtrip::asio::any_completion_handler<void(roundtrip::result)> handler) override
+// Counts idle connections the pool closes: events no call owns, which only a client-wide observer sees.
+struct idle_close_counter : roundtrip::observer {
+    std::atomic<int> closed{0};
+    void on_event(const roundtrip::event& e) noexcept override
     {
-        next.async_round_trip(std::move(req), std::move(handler));
+        if (e.call == 0 && std::holds_alternative<roundtrip::conn_closed>(e.data))
+            ++closed;
     }
 };
+
+// A middleware that brings a client-wide observer: the layer's second argument.
+roundtrip::layer idle_close_watch(std::shared_ptr<idle_close_counter> seen)
+{
+    auto pass_on = [](roundtrip::request req, roundtrip::next next) -> roundtrip::asio::awaitable<roundtrip::result> {
+        co_return co_await next(std::move(req));
+    };
+    return roundtrip::layer(pass_on, std::move(seen));
+}
 // [end doc-sample]
 
 } // namespace
@@ -112,14 +110,14 @@ int main()
 
     {
         auto counter = std::make_shared<count_calls>();
-        auto watch = std::make_shared<idle_close_watch>();
-        roundtrip::client client(roundtrip::client_options{.middleware = {timed, counter, watch}});
+        auto seen = std::make_shared<idle_close_counter>();
+        roundtrip::client client(roundtrip::client_options{.middleware = {timed, counter, idle_close_watch(seen)}});
         roundtrip::response r = client.send({"GET", url});
         expect(r.body == "docs-1", "the coroutine middleware set X-Request-Id");
         expect(r.headers.count("X-Elapsed-Us") == 1, "the coroutine middleware edited the response");
         expect(counter->calls == 1, "the object middleware saw the call");
         client.close_idle();
-        expect(roundtrip::testing::eventually([&] { return watch->seen->closed == 1; }),
+        expect(roundtrip::testing::eventually([&] { return seen->closed == 1; }),
                "the client observer saw the idle connection close");
     }
 

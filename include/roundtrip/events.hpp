@@ -6,9 +6,10 @@
 // or called.
 //
 // Who receives what
-//   - An observer registered on the client (`client_options::observers`, or returned by a middleware's
-//     `client_observer()`) receives every event of every call, and the connection-scoped events that
-//     no call owns (an idle connection closed by the pool: call id 0, attempt 0).
+//   - An observer registered on the client (`client_options::observers`, or the observer a middleware's
+//     layer is built with, `layer(middleware, observer)`) receives every event of every call, and the
+//     connection-scoped events that no call owns (an idle connection closed by the pool: call id 0,
+//     attempt 0).
 //   - An observer a middleware adds to a request with `request::observe` receives the events of every
 //     attempt made beneath that middleware's call to `next`, including the transport's own transparent
 //     retries; it never sees the events of an attempt another middleware started on a copy made
@@ -99,6 +100,15 @@ enum class close_reason {
     error,            ///< A read error (not a clean close) while it was idle.
 };
 
+/// Why an attempt did not get a connection from the idle pool (`got_conn::not_reused`).
+enum class not_reused_reason {
+    none,                     ///< It did: the connection was idle in the pool (`was_idle`).
+    no_idle,                  ///< The pool had no idle connection for the attempt's scheme, host and port.
+    idle_stale,               ///< The idle ones were found closed by the server (or sent stray bytes).
+    idle_expired,             ///< The idle ones were past the idle timeout or the maximum lifetime.
+    new_connection_requested, ///< The request asked for a new connection (`request::new_connection`).
+};
+
 /// `call_start` fires when `client::async_send` starts a call, before the first middleware runs.
 struct call_start {
     std::string_view method;
@@ -108,17 +118,25 @@ struct call_start {
 struct call_done {
     error_code error;     ///< Success iff the call obtained a response.
     unsigned status = 0;  ///< The response's status, 0 when there is none.
+    clock::duration took{}; ///< Since call_start.
 };
-/// `get_conn` fires when an attempt asks the transport for a connection.
+/// `get_conn` fires when an attempt asks the transport for a connection: the first event of an attempt.
+/// It says where the attempt goes and what it sends, for observers that see attempts without the
+/// call (scoped observers receive no `call_start`).
 struct get_conn {
+    std::string_view scheme; ///< "http" or "https": with host and port, what connections are pooled by.
     std::string_view host;
     std::uint16_t port = 0;
+    std::string_view method;
+    std::string_view url; ///< As given: may hold credentials; redact before recording it. Not among
+                          ///< the fields writers show (`write_fields`).
 };
 /// `wait_for_conn_start` fires when an attempt waits because its host is at its connection limit.
 struct wait_for_conn_start {};
 /// `wait_for_conn_done` ends the wait, with an error when the wait was cancelled or timed out.
 struct wait_for_conn_done {
     error_code error;
+    clock::duration took{}; ///< Since wait_for_conn_start.
 };
 /// `dns_start` fires when name resolution starts; never for an IP-literal host.
 struct dns_start {
@@ -128,6 +146,7 @@ struct dns_start {
 struct dns_done {
     std::span<const endpoint> addresses;
     error_code error;
+    clock::duration took{}; ///< Since dns_start.
 };
 /// `connect_start` fires for each address a dial tries, in order.
 struct connect_start {
@@ -139,6 +158,7 @@ struct connect_done {
     endpoint remote;
     error_code error; ///< The operating system's own code (e.g. ECONNREFUSED); the call ends with
                       ///< its roundtrip counterpart (`error::connection_refused`).
+    clock::duration took{}; ///< Since this address's connect_start.
 };
 /// `tls_handshake_start` fires before a TLS handshake on a new connection.
 struct tls_handshake_start {
@@ -157,6 +177,7 @@ struct tls_handshake_done {
     std::string_view verify_error; ///< Why verification refused the server's certificate, in OpenSSL's
                                    ///< words ("self-signed certificate", "certificate has expired",
                                    ///< "hostname mismatch"); empty when it did not.
+    clock::duration took{};        ///< Since tls_handshake_start.
 };
 /// `got_conn` fires when an attempt has a connection to write its request on.
 struct got_conn {
@@ -165,6 +186,10 @@ struct got_conn {
     clock::duration idle_time{};     ///< How long it was idle, when `was_idle`.
     endpoint local;
     endpoint remote;
+    not_reused_reason not_reused = not_reused_reason::none; ///< Why the idle pool did not serve the
+                                                            ///< attempt; `none` when `was_idle`.
+    bool late_bound = false; ///< The attempt was waiting for a dial of its own and got a connection another
+                             ///< attempt returned first (its dial's events come later, see above).
 };
 /// `wrote_headers` fires when the request head has been handed to the socket.
 struct wrote_headers {};
@@ -201,6 +226,7 @@ struct conn_not_pooled {
 struct attempt_done {
     error_code error;    ///< Success iff the attempt obtained a response.
     unsigned status = 0; ///< The response's status, 0 when there is none.
+    clock::duration took{}; ///< Since get_conn.
 };
 /// `conn_closed` fires when a connection is closed.
 struct conn_closed {
@@ -247,6 +273,8 @@ std::string to_string(const endpoint& e);
 std::string_view to_string(not_pooled_reason r) noexcept;
 /// Returns the enumerator's name: "idle_timeout", "peer_closed_idle", ...
 std::string_view to_string(close_reason r) noexcept;
+/// Returns the enumerator's name: "none", "no_idle", "idle_stale", ...
+std::string_view to_string(not_reused_reason r) noexcept;
 
 /// Returns the event's payload if it is a `T` — one of roundtrip's event types or a middleware's
 /// `custom_event` — else null: `if (auto r = event_cast<retry_scheduled>(e)) ...`.

@@ -1,5 +1,5 @@
-// Middleware: the layers that wrap the next round tripper, in a coroutine form and a type-erased
-// object form, and `next`, the rest of the chain that a middleware calls.
+// Middleware: the layers that wrap the next round tripper, written as coroutines or as objects, and
+// `next`, the rest of the chain that a middleware calls.
 #pragma once
 
 #include <roundtrip/events.hpp>
@@ -26,6 +26,9 @@ void start_next(const chain_link* link, request req, asio::any_completion_handle
 /// transport. A middleware may call it zero, one or several times, one call at a time or
 /// concurrently; each call is a new round trip with its own attempt number(s). It is a cheap
 /// handle, valid for as long as the client that built the chain.
+///
+/// `next` completes with a result and never throws: a failure beneath, cancellation included, is
+/// the result's `error`, and so is an exception a layer beneath let escape.
 class next {
 public:
     /// Sends `req` through the rest of the chain; for coroutine middleware.
@@ -58,22 +61,21 @@ private:
     const detail::chain_link* link_;
 };
 
-/// A `middleware_fn` is a middleware written as a C++20 coroutine: it receives the request and
-/// `next`, may change the request, call `next` zero or more times, inspect or replace the result,
-/// and returns a result. It runs on the client's strand. Errors are returned as values in the
-/// result; an exception that escapes anyway becomes the result's error: a `system_error`'s own code,
-/// `error::middleware_threw` for anything else.
-using middleware_fn = std::function<asio::awaitable<result>(request, next)>;
+/// `coroutine_middleware` is the signature of a middleware written as a C++20 coroutine: a callable
+/// taking the request by value and `next`, returning `asio::awaitable<result>`. It may change the
+/// request, call `next` zero or more times, inspect or replace the result, and returns a result. It
+/// runs on the client's strand. Errors are returned as values in the result; an exception that
+/// escapes anyway becomes the result's error (a `system_error`'s own code, `error::canceled` for
+/// `operation_aborted`, `error::middleware_threw` for anything else), so the layer above always
+/// receives a result from `next`, never an exception.
+template <class F>
+concept coroutine_middleware = std::is_invocable_r_v<asio::awaitable<result>, F&, request, next>;
 
-/// A `middleware` is the type-erased object form of a middleware, for plugins written with
-/// callbacks or composed at run time, and for middleware that observe the whole client.
+/// A `middleware` is the object form of a middleware, for one written with callbacks or
+/// `async_compose` rather than as a coroutine. Put it in a chain as `std::shared_ptr` (a `layer`).
 class middleware {
 public:
     virtual ~middleware() = default;
-
-    /// Returns an observer that receives every event of the client, including connection events
-    /// no call owns, or null (the default). Called once, when the chain is built.
-    virtual std::shared_ptr<observer> client_observer() { return nullptr; }
 
     /// Handles one request. Must invoke `handler` exactly once, never before returning. `handler`'s
     /// associated cancellation slot carries the caller's cancellation; pass it on to `next`.
@@ -95,34 +97,60 @@ void emit(const request& req, const T& e)
     emit(req, event_data(middleware_event(e)));
 }
 
-/// A `layer` is one element of a client's chain: a coroutine middleware or a middleware object.
-/// The first layer of a chain sees each request first and each result last.
+namespace detail {
+using middleware_function = std::function<asio::awaitable<result>(request, next)>;
+template <class T>
+inline constexpr bool is_middleware_object = false;
+template <std::derived_from<middleware> M>
+inline constexpr bool is_middleware_object<std::shared_ptr<M>> = true;
+} // namespace detail
+
+/// A `layer` is one middleware of a client's chain (`client_options::middleware`), in either form:
+///
+///   - a coroutine: any callable satisfying `coroutine_middleware`, such as
+///     `[](request req, next next) -> asio::awaitable<result> { co_return co_await next(std::move(req)); }`;
+///   - an object: a `std::shared_ptr` to a class derived from `middleware`.
+///
+/// Either comes with an optional observer of the whole client: it receives every event of every
+/// call and the connection events no call owns (an idle connection closed by the pool). That is
+/// the one way a middleware adds a client-wide observer; an application adds its own to
+/// `client_options::observers`. To observe only the attempts beneath it, a middleware calls
+/// `request::observe` instead. The first layer of a chain sees each request first and each result
+/// last.
 class layer {
 public:
     /// A coroutine middleware, with an optional observer of the whole client.
-    layer(middleware_fn fn, std::shared_ptr<observer> client_observer = nullptr)
+    template <coroutine_middleware F>
+        requires(!std::same_as<std::remove_cvref_t<F>, layer>)
+    layer(F fn, std::shared_ptr<observer> client_observer = nullptr)
         : fn_(std::move(fn)), client_observer_(std::move(client_observer))
     {
     }
 
-    /// Any callable with the signature of `middleware_fn`, such as a coroutine lambda.
-    template <class F>
-        requires std::is_invocable_r_v<asio::awaitable<result>, F&, request, next>
-                 && (!std::is_same_v<std::remove_cvref_t<F>, layer>)
-                 && (!std::is_same_v<std::remove_cvref_t<F>, middleware_fn>)
-    layer(F f) : fn_(std::move(f))
+    /// A middleware object, with an optional observer of the whole client.
+    template <std::derived_from<middleware> M>
+    layer(std::shared_ptr<M> object, std::shared_ptr<observer> client_observer = nullptr)
+        : object_(std::move(object)), client_observer_(std::move(client_observer))
     {
     }
 
-    /// A middleware object; its `client_observer()` is asked for when the chain is built.
-    template <std::derived_from<middleware> M>
-    layer(std::shared_ptr<M> object) : object_(std::move(object))
+    /// Anything else is not a middleware: this constructor exists to say so at compile time, instead
+    /// of an overload-resolution failure in `client_options`'s initializer.
+    template <class T>
+        requires(!coroutine_middleware<T> && !detail::is_middleware_object<std::remove_cvref_t<T>>
+                 && !std::same_as<std::remove_cvref_t<T>, layer>)
+    layer(T&&, std::shared_ptr<observer> = nullptr)
     {
+        static_assert(coroutine_middleware<T>,
+                      "not a roundtrip middleware: a middleware is either a callable "
+                      "asio::awaitable<roundtrip::result>(roundtrip::request, roundtrip::next) (take the "
+                      "request by value and next; return the awaitable, e.g. a coroutine lambda), or a "
+                      "std::shared_ptr to a class derived from roundtrip::middleware");
     }
 
 private:
     friend struct detail::chain;
-    middleware_fn fn_;
+    detail::middleware_function fn_;
     std::shared_ptr<middleware> object_;
     std::shared_ptr<observer> client_observer_;
 };

@@ -7,6 +7,7 @@
 #include <roundtrip/limits.hpp>
 #include <roundtrip/tls.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,5 +99,27 @@ private:
 /// library's one replayability rule: the transport's transparent retries and the retry middleware
 /// both ask it.
 bool is_replayable(const request& req) noexcept;
+
+/// Returns whether `req`'s body can be sent again, whatever its method: a buffered body (or none)
+/// can, a `body_stream` cannot. For a middleware that resends a request the server refused without
+/// acting on it (a 401, a 421), where the method's idempotency does not matter.
+bool body_is_replayable(const request& req) noexcept;
+
+/// An `origin` is where a request goes, as the transport dials it (RFC 6454): scheme, host and port.
+struct origin {
+    std::string scheme;     ///< "http" or "https"
+    std::string host;       ///< A name, or an IP literal without brackets ("::1").
+    std::uint16_t port = 0; ///< The URL's port, or the scheme's default (80, 443).
+
+    friend bool operator==(const origin&, const origin&) = default;
+};
+
+/// Returns the origin of `req.url`, or nullopt when it is not an absolute http or https URL the
+/// transport would accept. For a middleware that keys state on the destination (a circuit breaker,
+/// a per-host limit) without parsing URLs itself; `http://h:443` and `https://h:443` differ.
+std::optional<origin> origin_of(const request& req);
+
+/// Returns the origin as "https://example.com:443" ("http://[::1]:8080" for IPv6).
+std::string to_string(const origin& o);
 
 } // namespace roundtrip

@@ -70,7 +70,7 @@ std::shared_ptr<testing::fake_transport> json_fake()
 }
 
 // Where the fake transport's requests go: any absolute URL does.
-const std::string origin = "http://api.test";
+const std::string base_url = "http://api.test";
 
 } // namespace
 
@@ -80,7 +80,7 @@ TEST_CASE("basic: one line out, one line back; the URL's user info is redacted")
     captured log(spdlog::level::info);
     client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::basic})},
                             .bottom = fake});
-    c.send(with_secret(origin + "/orders?page=2"));
+    c.send(with_secret(base_url + "/orders?page=2"));
     CHECK(log.has("info --> POST http://REDACTED:REDACTED@api.test/orders?page=2 (9-byte body)"));
     CHECK(log.has("info <-- 201 Created http://REDACTED:REDACTED@api.test/orders?page=2 ("));
     CHECK(log.has("ms, 8-byte body)"));
@@ -94,7 +94,7 @@ TEST_CASE("headers: every field both ways, secrets redacted")
     captured log(spdlog::level::info);
     client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::headers})},
                             .bottom = fake});
-    c.send(with_secret(origin + "/orders?page=2"));
+    c.send(with_secret(base_url + "/orders?page=2"));
     CHECK(log.has("--> Authorization: REDACTED"));
     CHECK(log.has("--> Cookie: REDACTED"));
     CHECK(log.has("--> X-Visible: shown"));
@@ -124,7 +124,7 @@ TEST_CASE("streamed bodies are called streamed, never 0-byte, and are not shown"
             std::move(handler)(n ? error_code{} : error_code(asio::error::eof), n);
         }
     };
-    request req("POST", origin + "/up");
+    request req("POST", base_url + "/up");
     req.body_stream = std::make_shared<hello_source>();
     req.stream_response = true;
     response resp = c.send(req);
@@ -152,14 +152,14 @@ TEST_CASE("body: text bodies up to the cap, cut on a character boundary; binary 
     client c(client_options{
         .middleware = {logging({.logger = log.logger, .detail = log_detail::body, .max_body_bytes = 4})},
         .bottom = fake});
-    request req("POST", origin + "/text");
+    request req("POST", base_url + "/text");
     req.body = "ab";
     c.send(req);
     CHECK(log.has("--> ab"));
     CHECK(log.has("<-- caf ... (11 bytes in all)")); // 4 bytes would split the é
-    c.send(request("GET", origin + "/binary"));
+    c.send(request("GET", base_url + "/binary"));
     CHECK(log.has("<-- (binary 10-byte body omitted)"));
-    request forged("POST", origin + "/text");
+    request forged("POST", base_url + "/text");
     forged.body = "a\ninfo <-- 200 OK";
     client wide(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body})},
                                .bottom = fake});
@@ -173,7 +173,7 @@ TEST_CASE("a failed call is one line with its error class and no request data")
     fake->push({.fault = testing::fault::refuse_connect});
     captured log(spdlog::level::info);
     client c(client_options{.middleware = {logging({.logger = log.logger})}, .bottom = fake});
-    request req("GET", origin + "/x");
+    request req("GET", base_url + "/x");
     req.headers.set("Authorization", secret);
     c.round_trip(req);
     CHECK(log.has("info <-- FAILED connection_refused: "));
@@ -187,8 +187,8 @@ TEST_CASE("lifecycle events at debug level: a new connection, then a reused one"
     captured log(spdlog::level::debug);
     client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::none})},
                             .bottom = fake});
-    c.send(request("GET", origin + "/"));
-    c.send(request("GET", origin + "/"));
+    c.send(request("GET", base_url + "/"));
+    c.send(request("GET", base_url + "/"));
     CHECK(log.has("debug [call 1 attempt 1] connect_start remote=127.0.0.1:"));
     CHECK(log.has("debug [call 1 attempt 1] got_conn reused=false was_idle=false"));
     CHECK(log.has("debug [call 2 attempt 1] got_conn reused=true was_idle=true"));
@@ -202,14 +202,14 @@ TEST_CASE("nothing is written, or formatted, when the logger's level is above wh
     captured log(spdlog::level::warn);
     client c(client_options{.middleware = {logging({.logger = log.logger, .detail = log_detail::body})},
                             .bottom = fake});
-    c.send(with_secret(origin + "/orders?page=2"));
+    c.send(with_secret(base_url + "/orders?page=2"));
     CHECK(log.text().empty());
 
     captured quiet(spdlog::level::trace);
     client off(client_options{.middleware = {logging({.logger = quiet.logger, .detail = log_detail::none,
                                                       .lifecycle = false})},
                               .bottom = fake});
-    off.send(request("GET", origin + "/"));
+    off.send(request("GET", base_url + "/"));
     CHECK(quiet.text().empty());
 }
 

@@ -5,6 +5,7 @@
 #include <roundtrip/error.hpp>
 #include <roundtrip/events.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -78,9 +79,10 @@ struct retry_state {
     {
         if (!options.sleep)
             options.sleep = [](clock::duration d) -> asio::awaitable<void> {
-                // On the caller's executor, with the caller's cancellation: a cancelled call stops here.
+                // On the caller's executor, with the caller's cancellation, which ends the wait
+                // early (without an exception: the middleware then returns error::canceled).
                 asio::steady_timer wait(co_await asio::this_coro::executor, d);
-                co_await wait.async_wait(asio::use_awaitable);
+                co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
             };
         if (!options.random)
             options.random = [] {
@@ -217,6 +219,12 @@ layer retry(retry_options options)
             if (r.error && r.attempt.reused)
                 req.new_connection = true; // that connection may be one of many the server dropped
             co_await o.sleep(delay);
+            if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
+                result canceled;
+                canceled.error = error::canceled;
+                canceled.attempt = r.attempt;
+                co_return canceled;
+            }
         }
     };
 }

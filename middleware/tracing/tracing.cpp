@@ -462,18 +462,6 @@ std::optional<span_context> take_parent(request& req)
     return parent;
 }
 
-// The error a call ends with when the chain beneath the middleware threw.
-error_code thrown_error(std::exception_ptr e)
-{
-    try {
-        std::rethrow_exception(e);
-    } catch (const boost::system::system_error& s) {
-        return s.code() == asio::error::operation_aborted ? make_error_code(error::canceled) : s.code();
-    } catch (...) {
-        return error::middleware_threw;
-    }
-}
-
 asio::awaitable<result> tracer::handle(request req, next next) const
 {
     const auto parent = take_parent(req);
@@ -507,20 +495,8 @@ asio::awaitable<result> tracer::handle(request req, next next) const
     auto trace = std::make_shared<call_trace>(shared_from_this(), std::move(id), std::move(call));
     req.observe(trace, observer_hooks::events_and_headers);
 
-    std::exception_ptr thrown;
-    result r;
-    try {
-        r = co_await next(std::move(req));
-    } catch (...) {
-        thrown = std::current_exception();
-    }
-    if (thrown) {
-        // A layer beneath threw (a retry's cancelled backoff, say): the spans still end.
-        result failed;
-        failed.error = thrown_error(thrown);
-        trace->finish(failed);
-        std::rethrow_exception(thrown);
-    }
+    // next never throws: a cancelled retry backoff beneath arrives as a result, and the spans end.
+    result r = co_await next(std::move(req));
     trace->finish(r);
     co_return r;
 }

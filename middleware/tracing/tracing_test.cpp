@@ -63,7 +63,7 @@ struct traced_client {
 
 // Where the fake transport's requests go. An IP literal, as the loopback server's URLs are: no dns
 // phase, so a new connection has one phase, connect.
-const std::string origin = "http://127.0.0.1:8080";
+const std::string base_url = "http://127.0.0.1:8080";
 
 // The value of `field` in each request the fake received, one per attempt ("" when it is absent).
 std::vector<std::string> sent(const testing::fake_transport& fake, std::string_view field)
@@ -184,7 +184,7 @@ TEST_CASE("a new connection: a call span, its attempt, the connect phase; the at
 {
     auto fake = std::make_shared<testing::fake_transport>();
     traced_client t({}, {.bottom = fake});
-    std::string url = origin + "/orders?sig=secret";
+    std::string url = base_url + "/orders?sig=secret";
     url.insert(url.find("//") + 2, "alice:pw@");
     REQUIRE(t.c.send(request("GET", url)).status == 200);
 
@@ -226,10 +226,10 @@ TEST_CASE("a reused connection shows as attributes, never as phases")
 {
     auto fake = std::make_shared<testing::fake_transport>();
     traced_client t({}, {.bottom = fake});
-    REQUIRE(t.c.send(request("GET", origin + "/")).status == 200);
+    REQUIRE(t.c.send(request("GET", base_url + "/")).status == 200);
     t.spans->clear();
     std::this_thread::sleep_for(5ms);
-    REQUIRE(t.c.send(request("GET", origin + "/")).status == 200);
+    REQUIRE(t.c.send(request("GET", base_url + "/")).status == 200);
     const auto all = t.spans->spans();
     REQUIRE(all.size() == 2);
     const span& attempt = all[0].kind == span_kind::client ? all[0] : all[1];
@@ -247,7 +247,7 @@ TEST_CASE("a retried call: one call span, two attempt spans, each attempt with i
     retry_options fast;
     fast.sleep = [](clock::duration) -> asio::awaitable<void> { co_return; };
     traced_client t({}, client_options{.middleware = {retry(fast)}, .bottom = fake});
-    REQUIRE(t.c.send(request("GET", origin + "/")).status == 200);
+    REQUIRE(t.c.send(request("GET", base_url + "/")).status == 200);
 
     const auto all = t.spans->spans();
     const span& call = call_span(all);
@@ -281,7 +281,7 @@ TEST_CASE("a caller's traceparent is continued, its tracestate passed on; an uns
 {
     auto fake = std::make_shared<testing::fake_transport>();
     traced_client t({}, {.bottom = fake});
-    request continued("GET", origin + "/");
+    request continued("GET", base_url + "/");
     continued.headers.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
     continued.headers.set("tracestate", "vendor=opaque");
     REQUIRE(t.c.send(continued).status == 200);
@@ -298,7 +298,7 @@ TEST_CASE("a caller's traceparent is continued, its tracestate passed on; an uns
     CHECK(continued_sent.find("00f067aa0ba902b7") == std::string::npos); // our span, not the caller's
 
     t.spans->clear();
-    request unsampled("GET", origin + "/");
+    request unsampled("GET", base_url + "/");
     unsampled.headers.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
     REQUIRE(t.c.send(unsampled).status == 200);
     CHECK(t.spans->spans().empty());
@@ -308,7 +308,7 @@ TEST_CASE("a caller's traceparent is continued, its tracestate passed on; an uns
     CHECK(parse_traceparent(unsampled_sent));
 
     traced_client never({.sampler = sampler::always_off()}, {.bottom = fake});
-    REQUIRE(never.c.send(request("GET", origin + "/")).status == 200);
+    REQUIRE(never.c.send(request("GET", base_url + "/")).status == 200);
     CHECK(never.spans->spans().empty());
     CHECK(sent(*fake, "traceparent").size() == 3);
     CHECK(parse_traceparent(sent(*fake, "traceparent").back()));
@@ -381,7 +381,7 @@ TEST_CASE("a cancelled call ends its spans, with error.type canceled")
     auto spans = std::make_shared<in_memory_exporter>();
     client c(io.get_executor(), {.middleware = {tracing({.exporter = spans})}, .bottom = fake});
     cancellable_call call;
-    call.start(c, request("GET", origin + "/"));
+    call.start(c, request("GET", base_url + "/"));
     // Once the request is written the fake is in its stall, which is where the cancellation lands.
     run_until(io, [&] { return fake->requests().size() == 1; });
     call.cancel.emit(asio::cancellation_type::terminal);
@@ -404,7 +404,7 @@ TEST_CASE("a streamed response's call span ends when its body has been read")
     auto fake = std::make_shared<testing::fake_transport>();
     fake->respond_with([](const request&, std::uint32_t) { return testing::answer{.body = std::string(10000, 'x')}; });
     traced_client t({}, {.bottom = fake});
-    request req("GET", origin + "/");
+    request req("GET", base_url + "/");
     req.stream_response = true;
     response r = t.c.send(req);
     REQUIRE(r.body_stream.is_open());
@@ -418,7 +418,7 @@ TEST_CASE("a streamed response's call span ends when its body has been read")
 
     // A body dropped unread ends the call too, marked as dropped: its connection is closed
     // (conn_not_pooled{body_not_drained}).
-    request dropped_req("GET", origin + "/");
+    request dropped_req("GET", base_url + "/");
     dropped_req.stream_response = true;
     response dropped = t.c.send(dropped_req);
     t.spans->clear();
@@ -473,7 +473,7 @@ TEST_CASE("a call cancelled in a retry's backoff, beneath tracing, still ends it
     slow.max_delay = 10s;
     client c(io.get_executor(), {.middleware = {tracing({.exporter = spans}), retry(slow)}, .bottom = fake});
     cancellable_call canceled;
-    canceled.start(c, request("GET", origin + "/"));
+    canceled.start(c, request("GET", base_url + "/"));
     run_until(io, [&] { return !spans->spans().empty(); }); // the first attempt's span: backoff began
     canceled.cancel.emit(asio::cancellation_type::terminal);
     run_until(io, [&] { return canceled.done; });
@@ -492,7 +492,7 @@ TEST_CASE("W3C details: tracestate fields joined, dropped with an invalid parent
 {
     auto fake = std::make_shared<testing::fake_transport>();
     traced_client t({}, {.bottom = fake});
-    request continued("GET", origin + "/");
+    request continued("GET", base_url + "/");
     continued.headers.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
     continued.headers.insert("tracestate", "a=1");
     continued.headers.insert("tracestate", "b=2");
@@ -500,7 +500,7 @@ TEST_CASE("W3C details: tracestate fields joined, dropped with an invalid parent
     for (const auto& s : t.spans->spans())
         CHECK(s.context.trace_state == "a=1,b=2");
 
-    request invalid("GET", origin + "/");
+    request invalid("GET", base_url + "/");
     invalid.headers.set("traceparent", "00-not-a-trace-01");
     invalid.headers.set("tracestate", "a=1");
     REQUIRE(t.c.send(invalid).status == 200);
@@ -509,7 +509,7 @@ TEST_CASE("W3C details: tracestate fields joined, dropped with an invalid parent
     CHECK(tracestates.back().empty()); // it belonged to another trace
 
     t.spans->clear();
-    REQUIRE(t.c.send(request("BREW", origin + "/")).status == 200);
+    REQUIRE(t.c.send(request("BREW", base_url + "/")).status == 200);
     const auto all = t.spans->spans();
     REQUIRE(all.size() == 2); // the call and its attempt, on the pooled connection
     const auto attempt =

@@ -41,7 +41,7 @@ roundtrip::layer middleware(token_source tokens)
         token = co_await tokens(true);
         // A 401 means the server refused the request without acting on it: any method may be sent
         // again, provided its body can be (a buffered body can; a body_stream was used up).
-        const bool resend = !token.empty() && !req.body_stream;
+        const bool resend = !token.empty() && roundtrip::body_is_replayable(req);
         roundtrip::emit(req, token_refreshed{r.attempt.attempts, resend, roundtrip::clock::now() - asked});
         if (!resend)
             co_return r; // the 401 is the answer
