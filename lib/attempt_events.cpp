@@ -62,10 +62,22 @@ void attempt_events::stamp_headers(header_fields& headers) const noexcept
     stamp_outermost_first(scoped_.get(), attempt_id{call_, attempt_}, headers);
 }
 
+executor attempt_events::call_executor(const request& req) noexcept
+{
+    const auto& call = detail::request_access::call(req);
+    return call && call->strand ? *call->strand : executor();
+}
+
 void attempt_events::request_write_started(const request& req) noexcept
 {
     if (const auto& call = detail::request_access::call(req))
         call->request_write_started = true;
+}
+
+void attempt_events::request_body_sent(const request& req) noexcept
+{
+    if (const auto& call = detail::request_access::call(req))
+        call->body_read_to_end = true;
 }
 
 } // namespace roundtrip

@@ -36,6 +36,7 @@ struct call_state {
     std::uint64_t id = 0;
     std::uint32_t attempts = 0; // attempts started so far; the next one is attempts + 1
     const std::vector<std::shared_ptr<observer>>* client_observers = nullptr; // for emit(); outlives the call
+    const executor* strand = nullptr; // the client's strand, where the call runs; outlives the call
     bool request_write_started = false; // a byte of the request may have reached a server
     bool body_read_to_end = false;      // the body_source delivered its last byte and it was written
 

@@ -172,6 +172,7 @@ private:
         self->calls_.push_back(*call);
         call->state.id = ++self->last_call_id_;
         call->state.client_observers = &self->observers_;
+        call->state.strand = &self->strand_;
         call->state.coroutine_slot = (co_await asio::this_coro::cancellation_state).slot();
         const clock::duration timeout = req.timeout > clock::duration::zero() ? req.timeout : self->timeout_;
         if (timeout > clock::duration::zero())
@@ -182,7 +183,12 @@ private:
         sink.emit(0, [&] { return call_start{req.method, req.url}; });
         const clock::time_point started = sink.active() ? clock::now() : clock::time_point{};
         const std::shared_ptr<body_source> body = req.body_stream;
-        r = co_await self->chain_.first()(std::move(req)); // never throws: errors are results
+        try {
+            r = co_await self->chain_.first()(std::move(req)); // errors are results; this catches only
+        } catch (...) {                                        // what no layer could (bad_alloc)
+            r = result{};
+            r.error = error_from_exception(std::current_exception());
+        }
         r.error = as_roundtrip_error(r.error); // a middleware's system_error, say
         if (body)
             finish_body_source(*body, call->state, r.error);

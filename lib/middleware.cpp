@@ -118,11 +118,12 @@ asio::awaitable<result> next::operator()(request&& req) const
     }
     if (link_->inline_bottom)
         return link_->inline_bottom->round_trip_inline(std::move(req));
-    return asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(
+    // A middleware object or a bottom of the user's own: what its start throws is a result too.
+    return guarded(asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(
         [link = link_](auto handler, request r) {
             detail::start_next(link, std::move(r), asio::any_completion_handler<void(result)>(std::move(handler)));
         },
-        asio::use_awaitable, std::move(req));
+        asio::use_awaitable, std::move(req)));
 }
 
 } // namespace roundtrip

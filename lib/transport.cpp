@@ -344,6 +344,7 @@ private:
             // waiter gave up on or a draining connection may emit after the client is gone, and
             // the transport's list lives as long as they do.
             const event_sink sink(&observers_, request_access::observers(req), call.id, r.attempt.attempts);
+            a.asked = sink.active() ? clock::now() : clock::time_point{}; // get_conn sets it again
             bool reused = co_await attempt(a, t, key, sink, r);
             sink.emit(r.attempt.conn, [&] {
                 return attempt_done{r.error, r.error ? 0u : r.response.status, clock::now() - a.asked};

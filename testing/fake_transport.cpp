@@ -47,18 +47,16 @@ struct destination {
     std::string pool_key() const { return scheme + "://" + host + ":" + std::to_string(port); }
 };
 
-bool parse(const std::string& url, destination& d)
+// The request's origin, read as the transport reads it (origin_of).
+bool parse(const request& req, destination& d)
 {
-    auto u = boost::urls::parse_uri(url);
-    if (!u || !u->has_authority() || u->host_address().empty())
+    std::optional<origin> o = origin_of(req);
+    if (!o)
         return false;
-    d.scheme = u->scheme();
-    if (d.scheme != "http" && d.scheme != "https")
-        return false;
-    d.host = u->host_address();
-    d.ip_literal = u->host_type() != boost::urls::host_type::name;
-    d.port = u->has_port() ? u->port_number() : (d.scheme == "https" ? 443 : 80);
-    return d.port != 0;
+    error_code not_an_ip;
+    asio::ip::make_address(o->host, not_an_ip);
+    d = destination{std::move(o->scheme), std::move(o->host), o->port, !not_an_ip};
+    return true;
 }
 
 struct fake_conn {
@@ -70,12 +68,12 @@ struct fake_conn {
 
 // The bytes roundtrip's transport would write for `req` with these headers: the request line, Host,
 // the fields, Content-Length, the blank line and the body.
-std::uint64_t wire_size(const request& req, const destination& d, const header_fields& headers, std::size_t body)
+std::uint64_t wire_size(const request& req, const header_fields& headers, std::size_t body)
 {
-    std::uint64_t n = req.method.size() + 1 + 1 + 11; // "GET " ... " HTTP/1.1\r\n" (target counted below)
+    std::uint64_t n = req.method.size() + 1 + 11; // "GET " + target + " HTTP/1.1\r\n"
     auto u = boost::urls::parse_uri(req.url);
     n += u ? std::max<std::size_t>(u->encoded_target().size(), 1) : 1;
-    n += 6 + d.host.size() + 2; // "Host: " h "\r\n"
+    n += 6 + (u ? u->encoded_host_and_port().size() : 0) + 2; // "Host: " + the URL's authority + "\r\n"
     for (const auto& f : headers)
         n += f.name_string().size() + 2 + f.value().size() + 2;
     if (body > 0)
@@ -110,19 +108,35 @@ struct fake_transport::owned_thread {
 };
 
 struct fake_transport::state : std::enable_shared_from_this<state> {
-    executor strand;
+    executor strand; // for round trips outside a client call; a call's attempts run on its client's strand
     fake_options options;
 
-    mutable std::mutex mutex; // guards what the accessors read and push writes
+    // Guards everything below: clients on different strands may share one fake. Never held while
+    // events are delivered.
+    mutable std::mutex mutex;
     std::deque<answer> script;
     std::function<answer(const request&, std::uint32_t)> respond;
     std::vector<received_request> log;
     std::size_t attempts = 0;
     std::size_t connections = 0;
-
-    // Only touched on the strand.
     std::map<std::string, std::vector<fake_conn>> idle;
     std::uint64_t last_conn_id = 0;
+
+    // The most recently used idle connection of `key`, if any. `made_up_if_none`: one that served a
+    // request earlier, for the stale-connection fault on an empty pool.
+    std::optional<fake_conn> take_idle(const std::string& key, bool made_up_if_none)
+    {
+        std::lock_guard lock(mutex);
+        auto& pool = idle[key];
+        if (pool.empty()) {
+            if (!made_up_if_none)
+                return std::nullopt;
+            return fake_conn{++last_conn_id, 1, clock::now(), clock::now()};
+        }
+        fake_conn c = pool.back();
+        pool.pop_back();
+        return c;
+    }
 
     state(executor s, fake_options o) : strand(std::move(s)), options(std::move(o)) {}
 
@@ -150,10 +164,11 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
 
     fake_conn open(const destination& d, const attempt_events& ev)
     {
-        fake_conn c{++last_conn_id, 0, clock::now(), {}};
+        fake_conn c;
         {
             std::lock_guard lock(mutex);
             ++connections;
+            c = fake_conn{++last_conn_id, 0, clock::now(), {}};
         }
         if (!d.ip_literal) {
             ev.emit(c.id, [&] { return dns_start{d.host}; });
@@ -174,6 +189,7 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
         }
         ev.emit(c.id, [] { return put_idle_conn{}; });
         c.idle_since = clock::now();
+        std::lock_guard lock(mutex);
         idle[key].push_back(c);
     }
 
@@ -198,7 +214,7 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
     // deadline_exceeded, canceled, or `at_until` when `until` came first and is itself a failure.
     asio::awaitable<error_code> wait(clock::time_point until, const request& req, error_code at_until)
     {
-        asio::steady_timer timer(strand);
+        asio::steady_timer timer(co_await asio::this_coro::executor);
         const bool deadline_first = req.deadline() <= until;
         timer.expires_at(deadline_first ? req.deadline() : until);
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -234,24 +250,24 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
     // streamed bodies do.
     class memory_body final : public detail::body_channel {
     public:
-        memory_body(std::shared_ptr<state> s, fake_conn c, std::string key, attempt_events ev,
+        memory_body(std::shared_ptr<state> s, executor ex, fake_conn c, std::string key, attempt_events ev,
                     std::string body, bool keep_alive)
-            : s_(std::move(s)), c_(c), key_(std::move(key)), ev_(std::move(ev)), body_(std::move(body)),
-              keep_alive_(keep_alive)
+            : s_(std::move(s)), ex_(std::move(ex)), c_(c), key_(std::move(key)), ev_(std::move(ev)),
+              body_(std::move(body)), keep_alive_(keep_alive)
         {
         }
 
         void read_some(asio::mutable_buffer into, read_handler handler) override
         {
             // Posted, never run inline: the handler must not run inside this call.
-            asio::post(s_->strand, [this, self = shared(), into, h = std::move(handler)]() mutable {
+            asio::post(ex_, [this, self = shared(), into, h = std::move(handler)]() mutable {
                 const std::size_t n = std::min(into.size(), body_.size() - at_);
                 std::memcpy(into.data(), body_.data() + at_, n);
                 at_ += n;
                 const error_code ec = n == 0 && into.size() > 0 ? error_code(asio::error::eof) : error_code{};
                 if (at_ == body_.size())
                     end();
-                complete(std::move(h), s_->strand, [ec, n](auto& done) { std::move(done)(ec, n); });
+                complete(std::move(h), ex_, [ec, n](auto& done) { std::move(done)(ec, n); });
             });
         }
 
@@ -261,7 +277,7 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
         void release() noexcept override { give_up(false); }
         void discard() noexcept override { give_up(true); }
 
-        executor get_executor() const noexcept override { return s_->strand; }
+        executor get_executor() const noexcept override { return ex_; }
 
         void bind(std::weak_ptr<memory_body> self) { self_ = std::move(self); }
 
@@ -273,7 +289,7 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
         void give_up(bool discarded) noexcept
         {
             try {
-                asio::post(s_->strand, [self = shared(), discarded] {
+                asio::post(ex_, [self = shared(), discarded] {
                     if (self->ended_)
                         return;
                     if ((self->at_ == 0 && !discarded) || self->body_.size() - self->at_ > drain_bytes)
@@ -299,6 +315,7 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
         }
 
         std::shared_ptr<state> s_;
+        executor ex_; // where the attempt ran: the client's strand
         fake_conn c_;
         std::string key_;
         attempt_events ev_;
@@ -333,12 +350,14 @@ asio::awaitable<bool> fake_transport::state::attempt(const request& req, const d
     fake_conn c;
     bool was_idle = false;
     auto not_reused = req.new_connection ? not_reused_reason::new_connection_requested : not_reused_reason::no_idle;
-    auto& pool = idle[key];
-    if (a.fault == fault::stale_pooled_connection && pool.empty())
-        pool.push_back(fake_conn{++last_conn_id, 1, clock::now(), clock::now()});
-    if (!pool.empty() && (!req.new_connection || a.fault == fault::stale_pooled_connection)) {
-        c = pool.back();
-        pool.pop_back();
+    if (a.fault == fault::stale_pooled_connection && req.new_connection)
+        a.fault = fault::none; // a request that wants a new connection never gets a pooled one
+    // A refused connect is a new connection's: the idle pool is passed over, as for new_connection.
+    std::optional<fake_conn> pooled;
+    if (!req.new_connection && a.fault != fault::refuse_connect)
+        pooled = take_idle(key, a.fault == fault::stale_pooled_connection);
+    if (pooled) {
+        c = *pooled;
         was_idle = true;
         not_reused = not_reused_reason::none;
     } else {
@@ -378,13 +397,17 @@ asio::awaitable<bool> fake_transport::state::attempt(const request& req, const d
     ev.emit(c.id, [] { return wrote_headers{}; });
     if (req.body_stream) {
         got.body.clear();
-        if (auto ec = co_await read_body(*req.body_stream, got.body)) {
+        error_code ec = co_await read_body(*req.body_stream, got.body);
+        if (const auto announced = req.body_stream->length(); !ec && announced && *announced != got.body.size())
+            ec = error::body_length_mismatch;
+        if (ec) {
             ev.emit(c.id, [&] { return wrote_request{0, ec}; });
             fail(c, ev, ec, r);
             co_return reused;
         }
+        attempt_events::request_body_sent(req); // the client tells the source its body went out
     }
-    const std::uint64_t bytes = wire_size(req, d, got.headers, got.body.size());
+    const std::uint64_t bytes = wire_size(req, got.headers, got.body.size());
     {
         std::lock_guard lock(mutex);
         log.push_back(std::move(got));
@@ -429,7 +452,8 @@ asio::awaitable<bool> fake_transport::state::attempt(const request& req, const d
     ev.emit(c.id, [&] { return response_headers{a.status, 11}; });
 
     if (req.stream_response && !a.body.empty()) {
-        auto body = std::make_shared<memory_body>(shared_from_this(), c, key, ev, std::move(a.body), a.keep_alive);
+        auto body = std::make_shared<memory_body>(shared_from_this(), co_await asio::this_coro::executor, c, key, ev,
+                                                  std::move(a.body), a.keep_alive);
         body->bind(body);
         resp.body_stream = body_reader(std::move(body));
         co_return reused;
@@ -445,7 +469,7 @@ asio::awaitable<result> fake_transport::state::round_trip(std::shared_ptr<state>
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     result r;
     destination d;
-    if (!parse(req.url, d)) {
+    if (!parse(req, d)) {
         r.error = error::invalid_url; // refused before asking for a connection: no events, as the transport
         co_return r;
     }
@@ -518,20 +542,24 @@ executor fake_transport::get_executor() const noexcept
 
 void fake_transport::do_round_trip(request req, asio::any_completion_handler<signature> handler)
 {
-    // The caller emits cancellation on its own executor, which is not the fake's strand: Asio's
-    // per-operation cancellation is not thread-safe, so the caller's slot only relays it to a signal
-    // emitted on the strand, where the attempt's operations run.
+    // On the call's strand, as the transport runs: events reach observers there, and the call's state
+    // is only touched there. Outside a client call, on the fake's own strand.
+    executor runs_on = attempt_events::call_executor(req);
+    if (!runs_on)
+        runs_on = state_->strand;
+    // Asio's per-operation cancellation is not thread-safe, and a caller outside a client may emit on
+    // another executor: its slot only relays the cancellation to a signal emitted where the attempt runs.
     auto slot = asio::get_associated_cancellation_slot(handler);
     auto relay = std::make_shared<asio::cancellation_signal>();
     if (slot.is_connected())
-        slot.assign([relay, strand = state_->strand](asio::cancellation_type type) {
-            asio::post(strand, [relay, type] { relay->emit(type); });
+        slot.assign([relay, runs_on](asio::cancellation_type type) {
+            asio::post(runs_on, [relay, type] { relay->emit(type); });
         });
     // The completion given to co_spawn holds nothing of the caller's executor: a coroutine frame is
-    // destroyed after its completion ran, and by then the caller (a client) may be gone.
+    // destroyed after its completion ran, and by then the caller may be gone.
     auto caller = std::make_shared<std::optional<asio::any_completion_handler<signature>>>();
     caller->emplace(std::move(handler)); // emplaced, never move-assigned (Boost 1.81)
-    asio::co_spawn(state_->strand, state::round_trip(state_, std::move(req)),
+    asio::co_spawn(runs_on, state::round_trip(state_, std::move(req)),
                    asio::bind_cancellation_slot(relay->slot(), [this_strand = state_->strand, caller, slot,
                                                                  relay](std::exception_ptr e, result r) {
                        if (e) {

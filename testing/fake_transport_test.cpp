@@ -5,6 +5,7 @@
 #include <roundtrip/testing/recorder.hpp>
 #include <roundtrip/testing/wait.hpp>
 
+#include <roundtrip/body_source.hpp>
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
 
@@ -15,6 +16,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <future>
 #include <thread>
 
@@ -279,4 +281,53 @@ TEST_CASE("a streamed body dropped unread closes its connection; a discarded one
     response discarded = t.c.send(req);
     discarded.body_stream.discard();
     CHECK(testing::eventually([&] { return t.events->names().ends_with("put_idle_conn"); }));
+}
+
+TEST_CASE("a refused connect passes over idle connections; a stale one is never a new_connection's")
+{
+    rig t;
+    REQUIRE_FALSE(t.c.round_trip(request("GET", "http://h/")).error); // leaves an idle connection
+    t.fake->push({.fault = testing::fault::refuse_connect});
+    CHECK(t.c.round_trip(request("GET", "http://h/")).error == error::connection_refused);
+
+    request fresh("GET", "http://h/");
+    fresh.new_connection = true;
+    t.fake->push({.status = 202, .fault = testing::fault::stale_pooled_connection});
+    result r = t.c.round_trip(fresh);
+    CHECK(r.response.status == 202);
+    CHECK_FALSE(r.attempt.reused);
+}
+
+TEST_CASE("a body_stream is read to its end and checked against its announced length")
+{
+    struct fixed : body_source {
+        std::string data;
+        std::uint64_t announced;
+        bool sent = false;
+        error_code finished_with = asio::error::in_progress;
+        std::optional<std::uint64_t> length() const noexcept override { return announced; }
+        void async_read_some(asio::mutable_buffer into, read_handler h) override
+        {
+            const std::size_t n = sent ? 0 : std::min(into.size(), data.size());
+            std::memcpy(into.data(), data.data(), n);
+            sent = true;
+            std::move(h)(n ? error_code{} : error_code(asio::error::eof), n); // allowed inline (body_source.hpp)
+        }
+        void finish(error_code why) noexcept override { finished_with = why; }
+    };
+    rig t;
+    auto good = std::make_shared<fixed>();
+    good->data = "payload";
+    good->announced = 7;
+    request put("PUT", "http://h/");
+    put.body_stream = good;
+    REQUIRE_FALSE(t.c.round_trip(put).error);
+    CHECK(t.fake->requests().back().body == "payload");
+    CHECK_FALSE(good->finished_with); // told the body went out
+
+    auto short_one = std::make_shared<fixed>();
+    short_one->data = "abc";
+    short_one->announced = 10;
+    put.body_stream = short_one;
+    CHECK(t.c.round_trip(put).error == error::body_length_mismatch);
 }

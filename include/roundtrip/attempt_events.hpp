@@ -34,6 +34,7 @@ public:
     /// call id is 0 and the attempt is number 1. `observers` must outlive every copy of this object:
     /// events of a connection may arrive after the call completed.
     attempt_events(const request& req, const std::vector<std::shared_ptr<observer>>& observers);
+    attempt_events(const request& req, std::vector<std::shared_ptr<observer>>&& observers) = delete; // dangles
 
     /// The call's id (`event::call`), 0 outside a client call.
     std::uint64_t call() const noexcept { return call_; }
@@ -64,9 +65,18 @@ public:
     /// attempt's own copy of the request's headers just before writing them.
     void stamp_headers(header_fields& headers) const noexcept;
 
+    /// Returns the executor `req`'s call runs on — the client's strand — or an empty executor outside
+    /// a client call. A bottom round tripper runs its attempt there, as roundtrip's transport does:
+    /// observers receive events on the client's strand (events.hpp), and the call's state (the
+    /// attempt count, the two marks below) is only touched there.
+    static executor call_executor(const request& req) noexcept;
+
     /// Tells the call that a byte of the request may have reached a server: from now on the call
     /// declines total cancellation (client.hpp), as it does once roundtrip's transport starts writing.
     static void request_write_started(const request& req) noexcept;
+    /// Tells the call that its `body_stream` delivered its last byte and all of it was written: the
+    /// client then tells the source its body was sent (`body_source::finish` with success).
+    static void request_body_sent(const request& req) noexcept;
 
 protected:
     /// For roundtrip's transport, which keeps the call's state itself.

@@ -77,8 +77,9 @@ class middleware {
 public:
     virtual ~middleware() = default;
 
-    /// Handles one request. Must invoke `handler` exactly once, never before returning. `handler`'s
-    /// associated cancellation slot carries the caller's cancellation; pass it on to `next`.
+    /// Handles one request. Must invoke `handler` exactly once, never before returning; report a
+    /// failure through the handler, not by throwing. `handler`'s associated cancellation slot carries
+    /// the caller's cancellation; pass it on to `next`.
     virtual void handle(request req, next next, asio::any_completion_handler<void(result)> handler) = 0;
 };
 

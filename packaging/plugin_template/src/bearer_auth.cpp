@@ -45,6 +45,8 @@ roundtrip::layer middleware(token_source tokens)
         roundtrip::emit(req, token_refreshed{r.attempt.attempts, resend, roundtrip::clock::now() - asked});
         if (!resend)
             co_return r; // the 401 is the answer
+        // A streamed 401 body holds its connection: given up, it drains and the connection is pooled.
+        r.response.body_stream.discard();
         req.headers.set("Authorization", "Bearer " + token);
         co_return co_await next(std::move(req));
     };

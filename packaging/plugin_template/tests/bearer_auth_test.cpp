@@ -1,12 +1,19 @@
 // bearer_auth's tests, without sockets: roundtrip-testing's fake transport answers from a script, a
-// recorder keeps the events, and the tracing middleware shows the plugin's event on the call's span.
+// recorder keeps the events, and the logging and tracing middleware show the plugin's event in a log
+// line and on the call's span.
 #include <bearer_auth/bearer_auth.hpp>
 
 #include <roundtrip/body_pipe.hpp>
 #include <roundtrip/client.hpp>
+#include <roundtrip/middleware/logging.hpp>
 #include <roundtrip/middleware/tracing.hpp>
 #include <roundtrip/testing/fake_transport.hpp>
 #include <roundtrip/testing/recorder.hpp>
+
+#include <spdlog/logger.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <sstream>
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
@@ -29,12 +36,23 @@ struct counting_tokens {
     }
 };
 
+// A logger that writes into a string, at every level.
+std::shared_ptr<spdlog::logger> string_logger(std::ostringstream& out)
+{
+    auto logger = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_st>(out));
+    logger->set_level(spdlog::level::debug);
+    logger->set_pattern("%v");
+    return logger;
+}
+
 struct rig {
     counting_tokens tokens;
+    std::ostringstream log;
     std::shared_ptr<testing::recorder> events = std::make_shared<testing::recorder>();
     std::shared_ptr<in_memory_exporter> spans = std::make_shared<in_memory_exporter>();
     std::shared_ptr<testing::fake_transport> fake = std::make_shared<testing::fake_transport>();
-    client c{client_options{.middleware = {tracing({.exporter = spans}), bearer_auth::middleware(tokens.source())},
+    client c{client_options{.middleware = {logging({.logger = string_logger(log)}), tracing({.exporter = spans}),
+                                           bearer_auth::middleware(tokens.source())},
                             .observers = {events},
                             .bottom = fake}};
 };
@@ -63,7 +81,9 @@ TEST_CASE("every request carries the token; a 401 fetches a new one and sends th
     CHECK(t.events->describe_first("token_refreshed")
               .starts_with("token_refreshed refused_attempt=1 resent=true took_us="));
 
-    // The tracing middleware shows the plugin's event on the call's span, with its fields.
+    // The logging middleware writes the plugin's event as a line; the tracing middleware puts it on the
+    // call's span, with its fields.
+    CHECK(t.log.str().find("token_refreshed refused_attempt=1 resent=true took_us=") != std::string::npos);
     bool on_span = false;
     for (const auto& s : t.spans->spans())
         for (const auto& e : s.events)

@@ -18,8 +18,9 @@ namespace roundtrip::testing {
 /// error, the same `request_progress` and the same events up to the failure.
 enum class fault {
     none,
-    /// A new connection is refused: `connect_done` carries `ECONNREFUSED` and the attempt fails with
-    /// `error::connection_refused` before anything is sent (`request_progress::not_sent`).
+    /// The attempt dials a new connection (passing over idle ones) and the connect is refused:
+    /// `connect_done` carries `ECONNREFUSED` and the attempt fails with `error::connection_refused`
+    /// before anything is sent (`request_progress::not_sent`).
     refuse_connect,
     /// The request is written (`wrote_request`), then the server resets the connection: the attempt
     /// fails with `error::connection_reset`, and the server may have processed the request
@@ -30,11 +31,13 @@ enum class fault {
     /// `error::response_header_timeout` after `fake_options::response_header_timeout`, or earlier with
     /// `error::deadline_exceeded` at the call's deadline, or `error::canceled` on cancellation.
     stall_before_first_byte,
-    /// The attempt is handed an idle pooled connection (`got_conn{reused = true, was_idle = true}`)
-    /// that the server had closed: reading finds its end before a response byte
-    /// (`error::unexpected_eof`, `request_progress::possibly_processed`). As roundtrip's transport does,
-    /// the fake then retries a replayable request (`is_replayable`) on a new connection, as the next
-    /// attempt, which takes the next answer of the script.
+    /// The attempt is handed an idle pooled connection (`got_conn{reused = true, was_idle = true}`;
+    /// one is made up if the pool has none) that the server had closed: reading finds its end before
+    /// a response byte (`error::unexpected_eof`, `request_progress::possibly_processed`). As
+    /// roundtrip's transport does, the fake then resends a replayable request (`is_replayable`) as the
+    /// next attempt, on another connection (another idle one, if the pool has one), which takes the
+    /// next answer of the script. A request that asks for a `new_connection` never gets a pooled one:
+    /// for it this fault does not occur, and the answer's response is played on a new connection.
     stale_pooled_connection,
 };
 
@@ -101,9 +104,16 @@ struct fake_options {
 /// A streamed response (`request::stream_response`) is read through `response::body_stream`, and its
 /// body's events follow when the body ends, as the transport's do.
 ///
-/// Thread-safe: `push`, `respond_with` and the accessors may be called from any thread while calls
-/// run. Runs on a thread of its own, or on a strand of the executor it is given; destroy it after the
+/// An attempt of a client's call runs on that client's strand, as roundtrip's transport does, so
+/// observers receive its events there; a round trip outside a client runs on the fake's own strand
+/// (a thread of its own, or a strand of the executor it is given). Several clients may share one fake.
+/// `push`, `respond_with` and the accessors may be called from any thread. Destroy it after the
 /// clients that use it.
+///
+/// Where it differs from the transport: it does not validate methods or header fields; a request's
+/// `body_stream` is read to its end before the answer, without a deadline, so a source that never
+/// completes holds the attempt; there is no connection limit, so there are no `wait_for_conn_*`
+/// events; `wrote_request.bytes` is computed, not counted.
 class fake_transport : public round_tripper {
 public:
     /// Answers on a thread of its own.

@@ -3,6 +3,7 @@
 
 #include <roundtrip/events.hpp>
 
+#include <deque>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -32,7 +33,7 @@ public:
     std::vector<recorded> events() const
     {
         std::lock_guard lock(mutex_);
-        return log_;
+        return {log_.begin(), log_.end()};
     }
 
     // The names of the events of `attempt` (0: all), space-separated.
@@ -46,7 +47,8 @@ public:
         return out;
     }
 
-    // The first event of type T (roundtrip's or a middleware's), or null.
+    // The first event of type T (roundtrip's or a middleware's), or null. The pointer stays valid for
+    // the recorder's life: recorded events never move.
     template <class T>
     const T* first() const
     {
@@ -69,7 +71,7 @@ public:
 
 private:
     mutable std::mutex mutex_;
-    std::vector<recorded> log_;
+    std::deque<recorded> log_; // a deque: first<T>()'s pointers survive later events
 };
 
 // What became of the connection of the recorded attempts: "pooled", the conn_not_pooled reason, or
