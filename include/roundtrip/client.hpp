@@ -36,6 +36,8 @@ struct client_options {
     /// `close_idle()` reach it when it is a `roundtrip::transport`. A bottom of your own emits its
     /// events to the observers it was built with (and to the request's scoped observers), not to
     /// `observers`: those see the client's own events (`call_start`, `call_done`, a middleware's).
+    /// `attempt_events` (attempt_events.hpp) is how it numbers attempts and delivers events;
+    /// `roundtrip::testing::fake_transport` is one.
     std::shared_ptr<round_tripper> bottom;
     /// The default deadline of a call, from its start; a request's own `timeout` overrides it.
     /// 0 means none (each phase is still bounded by `transport.timeouts`).
