@@ -3,6 +3,8 @@
 #include "call_state.hpp"
 
 #include <roundtrip/attempt_events.hpp>
+#include <roundtrip/error.hpp>
+#include <roundtrip/request.hpp>
 
 namespace roundtrip {
 
@@ -66,6 +68,14 @@ executor attempt_events::call_executor(const request& req) noexcept
 {
     const auto& call = detail::request_access::call(req);
     return call && call->strand ? *call->strand : executor();
+}
+
+bool attempt_events::retries_transparently(const request& req, const result& r) noexcept
+{
+    const bool stale_connection = r.error == condition::eof || r.error == condition::connection_reset;
+    const bool safe = r.attempt.progress == request_progress::not_sent
+                      || (r.attempt.progress == request_progress::possibly_processed && is_replayable(req));
+    return r.attempt.reused && stale_connection && safe;
 }
 
 void attempt_events::request_write_started(const request& req) noexcept

@@ -16,6 +16,8 @@ using observer_list = std::vector<std::shared_ptr<observer>>;
 class event_sink : public attempt_events {
 public:
     event_sink() = default;
+    // The next attempt of `req`'s call, numbered as every bottom round tripper numbers them.
+    event_sink(const request& req, const observer_list& observers) : attempt_events(req, observers) {}
     event_sink(const observer_list* observers, std::shared_ptr<const observer_node> scoped, std::uint64_t call,
                std::uint32_t attempt) noexcept
         : attempt_events(observers, std::move(scoped), call, attempt)

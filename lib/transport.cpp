@@ -311,7 +311,6 @@ private:
     {
         attempts_.push_back(a);
         const request& req = a.req;
-        call_state& call = *request_access::call(req);
 
         target t;
         if (auto ec = targets_.parse(req, t)) {
@@ -339,33 +338,29 @@ private:
 
         for (int transparent_retries = 0;; ++transparent_retries) {
             r = result{};
-            r.attempt.attempts = ++call.attempts;
             // The transport's own observer list, never the client's: a streamed body, a dial its
             // waiter gave up on or a draining connection may emit after the client is gone, and
             // the transport's list lives as long as they do.
-            const event_sink sink(&observers_, request_access::observers(req), call.id, r.attempt.attempts);
+            const event_sink sink(req, observers_);
+            r.attempt.attempts = sink.attempt();
             a.asked = sink.active() ? clock::now() : clock::time_point{}; // get_conn sets it again
-            bool reused = co_await attempt(a, t, key, sink, r);
+            co_await attempt(a, t, key, sink, r);
             sink.emit(r.attempt.conn, [&] {
                 return attempt_done{r.error, r.error ? 0u : r.response.status, clock::now() - a.asked};
             });
-            const bool stale_connection = r.error == condition::eof || r.error == condition::connection_reset;
-            const bool safe = r.attempt.progress == request_progress::not_sent
-                              || (r.attempt.progress == request_progress::possibly_processed && is_replayable(req));
-            if (!(reused && stale_connection && safe) || a.canceled || closed_
-                || transparent_retries >= max_transparent_retries || clock::now() >= req.deadline())
+            if (!attempt_events::retries_transparently(req, r) || a.canceled || closed_
+                || transparent_retries >= attempt_events::max_transparent_retries || clock::now() >= req.deadline())
                 co_return;
         }
     }
 
-    // One attempt: get a connection, exchange, give the connection back. Returns whether the
-    // connection had served a request before this one.
-    asio::awaitable<bool> attempt(attempt_record& a, const target& t, const std::string& key,
+    // One attempt: get a connection, exchange, give the connection back.
+    asio::awaitable<void> attempt(attempt_record& a, const target& t, const std::string& key,
                                   const event_sink& sink, result& r)
     {
         if (closed_ || a.canceled) {
             r.error = error::canceled;
-            co_return false;
+            co_return;
         }
         sink.emit(0, [&] {
             return get_conn{t.tls ? "https" : "http", t.host, t.port, a.req.method, a.req.url};
@@ -385,7 +380,7 @@ private:
             std::tie(ec, lease) = co_await acquire(a, t, key, sink, std::move(to_look_at), not_reused);
         if (ec) {
             r.error = as_roundtrip_error(ec);
-            co_return false;
+            co_return;
         }
         connection& c = *lease.conn;
         if (c.buffer.capacity() == 0 && !spare_buffers_.empty()) {
@@ -417,7 +412,7 @@ private:
             a.conn = nullptr;
             r.error = error::canceled;
             give_back(std::move(lease.conn), sink, std::nullopt);
-            co_return reused;
+            co_return;
         }
         http1::exchange_outcome out;
         try {
@@ -436,12 +431,12 @@ private:
             auto body = std::make_shared<streamed_body>(strand_, shared_from_this(), std::move(lease.conn), sink, scope);
             bodies_.push_back(*body);
             r.response.body_stream = body_reader(std::move(body));
-            co_return reused;
+            co_return;
         }
         if (r.error)
             out.refused = http1::refusal_after_error(r.error);
         give_back(std::move(lease.conn), sink, out.refused);
-        co_return reused;
+        co_return;
     }
 
     // The most recently used idle connection of `key` that `req` may use, if any. A connection
@@ -897,7 +892,6 @@ private:
 
     // Transparent retries of one round trip, each after a reused connection failed: a bound against a
     // pool full of connections the server closed at once.
-    static constexpr int max_transparent_retries = 8;
 
     // Read buffers kept for reuse: enough for the connections that go idle between two requests at
     // once, a bounded amount of memory (at most 32 KiB each).

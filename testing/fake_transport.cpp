@@ -240,9 +240,8 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
         }
     }
 
-    // Plays one attempt into `r`; `asked` is set when it emitted get_conn. Returns whether its
-    // connection had served a request before.
-    asio::awaitable<bool> attempt(const request& req, const destination& d, const attempt_events& ev, result& r,
+    // Plays one attempt into `r`; `asked` is set when it emitted get_conn.
+    asio::awaitable<void> attempt(const request& req, const destination& d, const attempt_events& ev, result& r,
                                   clock::time_point& asked);
     static asio::awaitable<result> round_trip(std::shared_ptr<state> self, request req);
 
@@ -338,7 +337,7 @@ bool has_field(const std::vector<std::pair<std::string, std::string>>& fields, s
 
 } // namespace
 
-asio::awaitable<bool> fake_transport::state::attempt(const request& req, const destination& d,
+asio::awaitable<void> fake_transport::state::attempt(const request& req, const destination& d,
                                                      const attempt_events& ev, result& r, clock::time_point& asked)
 {
     ev.emit(0, [&] { return get_conn{d.scheme, d.host, d.port, req.method, req.url}; });
@@ -368,7 +367,7 @@ asio::awaitable<bool> fake_transport::state::attempt(const request& req, const d
         if (a.fault == fault::refuse_connect) {
             ev.emit(c.id, [&] { return connect_done{to, asio::error::connection_refused, clock::now() - connecting}; });
             r.error = error::connection_refused;
-            co_return false;
+            co_return;
         }
         ev.emit(c.id, [&] { return connect_done{to, {}, clock::now() - connecting}; });
         if (d.scheme == "https") {
@@ -403,7 +402,7 @@ asio::awaitable<bool> fake_transport::state::attempt(const request& req, const d
         if (ec) {
             ev.emit(c.id, [&] { return wrote_request{0, ec}; });
             fail(c, ev, ec, r);
-            co_return reused;
+            co_return;
         }
         attempt_events::request_body_sent(req); // the client tells the source its body went out
     }
@@ -417,21 +416,21 @@ asio::awaitable<bool> fake_transport::state::attempt(const request& req, const d
     switch (a.fault) {
     case fault::reset_after_wrote_request:
         fail(c, ev, error::connection_reset, r);
-        co_return reused;
+        co_return;
     case fault::stale_pooled_connection:
         fail(c, ev, error::unexpected_eof, r);
-        co_return reused;
+        co_return;
     case fault::stall_before_first_byte:
         fail(c, ev,
              co_await wait(clock::now() + options.response_header_timeout, req, error::response_header_timeout), r);
-        co_return reused;
+        co_return;
     default:
         break;
     }
     if (a.delay > clock::duration{})
         if (auto ec = co_await wait(clock::now() + a.delay, req, {})) {
             fail(c, ev, ec, r);
-            co_return reused;
+            co_return;
         }
 
     r.attempt.progress = request_progress::response_started;
@@ -456,12 +455,12 @@ asio::awaitable<bool> fake_transport::state::attempt(const request& req, const d
                                                   std::move(a.body), a.keep_alive);
         body->bind(body);
         resp.body_stream = body_reader(std::move(body));
-        co_return reused;
+        co_return;
     }
     ev.emit(c.id, [&] { return response_body_done{a.body.size(), {}}; });
     resp.body = std::move(a.body);
     give_back(c, key, ev, a.keep_alive);
-    co_return reused;
+    co_return;
 }
 
 asio::awaitable<result> fake_transport::state::round_trip(std::shared_ptr<state> self, request req)
@@ -480,14 +479,12 @@ asio::awaitable<result> fake_transport::state::round_trip(std::shared_ptr<state>
         r = result{};
         r.attempt.attempts = ev.attempt();
         clock::time_point asked;
-        const bool reused = co_await self->attempt(req, d, ev, r, asked);
+        co_await self->attempt(req, d, ev, r, asked);
         ev.emit(r.attempt.conn, [&] {
             return attempt_done{r.error, r.error ? 0u : r.response.status, clock::now() - asked};
         });
-        const bool stale = r.error == condition::eof || r.error == condition::connection_reset;
-        const bool safe = r.attempt.progress == request_progress::not_sent
-                          || (r.attempt.progress == request_progress::possibly_processed && is_replayable(req));
-        if (!(reused && stale && safe) || transparent_retries >= 8 || clock::now() >= req.deadline())
+        if (!attempt_events::retries_transparently(req, r)
+            || transparent_retries >= attempt_events::max_transparent_retries || clock::now() >= req.deadline())
             co_return r;
     }
 }

@@ -4,6 +4,7 @@
 
 #include <roundtrip/events.hpp>
 #include <roundtrip/header_fields.hpp>
+#include <roundtrip/result.hpp>
 
 #include <concepts>
 #include <cstdint>
@@ -70,6 +71,15 @@ public:
     /// observers receive events on the client's strand (events.hpp), and the call's state (the
     /// attempt count, the two marks below) is only touched there.
     static executor call_executor(const request& req) noexcept;
+
+    /// How many times roundtrip's transport resends a request by itself, at most, per round trip.
+    static constexpr int max_transparent_retries = 8;
+
+    /// Returns whether roundtrip's transport resends `req` by itself after an attempt ended with `r`:
+    /// the attempt failed on a reused connection before any response byte (the server had closed or
+    /// reset it), and resending is safe — nothing was written, or `req` is replayable. A bottom round
+    /// tripper of your own that pools connections follows the same rule.
+    static bool retries_transparently(const request& req, const result& r) noexcept;
 
     /// Tells the call that a byte of the request may have reached a server: from now on the call
     /// declines total cancellation (client.hpp), as it does once roundtrip's transport starts writing.
