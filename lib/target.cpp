@@ -165,7 +165,7 @@ std::optional<origin> origin_of(const request& req)
     detail::target t;
     if (detail::parse_url(req.url, t))
         return std::nullopt;
-    return origin{t.tls ? "https" : "http", std::move(t.host), t.port};
+    return origin{std::string(t.scheme()), std::move(t.host), t.port};
 }
 
 std::string to_string(const origin& o)

@@ -19,6 +19,7 @@ struct target {
     asio::ip::address ip;         // when host_is_ip
     std::uint16_t port = 0;
     bool tls = false;             // https
+    std::string_view scheme() const noexcept { return tls ? "https" : "http"; }
     std::string_view host_header; // host[:port] as the URL spells it; points into the request's url
     std::string_view path;        // origin-form request target; points into the url or owned_path
     std::string owned_path;       // only when the URL's target lacks its leading "/"

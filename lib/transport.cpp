@@ -343,10 +343,11 @@ private:
             // the transport's list lives as long as they do.
             const event_sink sink(req, observers_);
             r.attempt.attempts = sink.attempt();
-            a.asked = sink.active() ? clock::now() : clock::time_point{}; // get_conn sets it again
+            a.asked = {}; // set at get_conn, which an attempt refused at once never reaches
             co_await attempt(a, t, key, sink, r);
             sink.emit(r.attempt.conn, [&] {
-                return attempt_done{r.error, r.error ? 0u : r.response.status, clock::now() - a.asked};
+                const clock::duration took = a.asked == clock::time_point{} ? clock::duration{} : clock::now() - a.asked;
+                return attempt_done{r.error, r.error ? 0u : r.response.status, took};
             });
             if (!attempt_events::retries_transparently(req, r) || a.canceled || closed_
                 || transparent_retries >= attempt_events::max_transparent_retries || clock::now() >= req.deadline())
@@ -363,7 +364,7 @@ private:
             co_return;
         }
         sink.emit(0, [&] {
-            return get_conn{t.tls ? "https" : "http", t.host, t.port, a.req.method, a.req.url};
+            return get_conn{t.scheme(), t.host, t.port, a.req.method, a.req.url};
         });
         a.asked = sink.active() ? clock::now() : clock::time_point{};
         // The idle pool first, without a coroutine of its own (on a keep-alive request that is the

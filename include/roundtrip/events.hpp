@@ -226,7 +226,7 @@ struct conn_not_pooled {
 struct attempt_done {
     error_code error;    ///< Success iff the attempt obtained a response.
     unsigned status = 0; ///< The response's status, 0 when there is none.
-    clock::duration took{}; ///< Since get_conn.
+    clock::duration took{}; ///< Since get_conn; 0 for an attempt that ended before asking for a connection.
 };
 /// `conn_closed` fires when a connection is closed.
 struct conn_closed {
