@@ -6,29 +6,23 @@ void call_stats::on_event(const event& e) noexcept
 {
     if (std::holds_alternative<get_conn>(e.data)) { // a new attempt: its phases replace the last one's
         dns = connect = tls = idle = queued_ = {};
-        first_byte = dns_start_ = connect_start_ = tls_start_ = got_connection_at = queue_start_ = {};
+        first_byte = connect_start_ = got_connection_at = {};
         attempt_start = e.at;
         reused = was_idle = got_connection = false;
     } else if (got_connection && !std::holds_alternative<got_first_response_byte>(e.data)) {
         // A dial that ends after its attempt was handed another connection (late binding) reports
         // its remaining events later: they are not this attempt's phases.
-    } else if (std::holds_alternative<wait_for_conn_start>(e.data)) {
-        queue_start_ = e.at;
-    } else if (std::holds_alternative<wait_for_conn_done>(e.data) && queue_start_ != clock::time_point{}) {
-        queued_ = e.at - queue_start_;
-    } else if (std::holds_alternative<dns_start>(e.data)) {
-        dns_start_ = e.at;
-    } else if (std::holds_alternative<dns_done>(e.data) && dns_start_ != clock::time_point{}) {
-        dns = e.at - dns_start_;
+    } else if (auto w = std::get_if<wait_for_conn_done>(&e.data)) {
+        queued_ = w->took;
+    } else if (auto d = std::get_if<dns_done>(&e.data)) {
+        dns = d->took;
     } else if (std::holds_alternative<connect_start>(e.data)) {
         if (connect_start_ == clock::time_point{})
             connect_start_ = e.at; // the race's first address: connect time covers the fallback too
     } else if (auto c = std::get_if<connect_done>(&e.data); c && !c->error && connect_start_ != clock::time_point{}) {
         connect = e.at - connect_start_;
-    } else if (std::holds_alternative<tls_handshake_start>(e.data)) {
-        tls_start_ = e.at;
-    } else if (auto t = std::get_if<tls_handshake_done>(&e.data); t && tls_start_ != clock::time_point{}) {
-        tls = e.at - tls_start_;
+    } else if (auto t = std::get_if<tls_handshake_done>(&e.data)) {
+        tls = t->took;
         if (!t->verify_error.empty()) {
             verify_error = t->verify_error;
             peer_subject = t->peer_subject;

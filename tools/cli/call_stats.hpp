@@ -29,7 +29,7 @@ public:
     bool handed_over() const noexcept { return reused && !was_idle; }
 
 private:
-    clock::time_point dns_start_{}, connect_start_{}, tls_start_{}, queue_start_{};
+    clock::time_point connect_start_{}; // the first address's: connect time covers the fallback too
     clock::duration queued_{}; // at the host's connection limit (wait_for_conn_start to _done)
 };
 
