@@ -28,6 +28,7 @@ struct core_fields {
     void operator()(const get_conn& e)
     {
         out("scheme", e.scheme), out("host", e.host), out("port", e.port), out("method", e.method);
+        out("transparent_retry", e.transparent_retry);
     }
     void operator()(const wait_for_conn_start&) {}
     void operator()(const wait_for_conn_done& e) { out("error", e.error), out("took", e.took); }

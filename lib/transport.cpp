@@ -344,7 +344,7 @@ private:
             const event_sink sink(req, observers_);
             r.attempt.attempts = sink.attempt();
             a.asked = {}; // set at get_conn, which an attempt refused at once never reaches
-            co_await attempt(a, t, key, sink, r);
+            co_await attempt(a, t, key, sink, r, transparent_retries > 0);
             sink.emit(r.attempt.conn, [&] {
                 const clock::duration took = a.asked == clock::time_point{} ? clock::duration{} : clock::now() - a.asked;
                 return attempt_done{r.error, r.error ? 0u : r.response.status, took};
@@ -357,14 +357,14 @@ private:
 
     // One attempt: get a connection, exchange, give the connection back.
     asio::awaitable<void> attempt(attempt_record& a, const target& t, const std::string& key,
-                                  const event_sink& sink, result& r)
+                                  const event_sink& sink, result& r, bool transparent_retry)
     {
         if (closed_ || a.canceled) {
             r.error = error::canceled;
             co_return;
         }
         sink.emit(0, [&] {
-            return get_conn{t.scheme(), t.host, t.port, a.req.method, a.req.url};
+            return get_conn{t.scheme(), t.host, t.port, a.req.method, a.req.url, transparent_retry};
         });
         a.asked = sink.active() ? clock::now() : clock::time_point{};
         // The idle pool first, without a coroutine of its own (on a keep-alive request that is the

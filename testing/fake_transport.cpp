@@ -242,7 +242,7 @@ struct fake_transport::state : std::enable_shared_from_this<state> {
 
     // Plays one attempt into `r`; `asked` is set when it emitted get_conn.
     asio::awaitable<void> attempt(const request& req, const destination& d, const attempt_events& ev, result& r,
-                                  clock::time_point& asked);
+                                  clock::time_point& asked, bool transparent_retry);
     static asio::awaitable<result> round_trip(std::shared_ptr<state> self, request req);
 
     // A streamed response body served from memory. Its end returns the connection, as the transport's
@@ -338,9 +338,10 @@ bool has_field(const std::vector<std::pair<std::string, std::string>>& fields, s
 } // namespace
 
 asio::awaitable<void> fake_transport::state::attempt(const request& req, const destination& d,
-                                                     const attempt_events& ev, result& r, clock::time_point& asked)
+                                                     const attempt_events& ev, result& r, clock::time_point& asked,
+                                                     bool transparent_retry)
 {
-    ev.emit(0, [&] { return get_conn{d.scheme, d.host, d.port, req.method, req.url}; });
+    ev.emit(0, [&] { return get_conn{d.scheme, d.host, d.port, req.method, req.url, transparent_retry}; });
     asked = clock::now();
     answer a = next_answer(req, ev.attempt());
     const std::string key = d.pool_key();
@@ -479,7 +480,7 @@ asio::awaitable<result> fake_transport::state::round_trip(std::shared_ptr<state>
         r = result{};
         r.attempt.attempts = ev.attempt();
         clock::time_point asked;
-        co_await self->attempt(req, d, ev, r, asked);
+        co_await self->attempt(req, d, ev, r, asked, transparent_retries > 0);
         ev.emit(r.attempt.conn, [&] {
             return attempt_done{r.error, r.error ? 0u : r.response.status, clock::now() - asked};
         });

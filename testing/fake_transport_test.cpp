@@ -50,7 +50,7 @@ TEST_CASE("a new connection, then the same one reused from the idle pool")
                                "wrote_request got_first_response_byte response_headers response_body_done "
                                "put_idle_conn attempt_done");
     CHECK(t.events->describe_first("dns_done").starts_with("dns_done addresses=[127.0.0.1:8080] error=none took_us="));
-    CHECK(t.events->describe_first("get_conn") == "get_conn scheme=http host=api.test port=8080 method=POST");
+    CHECK(t.events->describe_first("get_conn") == "get_conn scheme=http host=api.test port=8080 method=POST transparent_retry=false");
     CHECK(t.events->describe_first("got_conn").ends_with("not_reused=no_idle late_bound=false"));
 
     std::this_thread::sleep_for(5ms);
@@ -143,6 +143,12 @@ TEST_CASE("each fault fails as the transport fails, with its error and progress"
                                     "attempt_done");
         CHECK(t.events->describe_first("got_conn").starts_with("got_conn reused=true was_idle=true"));
         CHECK(t.events->describe_first("attempt_done").starts_with("attempt_done status=0 error=eof took_us="));
+        const auto all = t.events->events();
+        std::vector<bool> resent; // get_conn's transparent_retry, attempt by attempt
+        for (const auto& e : all)
+            if (auto g = std::get_if<get_conn>(&e.e.data))
+                resent.push_back(g->transparent_retry);
+        CHECK(resent == std::vector<bool>{false, true});
     }
     SUBCASE("stale_pooled_connection: a POST is not resent")
     {

@@ -109,7 +109,7 @@ TEST_CASE("*_done events carry their phase's duration; get_conn says where the a
     CHECK(asked->scheme == "http");
     CHECK(asked->method == "GET");
     CHECK(events->describe_first("get_conn") == "get_conn scheme=http host=127.0.0.1 port="
-                                                    + std::to_string(server.port()) + " method=GET");
+                                                    + std::to_string(server.port()) + " method=GET transparent_retry=false");
 }
 
 TEST_CASE("got_conn says why the idle pool did not serve the attempt")
@@ -281,7 +281,7 @@ TEST_CASE("describe() writes an event as one line of key=value fields, errors as
     e.data = dns_done{found, {}, std::chrono::microseconds(1500)};
     CHECK(describe(e) == "dns_done addresses=[[::1]:80,127.0.0.1:80] error=none took_us=1500");
     e.data = get_conn{"https", "example.com", 443, "PUT", "https://user:secret@example.com/"};
-    CHECK(describe(e) == "get_conn scheme=https host=example.com port=443 method=PUT"); // never the URL
+    CHECK(describe(e) == "get_conn scheme=https host=example.com port=443 method=PUT transparent_retry=false"); // never the URL
     e.data = wrote_request{10, make_error_code(error::write_timeout)};
     CHECK(describe(e) == "wrote_request bytes=10 error=timeout");
     e.data = conn_not_pooled{not_pooled_reason::keep_alive_disabled};

@@ -522,6 +522,11 @@ TEST_CASE("a GET that fails on a stale reused connection is retried on a new one
         CHECK_FALSE(r.attempt.reused);
         CHECK(server.requests() == 3); // the request reached the server twice: it is idempotent
         CHECK(events->names(1).find("got_conn") != std::string::npos);
+        int resends = 0; // get_conn says which attempt is the transport's own resend
+        for (const auto& e : events->events())
+            if (auto g = std::get_if<get_conn>(&e.e.data); g && g->transparent_retry)
+                resends += e.e.attempt == 2 ? 1 : 100;
+        CHECK(resends == 1);
     }
     SUBCASE("POST")
     {

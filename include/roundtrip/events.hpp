@@ -130,6 +130,9 @@ struct get_conn {
     std::string_view method;
     std::string_view url; ///< As given: may hold credentials; redact before recording it. Not among
                           ///< the fields writers show (`write_fields`).
+    bool transparent_retry = false; ///< The round tripper resends the previous attempt's request by
+                                    ///< itself: that attempt failed on a reused connection before any
+                                    ///< response byte (`attempt_events::retries_transparently`).
 };
 /// `wait_for_conn_start` fires when an attempt waits because its host is at its connection limit.
 struct wait_for_conn_start {};
