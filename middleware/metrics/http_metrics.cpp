@@ -1,0 +1,492 @@
+// See metrics.hpp. A `client_metrics` observer per client follows that client's attempts (from
+// get_conn to attempt_done) and connections (from their dial to conn_closed) and adds each
+// measurement to the shared instruments.
+#include "instruments.hpp"
+
+#include <roundtrip/error.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <deque>
+#include <unordered_map>
+
+namespace roundtrip {
+namespace detail {
+namespace {
+
+// OpenTelemetry's bucket boundaries, in seconds: for request durations (also time in queue and the
+// connect phases), and for connection durations.
+const std::vector<double> request_bounds = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
+                                            0.5,   0.75, 1,     2.5,  5,     7.5, 10};
+const std::vector<double> connection_bounds = {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300};
+// How long a connection sat idle before reuse: from a keep-alive loop's sub-millisecond to the
+// default idle timeout of 90 s.
+const std::vector<double> idle_bounds = {0.001, 0.01, 0.1, 1, 5, 15, 30, 60, 90, 300};
+
+} // namespace
+
+metrics_state::metrics_state(metrics_options o)
+    : options(std::move(o)),
+      request_duration({"http.client.request.duration", "s", "Duration of HTTP client requests.",
+                        instrument_kind::histogram, request_bounds}),
+      active_requests({"http.client.active_requests", "{request}", "Number of active HTTP requests.",
+                       instrument_kind::up_down_counter, {}}),
+      open_connections({"http.client.open_connections", "{connection}",
+                        "Number of outbound HTTP connections that are currently active or idle on the client.",
+                        instrument_kind::up_down_counter, {}}),
+      connection_duration({"http.client.connection.duration", "s",
+                           "The duration of the successfully established outbound HTTP connections.",
+                           instrument_kind::histogram, connection_bounds}),
+      time_in_queue({"http.client.request.time_in_queue", "s",
+                     "The amount of time requests spent on a queue waiting for an available connection.",
+                     instrument_kind::histogram, request_bounds}),
+      dns_duration({"dns.lookup.duration", "s", "Measures the time taken to perform a DNS lookup.",
+                    instrument_kind::histogram, request_bounds}),
+      attempts_waiting({"roundtrip.client.attempts_waiting", "{attempt}",
+                        "Attempts waiting for a connection: for a dial, or at the host's connection limit.",
+                        instrument_kind::up_down_counter, {}}),
+      connect_duration({"roundtrip.client.connect.duration", "s",
+                        "Duration of TCP connects, one per address tried; connects another address beat are not counted.",
+                        instrument_kind::histogram, request_bounds}),
+      tls_duration({"roundtrip.client.tls_handshake.duration", "s", "Duration of TLS handshakes.",
+                    instrument_kind::histogram, request_bounds}),
+      connections_acquired({"roundtrip.client.connection.acquired", "{attempt}",
+                            "Connections attempts got: reused or new, and why the idle pool did not serve them.",
+                            instrument_kind::counter, {}}),
+      idle_time({"roundtrip.client.connection.idle_time", "s",
+                 "How long a connection taken from the idle pool had been idle.", instrument_kind::histogram,
+                 idle_bounds}),
+      connections_closed({"roundtrip.client.connection.closed", "{connection}",
+                          "Connections closed, by reason.", instrument_kind::counter, {}}),
+      responses_not_pooled({"roundtrip.client.response.not_pooled", "{response}",
+                            "Responses whose connection was not returned to the pool, by reason.",
+                            instrument_kind::counter, {}}),
+      transparent_retries({"roundtrip.client.transparent_retries", "{attempt}",
+                           "Requests the transport resent by itself after a stale pooled connection.",
+                           instrument_kind::counter, {}}),
+      middleware_events({"roundtrip.client.middleware.events", "{event}",
+                         "Events middleware reported about their calls (a retry's decision), by name.",
+                         instrument_kind::counter, {}}),
+      all{&request_duration,    &active_requests,      &open_connections, &connection_duration,
+          &time_in_queue,       &dns_duration,         &attempts_waiting, &connect_duration,
+          &tls_duration,        &connections_acquired, &idle_time,        &connections_closed,
+          &responses_not_pooled, &transparent_retries, &middleware_events}
+{
+}
+
+namespace {
+
+// The method as OpenTelemetry records it: a known one as is, any other as "_OTHER", so that a client
+// cannot flood a backend with series.
+std::string_view method_attribute(std::string_view m) noexcept
+{
+    static constexpr std::string_view known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                                 "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+    const auto it = std::find(std::begin(known), std::end(known), m);
+    return it == std::end(known) ? std::string_view("_OTHER") : *it;
+}
+
+std::string_view bool_text(bool b) noexcept { return b ? "true" : "false"; }
+
+// Where connections go: what the connection-level instruments are keyed by.
+struct host_target {
+    std::string scheme;
+    std::string host;
+    std::uint16_t port = 0;
+
+    void add_to(attribute_list& a) const noexcept
+    {
+        a.set("server.address", host);
+        a.set("server.port", std::int64_t(port));
+        a.set("url.scheme", scheme);
+    }
+};
+
+// An attempt between get_conn and attempt_done.
+struct attempt_state {
+    std::uint64_t call = 0;
+    std::uint32_t attempt = 0;
+    bool in_use = false;
+    host_target target;
+    std::string_view method; // method_attribute's: a static string
+    clock::time_point asked, head;
+    bool waiting = false; // counted in attempts_waiting until got_conn
+    unsigned status = 0, version = 11;
+    series* active = nullptr;
+    series* waiting_series = nullptr;
+};
+
+// A connection being dialed: where it goes, until it opens or fails.
+struct dial_state {
+    std::uint64_t conn = 0;
+    host_target target;
+};
+
+// An open connection: active or idle, counted in open_connections under one of its two series.
+struct open_state {
+    host_target target;
+    bool idle = false;
+    series* active = nullptr;
+    series* idle_series = nullptr;
+};
+
+// Reads one field of a middleware event: an enum's name (text) or an error's class.
+class field_reader final : public field_writer {
+public:
+    explicit field_reader(std::string_view key) : key_(key) {}
+    std::optional<std::string_view> value;
+
+private:
+    void take(std::string_view k, std::string_view v)
+    {
+        if (k == key_ && !value)
+            value = v;
+    }
+    void boolean(std::string_view, bool) override {}
+    void number(std::string_view, std::uint64_t) override {}
+    void signed_number(std::string_view, std::int64_t) override {}
+    void real(std::string_view, double) override {}
+    void text(std::string_view k, std::string_view v) override { take(k, v); }
+    void duration(std::string_view, clock::duration) override {}
+    void error(std::string_view k, const error_code& v) override { take(k, v ? error_class(v) : "none"); }
+    void address(std::string_view, const endpoint&) override {}
+    void addresses(std::string_view, std::span<const endpoint>) override {}
+
+    std::string_view key_;
+};
+
+// At most this many dials are remembered: a dial whose first address failed may go on with the next,
+// so one that failed is not forgotten at once; the oldest are forgotten past this bound.
+constexpr std::size_t max_dials_remembered = 1024;
+
+class client_metrics final : public observer {
+public:
+    explicit client_metrics(std::shared_ptr<metrics_state> state) : m_(std::move(state)) {}
+
+    void on_event(const event& e) noexcept override
+    {
+        try {
+            std::visit([&](const auto& data) { handle(e, data); }, e.data);
+        } catch (...) {
+            // Out of memory for a new series, or a hook that threw: this measurement is lost.
+        }
+    }
+
+private:
+    // The series of `inst` for `attrs`, after the user's hook had its say.
+    series& at(instrument& inst, attribute_list& attrs)
+    {
+        if (m_->options.attributes)
+            m_->options.attributes(inst.info().name, attrs);
+        return inst.at(attrs, key_);
+    }
+
+    series& host_series(instrument& inst, const host_target& t)
+    {
+        attribute_list a;
+        t.add_to(a);
+        return at(inst, a);
+    }
+
+    attempt_state* find_attempt(const event& e) noexcept
+    {
+        for (auto& a : attempts_)
+            if (a.in_use && a.call == e.call && a.attempt == e.attempt)
+                return &a;
+        return nullptr;
+    }
+
+    dial_state* find_dial(std::uint64_t conn) noexcept
+    {
+        for (auto& d : dials_)
+            if (d.conn == conn)
+                return &d;
+        return nullptr;
+    }
+
+    void forget_dial(std::uint64_t conn) noexcept
+    {
+        const auto it = std::find_if(dials_.begin(), dials_.end(), [&](const dial_state& d) { return d.conn == conn; });
+        if (it != dials_.end())
+            dials_.erase(it);
+    }
+
+    // The dial of the event's connection, remembered from its first event (which comes while the
+    // attempt that started it is in progress).
+    dial_state* dial_of(const event& e)
+    {
+        if (dial_state* d = find_dial(e.conn))
+            return d;
+        const attempt_state* a = find_attempt(e);
+        if (!a || e.conn == 0)
+            return nullptr;
+        if (dials_.size() == max_dials_remembered)
+            dials_.pop_front();
+        return &dials_.emplace_back(dial_state{e.conn, a->target});
+    }
+
+    // The connection opens (got_conn, or put_idle_conn for one a dial brought when nobody waited).
+    open_state& open(std::uint64_t conn, const host_target& t)
+    {
+        auto [it, made] = open_.try_emplace(conn);
+        if (made) {
+            it->second.target = t;
+            attribute_list a;
+            t.add_to(a);
+            a.set("http.connection.state", "active");
+            it->second.active = &at(m_->open_connections, a);
+            a.set("http.connection.state", "idle");
+            it->second.idle_series = &at(m_->open_connections, a);
+            it->second.active->add(1);
+            forget_dial(conn);
+        }
+        return it->second;
+    }
+
+    template <class Event>
+    void handle(const event&, const Event&)
+    {
+    }
+
+    void handle(const event& e, const get_conn& g)
+    {
+        auto free = std::find_if(attempts_.begin(), attempts_.end(), [](const attempt_state& a) { return !a.in_use; });
+        attempt_state& a = free != attempts_.end() ? *free : attempts_.emplace_back();
+        a.call = e.call;
+        a.attempt = e.attempt;
+        a.target.scheme.assign(g.scheme);
+        a.target.host.assign(g.host);
+        a.target.port = g.port;
+        a.method = method_attribute(g.method);
+        a.asked = e.at;
+        a.head = {};
+        a.status = 0;
+        a.version = 11;
+        a.in_use = true;
+
+        attribute_list attrs;
+        attrs.set("http.request.method", a.method);
+        a.target.add_to(attrs);
+        a.active = &at(m_->active_requests, attrs);
+        a.active->add(1);
+        a.waiting_series = &host_series(m_->attempts_waiting, a.target);
+        a.waiting_series->add(1);
+        a.waiting = true;
+        if (g.transparent_retry)
+            host_series(m_->transparent_retries, a.target).add(1);
+    }
+
+    void handle(const event& e, const dns_start&) { dial_of(e); }
+    void handle(const event& e, const dns_done& d)
+    {
+        const dial_state* dial = dial_of(e);
+        if (!dial)
+            return;
+        attribute_list attrs;
+        attrs.set("dns.question.name", dial->target.host);
+        if (d.error)
+            attrs.set("error.type", error_class(d.error));
+        m_->dns_duration.record(at(m_->dns_duration, attrs), d.took);
+        if (d.error)
+            forget_dial(e.conn);
+    }
+
+    void handle(const event& e, const connect_start&) { dial_of(e); }
+    void handle(const event& e, const connect_done& c)
+    {
+        if (c.error == condition::canceled) // another address won the race: not a connect's cost
+            return;
+        const dial_state* dial = dial_of(e);
+        if (!dial)
+            return;
+        attribute_list attrs;
+        dial->target.add_to(attrs);
+        if (c.error)
+            attrs.set("error.type", error_class(c.error));
+        m_->connect_duration.record(at(m_->connect_duration, attrs), c.took);
+    }
+
+    void handle(const event& e, const tls_handshake_start&) { dial_of(e); }
+    void handle(const event& e, const tls_handshake_done& t)
+    {
+        const dial_state* dial = dial_of(e);
+        if (!dial)
+            return;
+        attribute_list attrs;
+        dial->target.add_to(attrs);
+        if (t.error)
+            attrs.set("error.type", error_class(t.error));
+        m_->tls_duration.record(at(m_->tls_duration, attrs), t.took);
+        if (t.error)
+            forget_dial(e.conn);
+    }
+
+    void handle(const event& e, const got_conn& g)
+    {
+        attempt_state* a = find_attempt(e);
+        if (!a)
+            return;
+        if (a->waiting) {
+            a->waiting_series->add(-1);
+            a->waiting = false;
+        }
+        attribute_list attrs;
+        attrs.set("http.request.method", a->method);
+        a->target.add_to(attrs);
+        if (!g.was_idle) {
+            attrs.set("network.protocol.version", "1.1");
+            m_->time_in_queue.record(at(m_->time_in_queue, attrs), e.at - a->asked);
+        }
+
+        attribute_list how;
+        a->target.add_to(how);
+        how.set("roundtrip.connection.reused", bool_text(g.reused));
+        how.set("roundtrip.not_reused_reason", to_string(g.not_reused));
+        at(m_->connections_acquired, how).add(1);
+        if (g.was_idle)
+            m_->idle_time.record(host_series(m_->idle_time, a->target), g.idle_time);
+
+        open_state& c = open(e.conn, a->target);
+        if (c.idle) {
+            c.idle_series->add(-1);
+            c.active->add(1);
+            c.idle = false;
+        }
+    }
+
+    void handle(const event& e, const response_headers& h)
+    {
+        if (attempt_state* a = find_attempt(e)) {
+            a->head = e.at;
+            a->status = h.status;
+            a->version = h.version;
+        }
+    }
+
+    void handle(const event& e, const attempt_done& d)
+    {
+        attempt_state* a = find_attempt(e);
+        if (!a)
+            return;
+        a->active->add(-1);
+        if (a->waiting)
+            a->waiting_series->add(-1);
+        a->waiting = false;
+
+        attribute_list attrs;
+        attrs.set("http.request.method", a->method);
+        a->target.add_to(attrs);
+        char status_text[8];
+        if (!d.error && a->status != 0) {
+            attrs.set("http.response.status_code", std::int64_t(a->status));
+            attrs.set("network.protocol.version", a->version == 10 ? "1.0" : "1.1");
+        }
+        // error.type as the tracing middleware sets it: the error's class, or a status of 400 and
+        // above as its number.
+        if (d.error) {
+            attrs.set("error.type", error_class(d.error));
+        } else if (a->status >= 400) {
+            const auto end = std::to_chars(status_text, status_text + sizeof status_text, a->status).ptr;
+            attrs.set("error.type", std::string_view(status_text, end - status_text));
+        }
+        const clock::time_point until = a->head != clock::time_point{} ? a->head : e.at;
+        m_->request_duration.record(at(m_->request_duration, attrs), until - a->asked);
+        a->in_use = false;
+    }
+
+    void handle(const event& e, const put_idle_conn&)
+    {
+        if (auto it = open_.find(e.conn); it != open_.end()) {
+            if (!it->second.idle) {
+                it->second.active->add(-1);
+                it->second.idle_series->add(1);
+                it->second.idle = true;
+            }
+        } else if (const dial_state* dial = find_dial(e.conn)) { // a dial nobody waited for any more
+            open_state& c = open(e.conn, dial->target);
+            c.active->add(-1);
+            c.idle_series->add(1);
+            c.idle = true;
+        }
+    }
+
+    void handle(const event& e, const conn_not_pooled& n)
+    {
+        const auto it = open_.find(e.conn);
+        if (it == open_.end())
+            return;
+        attribute_list attrs;
+        it->second.target.add_to(attrs);
+        attrs.set("roundtrip.not_pooled_reason", to_string(n.reason));
+        at(m_->responses_not_pooled, attrs).add(1);
+    }
+
+    void handle(const event& e, const conn_closed& c)
+    {
+        const auto it = open_.find(e.conn);
+        if (it == open_.end()) { // a dial that succeeded but never served: closed unopened
+            forget_dial(e.conn);
+            return;
+        }
+        open_state& o = it->second;
+        (o.idle ? o.idle_series : o.active)->add(-1);
+        attribute_list attrs;
+        o.target.add_to(attrs);
+        m_->connection_duration.record(at(m_->connection_duration, attrs), c.lifetime);
+        attrs.set("roundtrip.close_reason", to_string(c.reason));
+        at(m_->connections_closed, attrs).add(1);
+        open_.erase(it);
+    }
+
+    void handle(const event&, const middleware_event& m)
+    {
+        attribute_list attrs;
+        attrs.set("roundtrip.event", m.name());
+        std::optional<field_reader> field;
+        for (const auto& counted : m_->options.event_fields)
+            if (counted.event == m.name()) {
+                field.emplace(counted.field);
+                m.write_fields(*field);
+                if (field->value) {
+                    std::string& key = field_keys_[counted.event];
+                    if (key.empty())
+                        key.append(m.attribute_prefix().empty() ? "roundtrip" : m.attribute_prefix())
+                            .append(".")
+                            .append(counted.field);
+                    attrs.set(key, *field->value);
+                }
+                break;
+            }
+        at(m_->middleware_events, attrs).add(1);
+    }
+
+    const std::shared_ptr<metrics_state> m_;
+    std::string key_;                    // the lookup key's buffer, reused
+    std::vector<attempt_state> attempts_; // reused: no allocation per attempt once warm
+    std::deque<dial_state> dials_;
+    std::unordered_map<std::uint64_t, open_state> open_;
+    std::unordered_map<std::string_view, std::string> field_keys_; // counted event → its field's attribute key
+};
+
+} // namespace
+} // namespace detail
+
+http_metrics::http_metrics(metrics_options options) : state_(std::make_shared<detail::metrics_state>(std::move(options))) {}
+
+http_metrics::~http_metrics() = default;
+
+std::shared_ptr<observer> http_metrics::new_observer() { return std::make_shared<detail::client_metrics>(state_); }
+
+metrics_snapshot http_metrics::collect() const
+{
+    metrics_snapshot s;
+    s.start = state_->start;
+    s.taken = std::chrono::system_clock::now();
+    for (const detail::instrument* i : state_->all)
+        if (metric m = i->collect(); !m.points.empty())
+            s.metrics.push_back(std::move(m));
+    return s;
+}
+
+} // namespace roundtrip

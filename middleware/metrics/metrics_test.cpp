@@ -1,0 +1,242 @@
+// The metrics middleware: each instrument from the events that feed it, over the fake transport; and
+// the pool gauges against the transport's own snapshot, over real sockets.
+#include <roundtrip/client.hpp>
+#include <roundtrip/error.hpp>
+#include <roundtrip/middleware/metrics.hpp>
+#include <roundtrip/middleware/retry.hpp>
+#include <roundtrip/testing/fake_transport.hpp>
+#include <roundtrip/testing/test_server.hpp>
+#include <roundtrip/testing/wait.hpp>
+
+#include <doctest/doctest.h>
+
+#include <thread>
+
+using namespace roundtrip;
+
+namespace {
+
+// A client over a fake transport, recording into `metrics`. The observer goes to the client, for the
+// middleware's events, and to the fake, for the attempts' (a bottom of one's own delivers them to
+// the observers it was given).
+struct rig {
+    explicit rig(metrics_options o = {}, std::vector<layer> middleware = {})
+        : metrics(std::make_shared<http_metrics>(std::move(o))),
+          observer(metrics->new_observer()),
+          fake(std::make_shared<testing::fake_transport>(testing::fake_options{.observers = {observer}})),
+          c(client_options{.middleware = std::move(middleware), .observers = {observer}, .bottom = fake})
+    {
+    }
+    std::shared_ptr<http_metrics> metrics;
+    std::shared_ptr<roundtrip::observer> observer;
+    std::shared_ptr<testing::fake_transport> fake;
+    client c;
+
+    metrics_snapshot snap() const { return metrics->collect(); }
+};
+
+std::int64_t value(const metrics_snapshot& s, std::string_view name,
+                   std::initializer_list<std::pair<std::string_view, std::string_view>> match)
+{
+    const metric* m = s.find(name);
+    if (!m)
+        return -1;
+    const metric_point* p = m->find(match);
+    return p ? (m->kind == instrument_kind::histogram ? std::int64_t(p->count) : p->value) : -1;
+}
+
+} // namespace
+
+TEST_CASE("a request is one measurement of http.client.request.duration, with the semantic conventions' attributes")
+{
+    rig t;
+    REQUIRE_FALSE(t.c.round_trip(request("GET", "http://api.test:8080/users/17?token=secret")).error);
+    const auto s = t.snap();
+    const metric* d = s.find("http.client.request.duration");
+    REQUIRE(d);
+    CHECK(d->unit == "s");
+    CHECK(d->kind == instrument_kind::histogram);
+    CHECK(d->bounds.front() == doctest::Approx(0.005));
+    CHECK(d->bounds.back() == doctest::Approx(10));
+    REQUIRE(d->points.size() == 1);
+    const metric_point& p = d->points[0];
+    CHECK(p.count == 1);
+    CHECK(p.bucket_counts.size() == d->bounds.size() + 1);
+    CHECK(p.attributes == std::vector<metric_attribute>{{"http.request.method", "GET", false},
+                                                        {"server.address", "api.test", false},
+                                                        {"server.port", "8080", true},
+                                                        {"url.scheme", "http", false},
+                                                        {"http.response.status_code", "200", true},
+                                                        {"network.protocol.version", "1.1", false}});
+    // No path, query or URL anywhere.
+    for (const metric& m : s.metrics)
+        for (const metric_point& q : m.points)
+            for (const auto& a : q.attributes)
+                CHECK(a.value.find("secret") == std::string::npos);
+
+    CHECK(value(s, "http.client.active_requests", {{"server.address", "api.test"}}) == 0);
+    CHECK(value(s, "roundtrip.client.attempts_waiting", {{"server.address", "api.test"}}) == 0);
+    CHECK(value(s, "dns.lookup.duration", {{"dns.question.name", "api.test"}}) == 1);
+    CHECK(value(s, "roundtrip.client.connect.duration", {{"server.address", "api.test"}}) == 1);
+    CHECK(value(s, "http.client.request.time_in_queue", {{"http.request.method", "GET"}}) == 1);
+    CHECK(value(s, "roundtrip.client.connection.acquired",
+                {{"roundtrip.connection.reused", "false"}, {"roundtrip.not_reused_reason", "no_idle"}})
+          == 1);
+}
+
+TEST_CASE("connections: open ones by state, reuse with idle time, and why they were not pooled or closed")
+{
+    rig t;
+    REQUIRE_FALSE(t.c.round_trip(request("GET", "https://a.test/")).error);
+    auto s = t.snap();
+    CHECK(value(s, "http.client.open_connections", {{"http.connection.state", "idle"}, {"url.scheme", "https"}}) == 1);
+    CHECK(value(s, "http.client.open_connections", {{"http.connection.state", "active"}}) == 0);
+    CHECK(value(s, "roundtrip.client.tls_handshake.duration", {{"server.address", "a.test"}, {"server.port", "443"}}) == 1);
+
+    t.fake->push({.keep_alive = false}); // the second request reuses the connection, which then closes
+    REQUIRE_FALSE(t.c.round_trip(request("GET", "https://a.test/")).error);
+    s = t.snap();
+    CHECK(value(s, "roundtrip.client.connection.acquired",
+                {{"roundtrip.connection.reused", "true"}, {"roundtrip.not_reused_reason", "none"}})
+          == 1);
+    CHECK(value(s, "roundtrip.client.connection.idle_time", {{"server.address", "a.test"}}) == 1);
+    CHECK(value(s, "http.client.request.time_in_queue", {}) == 1); // only the new connection's attempt
+    CHECK(value(s, "roundtrip.client.response.not_pooled", {{"roundtrip.not_pooled_reason", "connection_close"}}) == 1);
+    CHECK(value(s, "roundtrip.client.connection.closed", {{"roundtrip.close_reason", "not_pooled"}}) == 1);
+    CHECK(value(s, "http.client.connection.duration", {{"server.address", "a.test"}}) == 1);
+    CHECK(value(s, "http.client.open_connections", {{"http.connection.state", "idle"}}) == 0);
+    CHECK(value(s, "http.client.open_connections", {{"http.connection.state", "active"}}) == 0);
+}
+
+TEST_CASE("error.type is the error's class, or a status of 400 and above; unknown methods are _OTHER")
+{
+    rig t;
+    t.fake->push({.fault = testing::fault::refuse_connect});
+    t.fake->push({.status = 503});
+    CHECK(t.c.round_trip(request("GET", "http://h.test/")).error == error::connection_refused);
+    CHECK(t.c.round_trip(request("PURGE", "http://h.test/")).response.status == 503);
+    const auto s = t.snap();
+    CHECK(value(s, "http.client.request.duration", {{"error.type", "connection_refused"}}) == 1);
+    const metric_point* refused = s.find("http.client.request.duration")->find({{"error.type", "connection_refused"}});
+    REQUIRE(refused);
+    CHECK_FALSE(refused->attribute("http.response.status_code"));
+    CHECK(value(s, "http.client.request.duration",
+                {{"error.type", "503"}, {"http.request.method", "_OTHER"}, {"http.response.status_code", "503"}})
+          == 1);
+    CHECK(value(s, "roundtrip.client.connect.duration", {{"error.type", "connection_refused"}}) == 1);
+}
+
+TEST_CASE("retries: the transport's transparent ones, and the retry middleware's decisions by cause")
+{
+    retry_options fast;
+    fast.sleep = [](clock::duration) -> asio::awaitable<void> { co_return; };
+    rig t({}, {retry(fast)});
+    t.fake->push({.fault = testing::fault::stale_pooled_connection});
+    t.fake->push({.status = 503});
+    t.fake->push({.status = 200});
+    const result r = t.c.round_trip(request("GET", "http://h.test/"));
+    CHECK(r.response.status == 200);
+    CHECK(r.attempt.attempts == 3);
+    const auto s = t.snap();
+    CHECK(value(s, "roundtrip.client.transparent_retries", {{"server.address", "h.test"}}) == 1);
+    CHECK(value(s, "roundtrip.client.middleware.events",
+                {{"roundtrip.event", "retry_scheduled"}, {"roundtrip.retry.cause", "status"}})
+          == 1);
+    CHECK(value(s, "http.client.request.duration", {}) >= 1);
+    std::uint64_t attempts = 0; // retries and transparent resends each count
+    for (const auto& p : s.find("http.client.request.duration")->points)
+        attempts += p.count;
+    CHECK(attempts == 3);
+}
+
+TEST_CASE("the attributes hook drops and adds attributes, and each set is a series of its own")
+{
+    metrics_options o;
+    o.attributes = [](std::string_view instrument, attribute_list& a) {
+        a.drop("server.port");
+        if (instrument == "http.client.request.duration")
+            a.set("deployment.tier", "canary");
+    };
+    rig t(std::move(o));
+    REQUIRE_FALSE(t.c.round_trip(request("GET", "http://h.test:81/")).error);
+    REQUIRE_FALSE(t.c.round_trip(request("GET", "http://h.test:82/")).error);
+    const auto s = t.snap();
+    const metric* d = s.find("http.client.request.duration");
+    REQUIRE(d->points.size() == 1); // the ports were the only difference
+    CHECK(d->points[0].count == 2);
+    CHECK(d->points[0].attribute("deployment.tier") == "canary");
+    CHECK_FALSE(d->points[0].attribute("server.port"));
+    CHECK_FALSE(s.find("http.client.active_requests")->points[0].attribute("deployment.tier"));
+}
+
+TEST_CASE("an attribute list holds a bounded number of attributes, replaces a key's value, and drops")
+{
+    attribute_list a;
+    a.set("k", "v1");
+    a.set("k", "v2");
+    a.set("n", std::int64_t(7));
+    CHECK(a.size() == 2);
+    CHECK(a.find("k")->text == "v2");
+    CHECK(a.find("n")->integer);
+    a.drop("k");
+    CHECK(a.size() == 1);
+    static const std::string keys[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "o", "p", "q", "r"};
+    for (const auto& k : keys)
+        a.set(k, "x");
+    CHECK(a.size() == attribute_list::capacity);
+}
+
+TEST_CASE("at quiescence after a burst from several threads, open_connections per host equals the pool's snapshot")
+{
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        ex.reply(200, "ok");
+    });
+    testing::test_server other;
+    auto metrics = std::make_shared<http_metrics>();
+    transport_options o;
+    o.pool.max_conns_per_host = 4; // some attempts queue; late binding hands connections over
+    o.pool.max_idle_per_host = 3;  // some are not pooled
+    client c(client_options{.observers = {metrics->new_observer()}, .transport = o});
+
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i)
+        threads.emplace_back([&, i] {
+            for (int n = 0; n < 15; ++n) {
+                request req("GET", (n % 3 == 0 ? other : server).url());
+                req.new_connection = (n + i) % 7 == 0; // evictions and fresh dials too
+                CHECK_FALSE(c.round_trip(std::move(req)).error);
+            }
+        });
+    for (auto& t : threads)
+        t.join();
+
+    // The last connections' events (put_idle_conn, conn_closed) are delivered on the strand after
+    // the calls complete: wait for the figures to settle.
+    auto agrees = [&] {
+        const pool_stats stats = c.stats();
+        const auto s = metrics->collect();
+        for (const auto& h : stats.hosts) {
+            const auto port = h.key.substr(h.key.rfind(':') + 1);
+            if (value(s, "http.client.open_connections", {{"server.port", port}, {"http.connection.state", "idle"}})
+                    != std::int64_t(h.idle)
+                || value(s, "http.client.open_connections", {{"server.port", port}, {"http.connection.state", "active"}})
+                       != std::int64_t(h.active))
+                return false;
+        }
+        std::int64_t idle = 0, active = 0;
+        for (const auto& p : s.find("http.client.open_connections")->points)
+            (p.attribute("http.connection.state") == "idle" ? idle : active) += p.value;
+        return idle == std::int64_t(stats.idle) && active == std::int64_t(stats.active)
+               && value(s, "roundtrip.client.attempts_waiting", {{"server.port", std::to_string(server.port())}}) == 0
+               && value(s, "http.client.active_requests", {{"server.port", std::to_string(server.port())}}) == 0;
+    };
+    CHECK(testing::eventually(agrees));
+    const pool_stats stats = c.stats();
+    CHECK(stats.idle > 0);
+    const auto s = metrics->collect();
+    std::uint64_t requests = 0;
+    for (const auto& p : s.find("http.client.request.duration")->points)
+        requests += p.count;
+    CHECK(requests == 60);
+}
