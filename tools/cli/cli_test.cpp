@@ -188,6 +188,33 @@ TEST_CASE("-n 50 -c 1 opens one connection; --max-conns-per-host K -c 16 opens a
     CHECK(has(capped.lines().back(), "\"requests\":32,\"errors\":0"));
 }
 
+TEST_CASE("--metrics: the run's Prometheus exposition last, after the JSON lines, and no body on stdout")
+{
+    testing::test_server server([](const testing::server_request&, testing::exchange& ex) {
+        ex.sleep(std::chrono::milliseconds(5));
+        ex.reply(200, "the body");
+    });
+    const std::string port = "server_port=\"" + std::to_string(server.port()) + "\"";
+    auto r = cli("-n 12 -c 4 --max-conns-per-host 2 --metrics " + server.url());
+    CHECK(r.status == 0);
+    CHECK_FALSE(has(r.out, "the body"));
+    CHECK(r.out.starts_with("# HELP http_client_request_duration_seconds "));
+    CHECK(has(r.out, "http_client_request_duration_seconds_count{http_request_method=\"GET\",server_address=\"127.0.0.1\","
+                         + port + ",url_scheme=\"http\",http_response_status_code=\"200\",network_protocol_version=\"1.1\"} 12\n"));
+    CHECK(has(r.out, "roundtrip_client_connection_acquired_total{server_address=\"127.0.0.1\"," + port
+                         + ",url_scheme=\"http\",roundtrip_connection_reused=\"false\",roundtrip_not_reused_reason=\"no_idle\"} 2\n"));
+    CHECK(has(r.out, "http_client_request_time_in_queue_seconds_count{"));
+    // The run ends by closing the client: both connections closed, none left open.
+    CHECK(has(r.out, "roundtrip_close_reason=\"client_closed\"} 2\n"));
+    CHECK(has(r.out, "http_connection_state=\"idle\"} 0\n"));
+
+    auto json = cli("-n 2 --json --metrics -o body.out " + server.url());
+    const auto lines = json.lines();
+    REQUIRE(lines.size() > 3);
+    CHECK(lines[2] == "{\"summary\":true,\"requests\":2,\"errors\":0,\"conns_opened\":1}");
+    CHECK(lines[3].starts_with("# HELP "));
+}
+
 TEST_CASE("--sleep-between shows in idle_us")
 {
     testing::test_server server;

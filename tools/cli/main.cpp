@@ -10,6 +10,8 @@
 #include "connection_pooling.hpp" // --demo runs the example's own code
 
 #include <roundtrip/middleware/logging.hpp>
+#include <roundtrip/middleware/metrics.hpp>
+#include <roundtrip/middleware/metrics/prometheus.hpp>
 #include <roundtrip/middleware/retry.hpp>
 
 #include <roundtrip/client.hpp>
@@ -109,6 +111,10 @@ public:
         client_options options{.observers = {counter_}, .timeout = o_.timeout};
         if (o_.trace)
             options.observers.push_back(std::make_shared<trace_writer>(stderr, clock::now()));
+        if (o_.metrics) {
+            metrics_ = std::make_shared<http_metrics>();
+            options.observers.push_back(metrics_->new_observer());
+        }
         if (o_.verbose) {
             log_ = spdlog::stderr_logger_st("roundtrip-cli");
             log_->set_pattern("%v");
@@ -154,6 +160,8 @@ public:
             std::fprintf(out_, "{\"summary\":true,\"requests\":%u,\"errors\":%llu,\"conns_opened\":%llu}\n",
                          o_.requests, static_cast<unsigned long long>(errors_),
                          static_cast<unsigned long long>(counter_->opened));
+        if (metrics_) // last, after the JSON lines: the client is closed, its connections' ends counted
+            std::fputs(prometheus_text(metrics_->collect()).c_str(), out_);
         output_.flush();
         const bool lost_output = (output_.is_open() && !output_) || std::fflush(out_) != 0 || std::ferror(out_);
         if (lost_output && !o_.silent)
@@ -243,8 +251,9 @@ private:
         }
     }
 
-    // Whether stdout shows responses: --json and --timeline print their own lines there instead.
-    bool shows_responses() const { return !o_.json && !o_.timeline; }
+    // Whether stdout shows responses: --json, --timeline and --metrics print their own lines there
+    // instead.
+    bool shows_responses() const { return !o_.json && !o_.timeline && !o_.metrics; }
 
     // Writes the status line and header fields (-i).
     void write_head(const response& resp)
@@ -316,6 +325,7 @@ private:
     redaction redaction_;
     std::shared_ptr<conn_counter> counter_ = std::make_shared<conn_counter>();
     std::shared_ptr<spdlog::logger> log_; // -v
+    std::shared_ptr<http_metrics> metrics_; // --metrics
     client* client_ = nullptr;
     bool streamed_ = false;  // bodies are written as they arrive (one worker)
     std::vector<char> piece_; // what one read of a streamed body fills

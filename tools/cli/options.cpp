@@ -76,6 +76,7 @@ options parse(int argc, char** argv)
         else if (a == "--json") o.json = true;
         else if (a == "--trace") o.trace = true;
         else if (a == "--timeline") o.timeline = true;
+        else if (a == "--metrics") o.metrics = true;
         else if (a == "--demo") o.demo = true;
         else if (a == "--help" || a == "-h") o.help = true;
         else if (a.size() > 1 && a.front() == '-') throw usage_error{"unknown option " + std::string(a)};
@@ -118,6 +119,8 @@ Output:
   --json                    one JSON line per request on stdout, then a summary line
   --trace                   every lifecycle event as a JSON line on stderr
   --timeline                a waterfall of each request's phases
+  --metrics                 the run's metrics (Prometheus text) on stdout at the end;
+                            bodies go only to -o FILE
   --demo                    run the connection-pooling demo
   --help                    this text
 
@@ -126,6 +129,7 @@ Examples:
   roundtrip -n 50 -c 4 --json http://localhost:8080/health
   roundtrip -X PUT -H 'Content-Type: application/json' -d @order.json http://localhost:8080/orders/7
   roundtrip --timeline -n 2 http://localhost:8080/
+  roundtrip -n 100 -c 8 --metrics http://localhost:8080/
 
 Exit status: 0 when every request got a response (any status), 1 when one failed,
 2 for a usage error or invalid input.

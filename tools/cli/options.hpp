@@ -37,6 +37,7 @@ struct options {
     bool json = false;
     bool trace = false;
     bool timeline = false;
+    bool metrics = false;
     bool demo = false;
     bool help = false;
 };
