@@ -3,6 +3,7 @@
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
 #include <roundtrip/middleware/metrics.hpp>
+#include <roundtrip/middleware/metrics/prometheus.hpp>
 #include <roundtrip/middleware/retry.hpp>
 #include <roundtrip/testing/fake_transport.hpp>
 #include <roundtrip/testing/test_server.hpp>
@@ -167,6 +168,19 @@ TEST_CASE("the attributes hook drops and adds attributes, and each set is a seri
     CHECK(d->points[0].attribute("deployment.tier") == "canary");
     CHECK_FALSE(d->points[0].attribute("server.port"));
     CHECK_FALSE(s.find("http.client.active_requests")->points[0].attribute("deployment.tier"));
+}
+
+TEST_CASE("the documents' sample: a client's metrics as Prometheus text")
+{
+    testing::test_server server;
+    const std::string url = server.url();
+    // [doc-sample metrics-quick-start]
+    auto metrics = std::make_shared<roundtrip::http_metrics>();
+    roundtrip::client client({.observers = {metrics->new_observer()}});
+    client.send({"GET", url});
+    std::string body = roundtrip::prometheus_text(metrics->collect()); // served as prometheus_content_type
+    // [end doc-sample]
+    CHECK(body.find("http_client_request_duration_seconds_count{") != std::string::npos);
 }
 
 TEST_CASE("an attribute list holds a bounded number of attributes, replaces a key's value, and drops")
