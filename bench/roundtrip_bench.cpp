@@ -4,7 +4,7 @@
 // against, so keep it exactly as it is:
 //
 //   roundtrip-bench --url URL --concurrency C --requests N [--new-conn] [--insecure] [--middleware NAME ...]
-//                   [--client-observer]
+//                   [--client-observer] [--metrics]
 //   roundtrip-bench --url URL --idle-probe N [--insecure]
 //
 // One thread does all the work: it runs the io_context the client is built on, and the workers run
@@ -17,6 +17,7 @@
 
 #include <roundtrip/middleware/headers.hpp>
 #include <roundtrip/middleware/logging.hpp>
+#include <roundtrip/middleware/metrics.hpp>
 #include <roundtrip/middleware/retry.hpp>
 #include <roundtrip/middleware/tracing.hpp>
 
@@ -56,7 +57,7 @@ constexpr const char* program = "roundtrip-bench";
 
 constexpr const char* usage_text =
     "usage: roundtrip-bench --url URL --concurrency C --requests N [--new-conn] [--insecure]\n"
-    "                       [--middleware NAME ...] [--client-observer]\n"
+    "                       [--middleware NAME ...] [--client-observer] [--metrics]\n"
     "Sends N GET requests to URL through a roundtrip::client with C concurrent workers and prints\n"
     "one JSON line. --new-conn: a new connection for every request. --insecure: accept any TLS\n"
     "certificate (for https URLs; without it the system trust store, or SSL_CERT_FILE, decides).\n"
@@ -65,6 +66,7 @@ constexpr const char* usage_text =
     "logging-basic and logging-debug (to a null sink), retry, tracing (every call sampled, spans\n"
     "built and handed to an exporter that drops them) and tracing-unsampled (traceparent only).\n"
     "--client-observer adds one client-wide observer that counts events (without it, none).\n"
+    "--metrics adds the metrics middleware's observer (its instruments are never exported).\n"
     "--idle-probe N: open N connections at once (N concurrent requests), hold them idle, and print\n"
     "the resident memory they add, per connection, as one JSON line.\n";
 
@@ -73,6 +75,7 @@ struct settings {
     std::uint64_t idle_probe = 0; // connections to hold idle; 0: a load run
     std::vector<std::string> middleware; // outermost first, as given
     bool client_observer = false;
+    bool metrics = false;
 };
 
 constexpr std::string_view known_middleware[] = {"noop",          "observe",       "headers", "logging-off",
@@ -98,6 +101,8 @@ settings parse_command_line(int argc, char** argv)
             s.middleware.emplace_back(name);
         } else if (flag == "--client-observer")
             s.client_observer = true;
+        else if (flag == "--metrics")
+            s.metrics = true;
         else if (flag == "--idle-probe")
             s.idle_probe = bench::parse_number(flag, args.value(), 1, bench::max_concurrency);
         else
@@ -253,6 +258,9 @@ int run(const settings& s)
     roundtrip::client_options options;
     if (s.client_observer)
         options.observers.push_back(std::make_shared<event_counter>());
+    const auto metrics = std::make_shared<roundtrip::http_metrics>();
+    if (s.metrics)
+        options.observers.push_back(metrics->new_observer());
     options.transport.tls.insecure_skip_verify = s.load.insecure;
     for (const auto& name : s.middleware)
         options.middleware.push_back(make_layer(name));

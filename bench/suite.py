@@ -54,6 +54,7 @@ def clients(build: Path, go_binary: Path, before: Path | None = None):
         "beast": [str(b / "beast-client")],
         "roundtrip": [str(b / "roundtrip-bench")],
         "roundtrip+stack": [str(b / "roundtrip-bench")] + STACK,
+        "roundtrip+metrics": [str(b / "roundtrip-bench"), "--metrics"],
         "go": [str(go_binary)],
         "curl": [str(b / "curl-client")],
         "httplib": [str(b / "httplib-client")],
@@ -249,7 +250,8 @@ def main():
             instructions = {}
             if not args.no_callgrind:
                 url = server.url("/small", False)
-                measured = ("beast", "roundtrip", "roundtrip+stack", "roundtrip-before", "roundtrip+stack-before")
+                measured = ("beast", "roundtrip", "roundtrip+stack", "roundtrip+metrics", "roundtrip-before",
+                            "roundtrip+stack-before")
                 for client in [c for c in measured if c in names]:
                     instructions[client] = instructions_per_request(all_clients[client], url, 2000)
                     print(f"callgrind | {client}: {instructions[client]:,.0f} instructions/req", file=sys.stderr)
