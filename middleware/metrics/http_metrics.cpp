@@ -156,6 +156,50 @@ private:
     std::string_view key_;
 };
 
+// An attribute set a client saw, and its series. Keys are the observer's literals (or strings it
+// keeps); values are copied.
+struct remembered {
+    const instrument* inst = nullptr;
+    std::size_t size = 0;
+    std::array<std::string_view, attribute_list::capacity> keys;
+    std::array<std::string, attribute_list::capacity> texts;
+    std::array<std::int64_t, attribute_list::capacity> numbers{};
+    std::uint32_t integers = 0; // bit i: attribute i is a number
+    series* s = nullptr;
+
+    bool matches(const instrument& i, const attribute_list& a) const noexcept
+    {
+        if (&i != inst || a.size() != size)
+            return false;
+        std::size_t n = 0;
+        for (const auto& e : a) {
+            if (e.key != keys[n] || e.integer != bool(integers & (1u << n))
+                || (e.integer ? e.number != numbers[n] : e.text != texts[n]))
+                return false;
+            ++n;
+        }
+        return true;
+    }
+
+    // Copies the list; `inst` is set by the caller once `s` is known.
+    void remember(const attribute_list& a)
+    {
+        inst = nullptr;
+        size = 0;
+        integers = 0;
+        for (const auto& e : a) {
+            keys[size] = e.key;
+            texts[size].assign(e.text);
+            numbers[size] = e.number;
+            if (e.integer)
+                integers |= 1u << size;
+            ++size;
+        }
+    }
+};
+// How many attribute sets each client remembers: the sets of a few hosts' traffic.
+constexpr std::size_t memo_size = 64;
+
 // At most this many dials are remembered: a dial whose first address failed may go on with the next,
 // so one that failed is not forgotten at once; the oldest are forgotten past this bound.
 constexpr std::size_t max_dials_remembered = 1024;
@@ -175,11 +219,22 @@ public:
 
 private:
     // The series of `inst` for `attrs`, after the user's hook had its say.
+    // The client's requests mostly repeat a few attribute sets, so each client remembers the series
+    // of the sets it saw last: found again by comparing the list, without building a key, hashing or
+    // taking the instrument's lock. (The hook is a function of its input, so its result is
+    // remembered too.)
     series& at(instrument& inst, attribute_list& attrs)
     {
+        for (const remembered& r : memo_)
+            if (r.matches(inst, attrs))
+                return *r.s;
+        remembered& r = memo_.size() < memo_size ? memo_.emplace_back() : memo_[next_forgotten_++ % memo_size];
+        r.remember(attrs); // before the hook changes the list
         if (m_->options.attributes)
             m_->options.attributes(inst.info().name, attrs);
-        return inst.at(attrs, key_);
+        r.s = &inst.at(attrs, key_);
+        r.inst = &inst; // complete: it may match from now on
+        return *r.s;
     }
 
     series& host_series(instrument& inst, const host_target& t)
@@ -463,6 +518,8 @@ private:
 
     const std::shared_ptr<metrics_state> m_;
     std::string key_;                    // the lookup key's buffer, reused
+    std::vector<remembered> memo_;
+    std::size_t next_forgotten_ = 0;
     std::vector<attempt_state> attempts_; // reused: no allocation per attempt once warm
     std::deque<dial_state> dials_;
     std::unordered_map<std::uint64_t, open_state> open_;

@@ -183,6 +183,20 @@ TEST_CASE("the documents' sample: a client's metrics as Prometheus text")
     CHECK(body.find("http_client_request_duration_seconds_count{") != std::string::npos);
 }
 
+TEST_CASE("more attribute sets than a client remembers still land in their own series")
+{
+    rig t;
+    for (int round = 0; round < 2; ++round)
+        for (int port = 1000; port < 1100; ++port)
+            REQUIRE_FALSE(t.c.round_trip(request("GET", "http://h.test:" + std::to_string(port) + "/")).error);
+    const auto s = t.snap();
+    const metric* d = s.find("http.client.request.duration");
+    REQUIRE(d->points.size() == 100);
+    for (const auto& p : d->points)
+        CHECK(p.count == 2);
+    CHECK(value(s, "http.client.open_connections", {{"server.port", "1042"}, {"http.connection.state", "idle"}}) == 1);
+}
+
 TEST_CASE("an attribute list holds a bounded number of attributes, replaces a key's value, and drops")
 {
     attribute_list a;

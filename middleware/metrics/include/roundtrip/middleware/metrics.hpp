@@ -64,9 +64,10 @@ struct event_counter {
 struct metrics_options {
     /// Called with each measurement's attributes before its series is looked up, with the
     /// instrument's name: adds attributes (a deployment's `service.tier`) or drops some (`server.port`
-    /// for a service that talks to one port). Runs on the clients' strands, possibly on several
-    /// threads at once when clients share the metrics, once or more per request: keep it fast and
-    /// free of shared mutable state. Each distinct attribute set is a series kept for the metrics'
+    /// for a service that talks to one port). It must be a function of its input alone: each client
+    /// calls it once for an attribute set and remembers the result. Runs on the clients' strands,
+    /// possibly on several threads at once when clients share the metrics: keep it free of shared
+    /// mutable state. Each distinct attribute set is a series kept for the metrics'
     /// life, so never add unbounded values (ids, URLs, times). Empty: no hook.
     std::function<void(std::string_view instrument, attribute_list& attributes)> attributes;
 
