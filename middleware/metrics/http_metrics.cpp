@@ -284,19 +284,20 @@ private:
     // The connection opens (got_conn, or put_idle_conn for one a dial brought when nobody waited).
     open_state& open(std::uint64_t conn, const host_target& t)
     {
-        auto [it, made] = open_.try_emplace(conn);
-        if (made) {
-            it->second.target = t;
-            attribute_list a;
-            t.add_to(a);
-            a.set("http.connection.state", "active");
-            it->second.active = &at(m_->open_connections, a);
-            a.set("http.connection.state", "idle");
-            it->second.idle_series = &at(m_->open_connections, a);
-            it->second.active->add(1);
-            forget_dial(conn);
-        }
-        return it->second;
+        if (auto it = open_.find(conn); it != open_.end())
+            return it->second;
+        // Everything that may throw first: a connection is counted whole or not at all.
+        open_state o{t, false, nullptr, nullptr};
+        attribute_list a;
+        t.add_to(a);
+        a.set("http.connection.state", "active");
+        o.active = &at(m_->open_connections, a);
+        a.set("http.connection.state", "idle");
+        o.idle_series = &at(m_->open_connections, a);
+        open_state& made = open_.emplace(conn, std::move(o)).first->second;
+        made.active->add(1);
+        forget_dial(conn);
+        return made;
     }
 
     template <class Event>
@@ -306,6 +307,17 @@ private:
 
     void handle(const event& e, const get_conn& g)
     {
+        // The series first: an attempt is tracked whole or not at all.
+        attribute_list attrs;
+        attrs.set("http.request.method", method_attribute(g.method));
+        attrs.set("server.address", g.host);
+        attrs.set("server.port", std::int64_t(g.port));
+        attrs.set("url.scheme", g.scheme);
+        series& active = at(m_->active_requests, attrs);
+        attrs.drop("http.request.method");
+        series& waiting = at(m_->attempts_waiting, attrs);
+        series* resent = g.transparent_retry ? &at(m_->transparent_retries, attrs) : nullptr;
+
         auto free = std::find_if(attempts_.begin(), attempts_.end(), [](const attempt_state& a) { return !a.in_use; });
         attempt_state& a = free != attempts_.end() ? *free : attempts_.emplace_back();
         a.call = e.call;
@@ -318,18 +330,14 @@ private:
         a.head = {};
         a.status = 0;
         a.version = 11;
+        a.active = &active;
+        a.waiting_series = &waiting;
         a.in_use = true;
-
-        attribute_list attrs;
-        attrs.set("http.request.method", a.method);
-        a.target.add_to(attrs);
-        a.active = &at(m_->active_requests, attrs);
         a.active->add(1);
-        a.waiting_series = &host_series(m_->attempts_waiting, a.target);
         a.waiting_series->add(1);
         a.waiting = true;
-        if (g.transparent_retry)
-            host_series(m_->transparent_retries, a.target).add(1);
+        if (resent)
+            resent->add(1);
     }
 
     void handle(const event& e, const dns_start&) { dial_of(e); }
@@ -424,6 +432,8 @@ private:
         attempt_state* a = find_attempt(e);
         if (!a)
             return;
+        // The attempt's state is let go first: a lost measurement below must not keep it.
+        a->in_use = false;
         a->active->add(-1);
         if (a->waiting)
             a->waiting_series->add(-1);
@@ -447,7 +457,6 @@ private:
         }
         const clock::time_point until = a->head != clock::time_point{} ? a->head : e.at;
         m_->request_duration.record(at(m_->request_duration, attrs), until - a->asked);
-        a->in_use = false;
     }
 
     void handle(const event& e, const put_idle_conn&)
@@ -484,14 +493,14 @@ private:
             forget_dial(e.conn);
             return;
         }
-        open_state& o = it->second;
+        const open_state o = std::move(it->second); // forgotten first: a lost measurement must not keep it
+        open_.erase(it);
         (o.idle ? o.idle_series : o.active)->add(-1);
         attribute_list attrs;
         o.target.add_to(attrs);
         m_->connection_duration.record(at(m_->connection_duration, attrs), c.lifetime);
         attrs.set("roundtrip.close_reason", to_string(c.reason));
         at(m_->connections_closed, attrs).add(1);
-        open_.erase(it);
     }
 
     void handle(const event&, const middleware_event& m)

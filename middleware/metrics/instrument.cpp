@@ -113,8 +113,7 @@ void series::record(clock::duration d, const std::vector<std::int64_t>& bounds_n
     // `le` define it.
     const std::size_t i = std::lower_bound(bounds_ns.begin(), bounds_ns.end(), ns) - bounds_ns.begin();
     buckets_[i].fetch_add(1, std::memory_order_relaxed);
-    sum_ns_.fetch_add(ns, std::memory_order_relaxed);
-    count_.fetch_add(1, std::memory_order_relaxed);
+    sum_seconds_.fetch_add(static_cast<double>(ns) / 1e9, std::memory_order_relaxed);
 }
 
 metric_point series::point() const
@@ -129,7 +128,7 @@ metric_point series::point() const
     // Read one by one while others record, buckets, count and sum may disagree by a measurement or
     // two; the count a reader sees is the buckets' sum, so that `+Inf` and `_count` agree.
     p.count = counted;
-    p.sum = static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9;
+    p.sum = sum_seconds_.load(std::memory_order_relaxed);
     return p;
 }
 
@@ -164,7 +163,8 @@ series& instrument::at(const attribute_list& attributes, std::string& key)
     const std::size_t buckets = info_.kind == instrument_kind::histogram ? info_.bounds.size() + 1 : 0;
     auto made = std::make_unique<series>(std::move(owned), buckets);
     std::unique_lock lock(mutex_);
-    order_.reserve(order_.size() + 1); // so that nothing throws once the series is in the map
+    if (order_.size() == order_.capacity()) // so that nothing throws once the series is in the map
+        order_.reserve(2 * order_.size() + 8);
     auto [it, inserted] = series_.try_emplace(key, std::move(made));
     if (inserted) // else another thread made it first
         order_.push_back(it->second.get());

@@ -43,8 +43,7 @@ private:
     std::atomic<std::int64_t> value_{0};
     std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_; // null for a counter
     std::size_t bucket_count_ = 0;
-    std::atomic<std::uint64_t> count_{0};
-    std::atomic<std::int64_t> sum_ns_{0};
+    std::atomic<double> sum_seconds_{0}; // a double: nanoseconds in 64 bits would wrap within months
 };
 
 class instrument {
