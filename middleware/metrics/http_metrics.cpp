@@ -121,6 +121,8 @@ struct attempt_state {
 struct dial_state {
     std::uint64_t conn = 0;
     host_target target;
+    unsigned connecting = 0; // connects started and not done
+    bool connected = false;  // a connect succeeded
 };
 
 // An open connection: active or idle, counted in open_connections under one of its two series.
@@ -207,6 +209,20 @@ constexpr std::size_t max_dials_remembered = 1024;
 class client_metrics final : public observer {
 public:
     explicit client_metrics(std::shared_ptr<metrics_state> state) : m_(std::move(state)) {}
+
+    // A client torn down without its last events (its io_context stopped first) takes its attempts
+    // and connections out of the shared gauges, which would otherwise count them forever.
+    ~client_metrics() override
+    {
+        for (const auto& a : attempts_)
+            if (a.in_use) {
+                a.active->add(-1);
+                if (a.waiting)
+                    a.waiting_series->add(-1);
+            }
+        for (const auto& [id, c] : open_)
+            (c.idle ? c.idle_series : c.active)->add(-1);
+    }
 
     void on_event(const event& e) noexcept override
     {
@@ -355,19 +371,31 @@ private:
             forget_dial(e.conn);
     }
 
-    void handle(const event& e, const connect_start&) { dial_of(e); }
+    void handle(const event& e, const connect_start&)
+    {
+        if (dial_state* dial = dial_of(e))
+            ++dial->connecting;
+    }
     void handle(const event& e, const connect_done& c)
     {
-        if (c.error == condition::canceled) // another address won the race: not a connect's cost
-            return;
-        const dial_state* dial = dial_of(e);
+        dial_state* dial = find_dial(e.conn);
         if (!dial)
             return;
-        attribute_list attrs;
-        dial->target.add_to(attrs);
-        if (c.error)
-            attrs.set("error.type", error_class(c.error));
-        m_->connect_duration.record(at(m_->connect_duration, attrs), c.took);
+        if (dial->connecting > 0)
+            --dial->connecting;
+        dial->connected = dial->connected || !c.error;
+        // The dial failed when its last connect did and none succeeded: the dialer starts the next
+        // address as it reports a failure, so a dial that goes on has a connect in progress.
+        const bool failed = !dial->connected && dial->connecting == 0;
+        if (c.error != condition::canceled) { // canceled: another address won the race, not a cost
+            attribute_list attrs;
+            dial->target.add_to(attrs);
+            if (c.error)
+                attrs.set("error.type", error_class(c.error));
+            m_->connect_duration.record(at(m_->connect_duration, attrs), c.took);
+        }
+        if (failed)
+            forget_dial(e.conn);
     }
 
     void handle(const event& e, const tls_handshake_start&) { dial_of(e); }
@@ -475,29 +503,46 @@ private:
         }
     }
 
+    // Where connection `conn` goes: an open one's target, or that of a dial that brought a
+    // connection nobody used (refused by the pool, or closed with the client); null if unknown.
+    const host_target* target_of(std::uint64_t conn) const noexcept
+    {
+        if (const auto it = open_.find(conn); it != open_.end())
+            return &it->second.target;
+        for (const auto& d : dials_)
+            if (d.conn == conn)
+                return &d.target;
+        return nullptr;
+    }
+
     void handle(const event& e, const conn_not_pooled& n)
     {
-        const auto it = open_.find(e.conn);
-        if (it == open_.end())
+        const host_target* target = target_of(e.conn);
+        if (!target)
             return;
         attribute_list attrs;
-        it->second.target.add_to(attrs);
+        target->add_to(attrs);
         attrs.set("roundtrip.not_pooled_reason", to_string(n.reason));
         at(m_->responses_not_pooled, attrs).add(1);
     }
 
     void handle(const event& e, const conn_closed& c)
     {
-        const auto it = open_.find(e.conn);
-        if (it == open_.end()) { // a dial that succeeded but never served: closed unopened
+        // Forgotten first: a lost measurement below must not keep it.
+        host_target target;
+        if (const auto it = open_.find(e.conn); it != open_.end()) {
+            const open_state o = std::move(it->second);
+            open_.erase(it);
+            (o.idle ? o.idle_series : o.active)->add(-1);
+            target = o.target;
+        } else if (const dial_state* dial = find_dial(e.conn)) { // a dial's connection that never served
+            target = dial->target;
             forget_dial(e.conn);
+        } else {
             return;
         }
-        const open_state o = std::move(it->second); // forgotten first: a lost measurement must not keep it
-        open_.erase(it);
-        (o.idle ? o.idle_series : o.active)->add(-1);
         attribute_list attrs;
-        o.target.add_to(attrs);
+        target.add_to(attrs);
         m_->connection_duration.record(at(m_->connection_duration, attrs), c.lifetime);
         attrs.set("roundtrip.close_reason", to_string(c.reason));
         at(m_->connections_closed, attrs).add(1);

@@ -197,6 +197,130 @@ TEST_CASE("more attribute sets than a client remembers still land in their own s
     CHECK(value(s, "http.client.open_connections", {{"server.port", "1042"}, {"http.connection.state", "idle"}}) == 1);
 }
 
+namespace {
+
+// Feeds events to one observer directly, as a transport would deliver them: for the sequences the
+// fake does not play (late binding, a dial nobody waits for, eviction).
+struct feed {
+    std::shared_ptr<http_metrics> metrics = std::make_shared<http_metrics>();
+    std::shared_ptr<roundtrip::observer> observer = metrics->new_observer();
+    clock::time_point now = clock::now();
+
+    void operator()(std::uint64_t call, std::uint32_t attempt, std::uint64_t conn, event_data data)
+    {
+        now += std::chrono::milliseconds(1);
+        observer->on_event(event{call, attempt, conn, now, std::move(data)});
+    }
+    void get(std::uint64_t call) { (*this)(call, 1, 0, get_conn{"http", "h.test", 80, "GET", "http://h.test/"}); }
+    std::int64_t gauge(std::string_view state) const
+    {
+        return value(metrics->collect(), "http.client.open_connections", {{"http.connection.state", state}});
+    }
+};
+
+} // namespace
+
+TEST_CASE("late binding, a dial nobody waits for, a refused orphan and an eviction keep the gauges true")
+{
+    feed f;
+    // Call 1 dials connection 1 and uses it; it goes idle.
+    f.get(1);
+    f(1, 1, 1, connect_start{});
+    f(1, 1, 1, connect_done{});
+    f(1, 1, 1, got_conn{false, false, {}, {}, {}, not_reused_reason::no_idle});
+    f(1, 1, 1, response_headers{200, 11});
+    f(1, 1, 1, put_idle_conn{});
+    f(1, 1, 1, attempt_done{{}, 200});
+    CHECK(f.gauge("idle") == 1);
+    CHECK(f.gauge("active") == 0);
+
+    // Call 2 starts a dial (connection 2), then takes connection 1 first (late binding) and ends;
+    // its dial lands later, with nobody waiting, and goes idle.
+    f.get(2);
+    f(2, 1, 2, connect_start{});
+    f(2, 1, 1, got_conn{true, true, {}, {}, {}, not_reused_reason::none, true});
+    CHECK(f.gauge("active") == 1);
+    f(2, 1, 1, put_idle_conn{});
+    f(2, 1, 1, attempt_done{{}, 200});
+    f(2, 1, 2, connect_done{});
+    f(0, 0, 2, put_idle_conn{});
+    CHECK(f.gauge("idle") == 2);
+    CHECK(f.gauge("active") == 0);
+
+    // Call 3 dials connection 3 but takes connection 2; connection 3 lands and the pool refuses it.
+    f.get(3);
+    f(3, 1, 3, connect_start{});
+    f(3, 1, 2, got_conn{false, true, {}, {}, {}, not_reused_reason::none, true});
+    f(3, 1, 2, put_idle_conn{});
+    f(3, 1, 2, attempt_done{{}, 200});
+    f(3, 1, 3, connect_done{});
+    f(0, 0, 3, conn_not_pooled{not_pooled_reason::pool_full});
+    f(0, 0, 3, conn_closed{close_reason::not_pooled, 0, std::chrono::milliseconds(5)});
+    // The pool evicts connection 1.
+    f(0, 0, 1, conn_closed{close_reason::evicted, 2, std::chrono::seconds(1)});
+
+    // Call 4's dial fails on every address; then the client closes connection 2.
+    f.get(4);
+    f(4, 1, 4, connect_start{});
+    f(4, 1, 4, connect_done{{}, make_error_code(boost::system::errc::connection_refused)});
+    f(4, 1, 0, attempt_done{error::connection_refused, 0});
+    f(0, 0, 2, conn_closed{close_reason::client_closed, 1, std::chrono::seconds(1)});
+
+    const auto s = f.metrics->collect();
+    CHECK(f.gauge("idle") == 0);
+    CHECK(f.gauge("active") == 0);
+    CHECK(value(s, "http.client.active_requests", {}) == 0);
+    CHECK(value(s, "roundtrip.client.attempts_waiting", {}) == 0);
+    CHECK(value(s, "roundtrip.client.response.not_pooled", {{"roundtrip.not_pooled_reason", "pool_full"}}) == 1);
+    CHECK(value(s, "roundtrip.client.connection.closed", {{"roundtrip.close_reason", "not_pooled"}}) == 1);
+    CHECK(value(s, "roundtrip.client.connection.closed", {{"roundtrip.close_reason", "evicted"}}) == 1);
+    CHECK(value(s, "roundtrip.client.connection.closed", {{"roundtrip.close_reason", "client_closed"}}) == 1);
+    CHECK(value(s, "http.client.connection.duration", {}) == 3);
+    CHECK(value(s, "roundtrip.client.connect.duration", {{"error.type", "connection_refused"}}) == 1);
+    CHECK(value(s, "http.client.request.duration", {{"error.type", "connection_refused"}}) == 1);
+}
+
+TEST_CASE("an observer dropped before its client's last events takes its attempts and connections out of the gauges")
+{
+    feed f;
+    f.get(1);
+    f(1, 1, 1, connect_start{});
+    f(1, 1, 1, connect_done{});
+    f(1, 1, 1, got_conn{});
+    f.get(2); // still waiting
+    CHECK(f.gauge("active") == 1);
+    f.observer.reset();
+    const auto s = f.metrics->collect();
+    CHECK(value(s, "http.client.open_connections", {{"http.connection.state", "active"}}) == 0);
+    CHECK(value(s, "http.client.active_requests", {}) == 0);
+    CHECK(value(s, "roundtrip.client.attempts_waiting", {}) == 0);
+}
+
+TEST_CASE("a hook that throws loses its measurement and nothing else")
+{
+    metrics_options o;
+    bool fail = true;
+    o.attributes = [&fail](std::string_view instrument, attribute_list&) {
+        if (fail && instrument == "http.client.open_connections")
+            throw std::runtime_error("no");
+    };
+    auto metrics = std::make_shared<http_metrics>(std::move(o));
+    auto obs = metrics->new_observer();
+    auto ev = [&, now = clock::now()](std::uint64_t call, std::uint64_t conn, event_data d) mutable {
+        obs->on_event(event{call, 1, conn, now += std::chrono::milliseconds(1), std::move(d)});
+    };
+    ev(1, 0, get_conn{"http", "h.test", 80, "GET", "http://h.test/"});
+    ev(1, 1, got_conn{}); // its connection cannot be counted
+    ev(1, 1, put_idle_conn{});
+    ev(1, 1, attempt_done{{}, 200});
+    ev(0, 1, conn_closed{close_reason::idle_timeout, 1, std::chrono::seconds(1)});
+    fail = false;
+    const auto s = metrics->collect();
+    CHECK(value(s, "http.client.active_requests", {}) == 0);
+    CHECK(value(s, "http.client.request.duration", {}) == 1);
+    CHECK_FALSE(s.find("http.client.open_connections"));
+}
+
 TEST_CASE("an attribute list holds a bounded number of attributes, replaces a key's value, and drops")
 {
     attribute_list a;

@@ -2,30 +2,31 @@
 // mapping, as its Prometheus exporters write them.
 #include <roundtrip/middleware/metrics/prometheus.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <vector>
 
 namespace roundtrip {
 namespace {
 
-bool name_char(char c, bool first) noexcept
-{
-    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
-    return letter || (!first && c >= '0' && c <= '9');
-}
+bool digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
-// Replaces each character Prometheus does not allow with `_`, and a run of them with one.
-std::string sanitize(std::string_view name)
+// Replaces each character Prometheus does not allow in a metric name (letters, digits, `_`, and
+// `:` outside labels) with `_`, and a run of `_` with one. A name that would start with a digit
+// gets a prefix: `_` for a metric, `key_` for a label (names starting `__` are Prometheus's own).
+std::string sanitize(std::string_view name, bool label)
 {
     std::string out;
+    if (name.empty() || digit(name.front()))
+        out = label ? "key_" : "_";
     for (char c : name) {
-        const char mapped = name_char(c, out.empty()) ? c : '_';
+        const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || digit(c) || (c == ':' && !label);
+        const char mapped = allowed ? c : '_';
         if (mapped == '_' && !out.empty() && out.back() == '_')
             continue;
         out.push_back(mapped);
     }
-    if (out.empty() || (name.size() && name.front() >= '0' && name.front() <= '9'))
-        out.insert(0, "_");
     return out;
 }
 
@@ -47,7 +48,7 @@ std::string_view unit_suffix(std::string_view unit) noexcept
 
 std::string metric_name(const metric& m)
 {
-    std::string name = sanitize(m.name);
+    std::string name = sanitize(m.name, false);
     if (const auto unit = unit_suffix(m.unit); !unit.empty() && !name.ends_with(unit))
         name.append("_").append(unit);
     if (m.kind == instrument_kind::counter && !name.ends_with("_total"))
@@ -85,19 +86,37 @@ void append_number(std::string& out, std::int64_t v)
     out.append(buffer, std::to_chars(buffer, buffer + sizeof buffer, v).ptr);
 }
 
-// `{key="value",...}`, with `le` last for a bucket; nothing when there are no labels.
+// `{key="value",...}`, with `le` last for a bucket; nothing when there are no labels. Keys that
+// sanitize to one label name (`a.b` and `a_b`) become one label, their values joined with `;` in
+// the order of their keys, as OpenTelemetry's mapping says.
 void append_labels(std::string& out, const metric_point& p, const std::string* le = nullptr)
 {
     if (p.attributes.empty() && !le)
         return;
+    std::vector<std::pair<std::string, const metric_attribute*>> labels;
+    for (const auto& a : p.attributes)
+        labels.emplace_back(sanitize(a.key, true), &a);
     out.push_back('{');
     bool first = true;
-    for (const auto& a : p.attributes) {
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        if (!labels[i].second)
+            continue; // joined into an earlier label of the same name
+        std::vector<const metric_attribute*> same{labels[i].second};
+        for (std::size_t j = i + 1; j < labels.size(); ++j)
+            if (labels[j].second && labels[j].first == labels[i].first) {
+                same.push_back(labels[j].second);
+                labels[j].second = nullptr;
+            }
+        std::sort(same.begin(), same.end(), [](auto* x, auto* y) { return x->key < y->key; });
         if (!first)
             out.push_back(',');
         first = false;
-        out.append(sanitize(a.key)).append("=\"");
-        append_escaped(out, a.value, true);
+        out.append(labels[i].first).append("=\"");
+        for (std::size_t k = 0; k < same.size(); ++k) {
+            if (k > 0)
+                out.push_back(';');
+            append_escaped(out, same[k]->value, true);
+        }
         out.push_back('"');
     }
     if (le) {

@@ -37,6 +37,17 @@ TEST_CASE("names, units, kinds, cumulative buckets and escaped labels as OpenTel
           "roundtrip_client_connection_closed_total 7\n");
 }
 
+TEST_CASE("attribute keys a hook adds become valid, distinct label names; colliding ones are joined")
+{
+    metrics_snapshot s;
+    metric m{"9lives", "1", "", instrument_kind::up_down_counter, {}, {}};
+    m.points.push_back({{{"1xx", "a", false}, {"ns:key", "b", false}, {"x.y", "2", false}, {"x_y", "1", false}},
+                        1, {}, 0, 0});
+    s.metrics = {m};
+    CHECK(prometheus_text(s) == "# HELP _9lives_ratio \n# TYPE _9lives_ratio gauge\n"
+                                "_9lives_ratio{key_1xx=\"a\",ns_key=\"b\",x_y=\"2;1\"} 1\n");
+}
+
 TEST_CASE("an empty snapshot is an empty exposition")
 {
     CHECK(prometheus_text({}).empty());
