@@ -3,8 +3,8 @@
 #include <roundtrip/middleware/tracing/otlp_exporter.hpp>
 
 #include "otlp_json.hpp"
+#include "otlp_sender.hpp"
 
-#include <roundtrip/client.hpp>
 #include <roundtrip/deadline.hpp>
 
 #include <algorithm>
@@ -26,16 +26,6 @@ clock::time_point after(clock::duration d)
     return saturating_add(clock::now(), std::max(d, clock::duration{}));
 }
 
-// The client that sends the exports: no middleware, so its requests are never traced (a tracing
-// middleware would otherwise trace its own exports, without end); its own thread, so exports never
-// wait on the application's executor.
-client_options export_client_options(const otlp_options& o)
-{
-    client_options c;
-    c.transport = o.transport;
-    return c;
-}
-
 } // namespace
 
 class otlp_exporter::impl {
@@ -45,7 +35,7 @@ public:
           max_batch_(std::max<std::size_t>(options_.max_batch, 1)),
           // A zero interval would make the thread spin on an empty queue.
           flush_interval_(std::max(options_.flush_interval, shortest_wait)),
-          client_(export_client_options(options_)),
+          sender_(options_.endpoint, options_.headers, options_.transport),
           thread_([this] { run(); })
     {
     }
@@ -88,12 +78,8 @@ public:
         }
         // Out of time: the export in flight (it started before shutdown, with the full
         // export_timeout) is cancelled, so its blocking send returns now and the thread can end.
-        // Afterwards the client is closed in any case, to release its connections.
-        try {
-            client_.close();
-        } catch (...) {
-            // close() only posts to the client's strand; nothing to undo if it could not.
-        }
+        // Afterwards the sender is closed in any case, to release its connections.
+        sender_.close();
         thread_.join();
     }
 
@@ -142,30 +128,22 @@ private:
         stopped_.notify_all();
     }
 
-    // Sends one batch, once, and returns whether the receiver accepted it (a 2xx answer). OTLP's
-    // partial success (a 200 naming rejected spans) counts as accepted: the rejected spans must not
-    // be sent again anyway.
+    // Sends one batch, once, and returns whether the receiver accepted it.
     bool send(const std::vector<span>& batch, clock::duration timeout) noexcept
     {
+        std::string body;
         try {
-            request req("POST", options_.endpoint);
-            req.headers = options_.headers;
-            req.headers.set(boost::beast::http::field::content_type, "application/json");
-            req.body = detail::otlp_trace_request_json(batch, options_.resource);
-            // 0 would mean "the client's default", which is none.
-            req.timeout = std::max(timeout, shortest_wait);
-            error_code ec;
-            const response res = client_.send(std::move(req), ec);
-            return !ec && res.status >= 200 && res.status < 300;
+            body = detail::otlp_trace_request_json(batch, options_.resource);
         } catch (...) {
             return false; // out of memory while encoding: the batch is lost
         }
+        return sender_.post(std::move(body), timeout);
     }
 
     const otlp_options options_;
     const std::size_t max_batch_;
     const clock::duration flush_interval_;
-    client client_;
+    detail::otlp::sender sender_;
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;        // the thread waits on it for a full batch or shutdown

@@ -2,6 +2,8 @@
 // events and status, in OpenTelemetry's data model.
 #pragma once
 
+#include <roundtrip/middleware/otlp/attribute.hpp>
+
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -44,15 +46,6 @@ enum class span_kind : int { internal = 1, server = 2, client = 3, producer = 4,
 
 /// OpenTelemetry's status codes, numbered as in OTLP.
 enum class status_code : int { unset = 0, ok = 1, error = 2 };
-
-/// An attribute's value: the OTLP scalar types.
-using attribute_value = std::variant<std::string, std::int64_t, double, bool>;
-
-/// One attribute, `http.request.method = "GET"`.
-struct attribute {
-    std::string key;
-    attribute_value value;
-};
 
 /// A moment inside a span, with attributes of its own (a connection phase, when phases are
 /// recorded as events).
