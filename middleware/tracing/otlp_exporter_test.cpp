@@ -5,6 +5,7 @@
 #include <roundtrip/middleware/tracing/otlp_exporter.hpp>
 
 #include "otlp_json.hpp"
+#include "otlp_receiver.hpp"
 #include <roundtrip/testing/test_server.hpp>
 
 #include <roundtrip/version.hpp>
@@ -27,60 +28,12 @@ namespace json = boost::json;
 
 namespace {
 
-// An OTLP/HTTP receiver on 127.0.0.1: keeps every request and answers as told.
-class receiver {
-public:
-    enum class answer { accept, fail, never };
-
-    explicit receiver(answer a = answer::accept)
-        : answer_(a), server_([this](const testing::server_request& r, testing::exchange& ex) { on_request(r, ex); })
-    {
-    }
-
-    std::string endpoint() const { return server_.url("/v1/traces"); }
-
-    // Waits until `n` requests have arrived, at most 5 s; returns whether they did.
-    bool wait_for(std::size_t n)
-    {
-        std::unique_lock lock(mutex_);
-        return arrived_.wait_for(lock, 5s, [&] { return requests_.size() >= n; });
-    }
-
-    std::vector<testing::server_request> requests() const
-    {
-        std::lock_guard lock(mutex_);
-        return requests_;
-    }
-
-    // The body of request `i`, parsed (Boost.JSON rejects invalid UTF-8 and malformed JSON).
-    json::object body(std::size_t i) const { return json::parse(requests().at(i).body).as_object(); }
-
-private:
-    void on_request(const testing::server_request& r, testing::exchange& ex)
-    {
-        {
-            std::lock_guard lock(mutex_);
-            requests_.push_back(r);
-        }
-        arrived_.notify_all();
-        switch (answer_) {
-        case answer::accept: return ex.reply(200, "{}", {{"Content-Type", "application/json"}});
-        case answer::fail: return ex.reply(500, "{\"message\":\"unavailable\"}", {{"Content-Type", "application/json"}});
-        case answer::never: return ex.stall(); // until the server stops
-        }
-    }
-
-    const answer answer_;
-    mutable std::mutex mutex_;
-    std::condition_variable arrived_;
-    std::vector<testing::server_request> requests_; // guarded by mutex_
-    testing::test_server server_;                   // last: its handler threads use the members above
-};
+using receiver = testing::otlp_receiver;
 
 otlp_options options_for(const receiver& r)
 {
     otlp_options o;
-    o.endpoint = r.endpoint();
+    o.endpoint = r.endpoint("/v1/traces");
     o.flush_interval = 1min; // only the batch size and shutdown send, unless a test says otherwise
     return o;
 }
