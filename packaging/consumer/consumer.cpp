@@ -1,11 +1,13 @@
 // A program outside the roundtrip tree, built against an installed roundtrip the way a user's
 // project is: through pkg-config or CMake's find_package. It sends one request to the URL it is
 // given through a chain of three middleware (tracing, the headers middleware, then a coroutine of its
-// own that checks what the second one did), watched by an observer, and exits 0 only if all of it
-// worked.
+// own that checks what the second one did), watched by an observer and by the metrics middleware,
+// and exits 0 only if all of it worked.
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/middleware/headers.hpp>
+#include <roundtrip/middleware/metrics.hpp>
+#include <roundtrip/middleware/metrics/prometheus.hpp>
 #include <roundtrip/middleware/tracing.hpp>
 #include <roundtrip/version.hpp>
 
@@ -13,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <string>
 
 namespace {
 
@@ -38,10 +41,11 @@ int main(int argc, char** argv)
     };
     auto events = std::make_shared<counter>();
     auto spans = std::make_shared<roundtrip::in_memory_exporter>();
+    auto metrics = std::make_shared<roundtrip::http_metrics>();
     roundtrip::client client({.middleware = {roundtrip::tracing({.exporter = spans}),
                                              roundtrip::headers(roundtrip::header_rules{}.set("X-Consumer", argv[2])),
                                              check},
-                              .observers = {events}});
+                              .observers = {events, metrics->new_observer()}});
     roundtrip::error_code ec;
     roundtrip::response r = client.send({"GET", argv[1]}, ec);
     if (ec) {
@@ -50,8 +54,11 @@ int main(int argc, char** argv)
     }
     const bool same_version = std::strcmp(roundtrip::library_version(), ROUNDTRIP_VERSION_STRING) == 0;
     const auto traced = spans->spans().size();
-    std::printf("consumer (%s): status %u, roundtrip %s, header set by middleware: %s, %d events, %zu spans\n",
+    const bool measured = roundtrip::prometheus_text(metrics->collect()).find("http_client_request_duration_seconds_count{")
+                          != std::string::npos;
+    std::printf("consumer (%s): status %u, roundtrip %s, header set by middleware: %s, %d events, %zu spans, "
+                "measured: %s\n",
                 argv[2], r.status, roundtrip::library_version(), header_seen ? "yes" : "no", events->events.load(),
-                traced);
-    return r.status == 200 && header_seen && same_version && events->events > 0 && traced >= 2 ? 0 : 1;
+                traced, measured ? "yes" : "no");
+    return r.status == 200 && header_seen && same_version && events->events > 0 && traced >= 2 && measured ? 0 : 1;
 }
