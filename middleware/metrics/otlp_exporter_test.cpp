@@ -129,6 +129,20 @@ TEST_CASE("shutdown sends the figures one last time; the exporter's own requests
             CHECK(p.attribute("server.address").value_or("api.test") == "api.test");
 }
 
+TEST_CASE("the documents' sample")
+{
+    auto metrics = measured_metrics();
+    receiver r;
+    const std::string collector_url = r.endpoint("/v1/metrics");
+    {
+        // [doc-sample metrics-otlp]
+        roundtrip::otlp_metrics_exporter exporter(metrics, {.endpoint = collector_url, // http://collector:4318/v1/metrics
+                                                            .resource = {{"service.name", std::string("checkout")}}});
+        // [end doc-sample]
+    }
+    CHECK(r.requests().size() == 1); // the destructor's last export
+}
+
 TEST_CASE("a receiver answering 500 makes the export fail, and the next one is tried anyway")
 {
     auto metrics = measured_metrics();
