@@ -5,6 +5,7 @@
 
 #include "otlp_receiver.hpp"
 #include <roundtrip/testing/fake_transport.hpp>
+#include <roundtrip/testing/wait.hpp>
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/version.hpp>
@@ -124,9 +125,25 @@ TEST_CASE("shutdown sends the figures one last time; the exporter's own requests
         exporter.shutdown(5s); // again: returns at once
     }
     CHECK(r.requests().size() == 1);
-    for (const auto& m : metrics->collect().metrics)
-        for (const auto& p : m.points)
-            CHECK(p.attribute("server.address").value_or("api.test") == "api.test");
+    const auto s = metrics->collect();
+    REQUIRE(s.find("http.client.request.duration"));
+    CHECK(s.find("http.client.request.duration")->points.size() == 1); // api.test's request alone
+    CHECK(s.find("http.client.request.duration")->points[0].count == 1);
+}
+
+TEST_CASE("shutdown with no time left counts its export as failed; a zero export timeout is 1 ms, not no export")
+{
+    auto metrics = measured_metrics();
+    receiver r(receiver::answer::never);
+    otlp_metrics_options o = options_for(r, 10ms);
+    o.export_timeout = {};
+    otlp_metrics_exporter exporter(metrics, o);
+    CHECK(testing::eventually([&] { return exporter.stats().failed >= 2; })); // each fails after its 1 ms
+    const auto failed_before = exporter.stats().failed;
+    exporter.shutdown({});
+    CHECK(exporter.stats().failed > failed_before);
+    CHECK(exporter.stats().exported == 0);
+    CHECK_THROWS_AS(otlp_metrics_exporter(nullptr, options_for(r)), std::invalid_argument);
 }
 
 TEST_CASE("the documents' sample")

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 namespace roundtrip {
@@ -24,9 +25,10 @@ clock::time_point after(clock::duration d) { return saturating_add(clock::now(),
 class otlp_metrics_exporter::impl {
 public:
     impl(std::shared_ptr<const http_metrics> metrics, otlp_metrics_options o)
-        : metrics_(std::move(metrics)),
+        : metrics_(metrics ? std::move(metrics) : throw std::invalid_argument("otlp_metrics_exporter: no metrics")),
           options_(std::move(o)),
-          interval_(std::max(options_.interval, shortest_wait)), // zero would spin
+          interval_(std::max(options_.interval, shortest_wait)),             // zero would spin
+          export_timeout_(std::max(options_.export_timeout, shortest_wait)), // zero: the client's none
           sender_(options_.endpoint, options_.headers, options_.transport),
           thread_([this] { run(); })
     {
@@ -50,7 +52,7 @@ public:
         thread_.join();
     }
 
-    clock::duration export_timeout() const noexcept { return options_.export_timeout; }
+    clock::duration export_timeout() const noexcept { return export_timeout_; }
 
     otlp_metrics_stats stats() const
     {
@@ -62,14 +64,18 @@ private:
     void run()
     {
         std::unique_lock lock(mutex_);
+        // A fixed schedule: every interval from the start, whatever an export took (one that took
+        // longer than the interval is followed by the next at once, not by a burst).
+        auto next = after(interval_);
         for (bool last = false; !last;) {
-            wake_.wait_until(lock, after(interval_), [&] { return stopping_; });
+            wake_.wait_until(lock, next, [&] { return stopping_; });
+            next = std::max(saturating_add(next, interval_), clock::now());
             last = stopping_;
-            auto timeout = options_.export_timeout;
-            if (last)
-                timeout = std::min(timeout, shutdown_deadline_ - clock::now());
-            if (timeout <= clock::duration{})
+            auto timeout = export_timeout_;
+            if (last && (timeout = std::min(timeout, shutdown_deadline_ - clock::now())) <= clock::duration{}) {
+                ++stats_.failed; // shutdown's time ran out before its export could start
                 break;
+            }
             lock.unlock();
             const bool accepted = send(timeout);
             lock.lock();
@@ -93,6 +99,7 @@ private:
     const std::shared_ptr<const http_metrics> metrics_;
     const otlp_metrics_options options_;
     const clock::duration interval_;
+    const clock::duration export_timeout_;
     detail::otlp::sender sender_;
 
     mutable std::mutex mutex_;

@@ -27,9 +27,11 @@ struct otlp_metrics_options {
     /// The attributes of the resource the metrics come from. Default `service.name =
     /// "unknown_service"`; set your service's name, since backends group metrics by it.
     std::vector<attribute> resource = {{"service.name", std::string("unknown_service")}};
-    /// How often the figures are sent. Values below 1 ms are taken as 1 ms. Default 60 s.
+    /// How often the figures are sent, on a fixed schedule from the exporter's start. Values below
+    /// 1 ms are taken as 1 ms. Default 60 s.
     clock::duration interval = std::chrono::seconds(60);
-    /// The longest one export may take, and what the destructor gives `shutdown`. Default 30 s.
+    /// The longest one export may take, and what the destructor gives `shutdown`. Values below 1 ms
+    /// are taken as 1 ms. Default 30 s.
     clock::duration export_timeout = std::chrono::seconds(30);
     /// The transport of the exporter's client: timeouts, TLS trust for an https endpoint, pool.
     transport_options transport;
@@ -55,15 +57,17 @@ struct otlp_metrics_stats {
 /// destructor calls `shutdown(options.export_timeout)`, which sends the figures one last time.
 class otlp_metrics_exporter {
 public:
-    /// Starts the exporter's thread and its client. Throws `boost::system::system_error`
-    /// (`error::invalid_config`) when `options.transport` names TLS files that cannot be loaded.
+    /// Starts the exporter's thread and its client. Throws `std::invalid_argument` when `metrics` is
+    /// null, and `boost::system::system_error` (`error::invalid_config`) when `options.transport`
+    /// names TLS files that cannot be loaded.
     otlp_metrics_exporter(std::shared_ptr<const http_metrics> metrics, otlp_metrics_options options = {});
     ~otlp_metrics_exporter();
     otlp_metrics_exporter(const otlp_metrics_exporter&) = delete;
     otlp_metrics_exporter& operator=(const otlp_metrics_exporter&) = delete;
 
     /// Sends the figures once more, then stops, waiting at most `timeout`: when it runs out, the
-    /// export in flight is cancelled and counted as failed. Calling it again returns at once.
+    /// export in flight is cancelled and counted as failed (and so is the last export when no time
+    /// is left to start it). Calling it again returns at once.
     void shutdown(clock::duration timeout) noexcept;
 
     /// Returns the counts so far.
