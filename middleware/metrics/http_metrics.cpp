@@ -115,6 +115,12 @@ struct attempt_state {
     unsigned status = 0, version = 11;
     series* active = nullptr;
     series* waiting_series = nullptr;
+    // Series the slot's last attempts to the same target used, resolved when first needed: a slot
+    // reused for the same method and target (a keep-alive loop's) records without attribute lists.
+    series* acquired_idle = nullptr;       // connection.acquired{reused, none}
+    series* idle_time = nullptr;           // connection.idle_time
+    series* duration = nullptr;            // request.duration for a response of `duration_status`
+    unsigned duration_status = 0, duration_version = 0;
 };
 
 // A connection being dialed: where it goes, until it opens or fails.
@@ -323,31 +329,44 @@ private:
 
     void handle(const event& e, const get_conn& g)
     {
-        // The series first: an attempt is tracked whole or not at all.
-        attribute_list attrs;
-        attrs.set("http.request.method", method_attribute(g.method));
-        attrs.set("server.address", g.host);
-        attrs.set("server.port", std::int64_t(g.port));
-        attrs.set("url.scheme", g.scheme);
-        series& active = at(m_->active_requests, attrs);
-        attrs.drop("http.request.method");
-        series& waiting = at(m_->attempts_waiting, attrs);
-        series* resent = g.transparent_retry ? &at(m_->transparent_retries, attrs) : nullptr;
-
+        const std::string_view method = method_attribute(g.method);
         auto free = std::find_if(attempts_.begin(), attempts_.end(), [](const attempt_state& a) { return !a.in_use; });
-        attempt_state& a = free != attempts_.end() ? *free : attempts_.emplace_back();
+        attempt_state* slot = free != attempts_.end() ? &*free : nullptr;
+        const bool same_target = slot && slot->active && slot->method == method && slot->target.port == g.port
+                                 && slot->target.host == g.host && slot->target.scheme == g.scheme;
+        // The series first: an attempt is tracked whole or not at all.
+        series* active = same_target ? slot->active : nullptr;
+        series* waiting = same_target ? slot->waiting_series : nullptr;
+        series* resent = nullptr;
+        if (!same_target || g.transparent_retry) {
+            attribute_list attrs;
+            attrs.set("http.request.method", method);
+            attrs.set("server.address", g.host);
+            attrs.set("server.port", std::int64_t(g.port));
+            attrs.set("url.scheme", g.scheme);
+            active = &at(m_->active_requests, attrs);
+            attrs.drop("http.request.method");
+            waiting = &at(m_->attempts_waiting, attrs);
+            if (g.transparent_retry)
+                resent = &at(m_->transparent_retries, attrs);
+        }
+
+        attempt_state& a = slot ? *slot : attempts_.emplace_back();
+        if (!same_target) {
+            a.target.scheme.assign(g.scheme);
+            a.target.host.assign(g.host);
+            a.target.port = g.port;
+            a.method = method;
+            a.acquired_idle = a.idle_time = a.duration = nullptr;
+        }
         a.call = e.call;
         a.attempt = e.attempt;
-        a.target.scheme.assign(g.scheme);
-        a.target.host.assign(g.host);
-        a.target.port = g.port;
-        a.method = method_attribute(g.method);
         a.asked = e.at;
         a.head = {};
         a.status = 0;
         a.version = 11;
-        a.active = &active;
-        a.waiting_series = &waiting;
+        a.active = active;
+        a.waiting_series = waiting;
         a.in_use = true;
         a.active->add(1);
         a.waiting_series->add(1);
@@ -422,21 +441,33 @@ private:
             a->waiting_series->add(-1);
             a->waiting = false;
         }
-        attribute_list attrs;
-        attrs.set("http.request.method", a->method);
-        a->target.add_to(attrs);
         if (!g.was_idle) {
+            attribute_list attrs;
+            attrs.set("http.request.method", a->method);
+            a->target.add_to(attrs);
             attrs.set("network.protocol.version", "1.1");
             m_->time_in_queue.record(at(m_->time_in_queue, attrs), e.at - a->asked);
         }
 
-        attribute_list how;
-        a->target.add_to(how);
-        how.set("roundtrip.connection.reused", bool_text(g.reused));
-        how.set("roundtrip.not_reused_reason", to_string(g.not_reused));
-        at(m_->connections_acquired, how).add(1);
-        if (g.was_idle)
-            m_->idle_time.record(host_series(m_->idle_time, a->target), g.idle_time);
+        const auto acquired = [&] {
+            attribute_list how;
+            a->target.add_to(how);
+            how.set("roundtrip.connection.reused", bool_text(g.reused));
+            how.set("roundtrip.not_reused_reason", to_string(g.not_reused));
+            return &at(m_->connections_acquired, how);
+        };
+        if (g.was_idle && g.reused) { // the keep-alive case: the slot's series, once resolved
+            if (!a->acquired_idle)
+                a->acquired_idle = acquired();
+            a->acquired_idle->add(1);
+        } else {
+            acquired()->add(1);
+        }
+        if (g.was_idle) {
+            if (!a->idle_time)
+                a->idle_time = &host_series(m_->idle_time, a->target);
+            m_->idle_time.record(*a->idle_time, g.idle_time);
+        }
 
         open_state& c = open(e.conn, a->target);
         if (c.idle) {
@@ -466,6 +497,11 @@ private:
         if (a->waiting)
             a->waiting_series->add(-1);
         a->waiting = false;
+        const clock::time_point until = a->head != clock::time_point{} ? a->head : e.at;
+        if (!d.error && a->duration && a->status == a->duration_status && a->version == a->duration_version) {
+            m_->request_duration.record(*a->duration, until - a->asked); // as the slot's last response
+            return;
+        }
 
         attribute_list attrs;
         attrs.set("http.request.method", a->method);
@@ -483,8 +519,13 @@ private:
             const auto end = std::to_chars(status_text, status_text + sizeof status_text, a->status).ptr;
             attrs.set("error.type", std::string_view(status_text, end - status_text));
         }
-        const clock::time_point until = a->head != clock::time_point{} ? a->head : e.at;
-        m_->request_duration.record(at(m_->request_duration, attrs), until - a->asked);
+        series& s = at(m_->request_duration, attrs);
+        if (!d.error) { // a response's attributes are its status and version: remembered for the next
+            a->duration = &s;
+            a->duration_status = a->status;
+            a->duration_version = a->version;
+        }
+        m_->request_duration.record(s, until - a->asked);
     }
 
     void handle(const event& e, const put_idle_conn&)

@@ -27,9 +27,9 @@ public:
 
     struct entry {
         std::string_view key;
-        std::string_view text;      ///< The value, when not `integer`.
-        std::int64_t number = 0;    ///< The value, when `integer`.
-        bool integer = false;
+        std::string_view text;  ///< The value, when not `integer`.
+        std::int64_t number;    ///< The value, when `integer`.
+        bool integer;
     };
 
     /// Sets `key` to a text value, replacing an earlier value of the key.
@@ -47,7 +47,7 @@ public:
 
 private:
     entry* slot(std::string_view key) noexcept;
-    std::array<entry, capacity> items_{};
+    std::array<entry, capacity> items_; // the first size_ are set: no cost for the rest
     std::size_t size_ = 0;
 };
 
