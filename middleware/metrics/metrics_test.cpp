@@ -321,6 +321,38 @@ TEST_CASE("a hook that throws loses its measurement and nothing else")
     CHECK_FALSE(s.find("http.client.open_connections"));
 }
 
+namespace {
+
+// A plugin's own event, as a token middleware would define it.
+struct token_refreshed {
+    static constexpr std::string_view event_name = "token_refreshed";
+    static constexpr std::string_view attribute_prefix = "acme.auth";
+    std::string_view outcome; // an enum's name
+    clock::duration took{};
+    void write_fields(field_writer& out) const { out("outcome", outcome), out("took", took); }
+};
+
+} // namespace
+
+TEST_CASE("a plugin's events are counted by name, and by the field event_fields names")
+{
+    metrics_options o;
+    o.event_fields.push_back({"token_refreshed", "outcome"});
+    auto metrics = std::make_shared<http_metrics>(std::move(o));
+    auto obs = metrics->new_observer();
+    const token_refreshed ok{"ok", std::chrono::milliseconds(3)}, denied{"denied", {}};
+    obs->on_event(event{1, 1, 0, clock::now(), middleware_event(ok)});
+    obs->on_event(event{2, 1, 0, clock::now(), middleware_event(ok)});
+    obs->on_event(event{3, 1, 0, clock::now(), middleware_event(denied)});
+    const auto s = metrics->collect();
+    CHECK(value(s, "roundtrip.client.middleware.events", {{"roundtrip.event", "token_refreshed"}, {"acme.auth.outcome", "ok"}})
+          == 2);
+    CHECK(value(s, "roundtrip.client.middleware.events",
+                {{"roundtrip.event", "token_refreshed"}, {"acme.auth.outcome", "denied"}})
+          == 1);
+    CHECK(s.find("roundtrip.client.middleware.events")->points.size() == 2); // `took` is not an attribute
+}
+
 TEST_CASE("an attribute list holds a bounded number of attributes, replaces a key's value, and drops")
 {
     attribute_list a;

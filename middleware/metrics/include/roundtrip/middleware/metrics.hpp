@@ -1,6 +1,6 @@
 // The metrics middleware: OpenTelemetry's HTTP client metrics and roundtrip's pool metrics, counted
-// from the lifecycle events, for a Prometheus text exposition (metrics/prometheus.hpp) or any
-// exporter that reads a snapshot (metrics/snapshot.hpp).
+// from the lifecycle events, for a Prometheus text exposition (metrics/prometheus.hpp), the OTLP
+// exporter (metrics/otlp_exporter.hpp) or any exporter that reads a snapshot (metrics/snapshot.hpp).
 #pragma once
 
 #include <roundtrip/events.hpp>
@@ -51,10 +51,11 @@ private:
     std::size_t size_ = 0;
 };
 
-/// Counts a middleware's own event (`custom_event`) by the value of one of its fields: the retry
-/// middleware's `retry_scheduled` by `cause`. The field must have a small set of values — an enum's
-/// name (a text field) or an error (its class) — since each value is a series of its own.
-struct event_counter {
+/// Names the field of a middleware's own event (`custom_event`) whose value it is counted by: the
+/// retry middleware's `retry_scheduled` by `cause`. The field must have a small set of values — an
+/// enum's name (a text field) or an error (its class) — since each value is a series of its own.
+/// Both are views, of literals usually: they must outlive the metrics.
+struct event_field {
     std::string_view event; ///< The event's name (`T::event_name`).
     std::string_view field; ///< The field's key; its value becomes the attribute `<prefix>.<field>`,
                             ///< the prefix being the event's `attribute_prefix` (or `roundtrip`).
@@ -74,7 +75,7 @@ struct metrics_options {
     /// Middleware events counted in `roundtrip.client.middleware.events` with an attribute from one
     /// of their fields. Every middleware event is counted by name (`roundtrip.event`); these add the
     /// field. Default: the retry middleware's decisions by cause and by reason to give up.
-    std::vector<event_counter> event_fields = {{"retry_scheduled", "cause"}, {"retry_given_up", "reason"}};
+    std::vector<event_field> event_fields = {{"retry_scheduled", "cause"}, {"retry_given_up", "reason"}};
 };
 
 namespace detail {
