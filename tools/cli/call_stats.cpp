@@ -1,10 +1,14 @@
 #include "call_stats.hpp"
 
+#include <roundtrip/middleware/redirect_events.hpp>
+
 namespace roundtrip::cli {
 
 void call_stats::on_event(const event& e) noexcept
 {
-    if (std::holds_alternative<get_conn>(e.data)) { // a new attempt: its phases replace the last one's
+    if (event_cast<redirect_followed>(e)) {
+        ++redirects;
+    } else if (std::holds_alternative<get_conn>(e.data)) { // a new attempt: its phases replace the last one's
         dns = connect = tls = idle = queued_ = {};
         first_byte = connect_start_ = got_connection_at = {};
         attempt_start = e.at;

@@ -19,6 +19,7 @@ public:
     bool reused = false, was_idle = false, got_connection = false;
     clock::duration idle{};
     bool opened_connection = false; // some attempt got a connection that served nothing before
+    unsigned redirects = 0;         // redirects followed (-L)
     // Why the server's certificate was refused, and whose it was (copied: events' strings are not kept).
     std::string verify_error, peer_subject;
 

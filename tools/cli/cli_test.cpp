@@ -215,6 +215,31 @@ TEST_CASE("--metrics: the run's Prometheus exposition last, after the JSON lines
     CHECK(lines[3].starts_with("# HELP "));
 }
 
+TEST_CASE("-L follows redirects, --max-redirs bounds them; --json says how many and where it ended")
+{
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
+        if (req.target == "/a")
+            return ex.reply(302, "moved", {{"Location", "/b"}});
+        if (req.target == "/loop")
+            return ex.reply(307, "", {{"Location", "/loop"}});
+        ex.reply(200, "at b");
+    });
+    auto plain = cli("-i " + server.url("/a"));
+    CHECK(plain.status == 0);
+    CHECK(plain.out.starts_with("HTTP/1.1 302"));
+    auto followed = cli("-L " + server.url("/a"));
+    CHECK(followed.status == 0);
+    CHECK(followed.out == "at b");
+    auto json = cli("-L --json " + server.url("/a"));
+    CHECK(has(json.out, "\"status\":200,\"attempts\":2,\"error\":null,\"redirects\":1,\"final_url\":\""
+                            + server.url("/b") + "\","));
+    auto loop = cli("-L --max-redirs 3 --json " + server.url("/loop"));
+    CHECK(loop.status == 1);
+    CHECK(loop.err == "roundtrip: too_many_redirects: too many redirects\n");
+    CHECK(has(loop.out, "\"attempts\":4,\"error\":\"too_many_redirects\",\"redirects\":3,\"final_url\":null,"));
+    CHECK(cli("-L --max-redirs x " + server.url("/a")).status == 2);
+}
+
 TEST_CASE("--sleep-between shows in idle_us")
 {
     testing::test_server server;

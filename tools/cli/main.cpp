@@ -12,6 +12,7 @@
 #include <roundtrip/middleware/logging.hpp>
 #include <roundtrip/middleware/metrics.hpp>
 #include <roundtrip/middleware/metrics/prometheus.hpp>
+#include <roundtrip/middleware/redirect.hpp>
 #include <roundtrip/middleware/retry.hpp>
 
 #include <roundtrip/client.hpp>
@@ -121,6 +122,8 @@ public:
             log_->set_level(spdlog::level::info);
             options.middleware.push_back(logging({.logger = log_, .detail = log_detail::headers, .lifecycle = false}));
         }
+        if (o_.follow) // above retry: each hop is retried on its own
+            options.middleware.push_back(redirect({.max_redirects = o_.max_redirects}));
         if (o_.retries > 0)
             options.middleware.push_back(retry({.max_retries = o_.retries}));
         auto& t = options.transport;
@@ -231,12 +234,14 @@ private:
         if (o_.json) {
             std::fprintf(out_,
                          "{\"method\":%s,\"url\":%s,\"status\":%s,\"attempts\":%u,\"error\":%s,"
+                         "\"redirects\":%u,\"final_url\":%s,"
                          "\"conn\":{\"reused\":%s,\"was_idle\":%s,\"handed_over\":%s,\"idle_us\":%llu},"
                          "\"timings_us\":{\"conn_wait\":%llu,\"dns\":%llu,\"connect\":%llu,\"tls\":%llu,"
                          "\"server_wait\":%llu,\"ttfb\":%llu,\"total\":%llu}}\n",
                          json_string(method_).c_str(), json_string(url).c_str(),
                          r.error ? "null" : std::to_string(r.response.status).c_str(), r.attempt.attempts,
-                         r.error ? json_string(error_class(r.error)).c_str() : "null",
+                         r.error ? json_string(error_class(r.error)).c_str() : "null", s.redirects,
+                         r.error ? "null" : json_string(redaction_.url(r.response.url.empty() ? o_.url : r.response.url)).c_str(),
                          s.reused ? "true" : "false", s.was_idle ? "true" : "false", s.handed_over() ? "true" : "false",
                          static_cast<unsigned long long>(s.was_idle ? us(s.idle) : 0),
                          static_cast<unsigned long long>(us(s.connection_wait())),

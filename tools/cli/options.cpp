@@ -60,6 +60,11 @@ options parse(int argc, char** argv)
         else if (a == "-n") o.requests = static_cast<unsigned>(whole(a, value(), 10'000'000));
         else if (a == "-c") o.concurrency = static_cast<unsigned>(whole(a, value(), 10'000));
         else if (a == "--retry") o.retries = static_cast<unsigned>(whole(a, value(), 100));
+        else if (a == "-L" || a == "--location") o.follow = true;
+        else if (a == "--max-redirs") {
+            const std::string_view v = value();
+            o.max_redirects = v == "-1" ? -1 : static_cast<int>(whole(a, v, 1000));
+        }
         else if (a == "--timeout") o.timeout = seconds(a, value());
         else if (a == "--connect-timeout") o.connect_timeout = seconds(a, value());
         else if (a == "--max-conns-per-host") o.max_conns_per_host = whole(a, value(), 100'000);
@@ -100,6 +105,8 @@ Load:
   -c CONCURRENCY            workers sending at once (default 1)
   --sleep-between MS        pause between one worker's requests
   --retry N                 retry failed requests up to N times when safe (default 0)
+  -L, --location            follow redirects (301, 302, 303, 307, 308)
+  --max-redirs N            with -L, at most N redirects a request (default 10; -1: no limit)
 Limits and timeouts:
   --timeout SECONDS         whole call, across retries (decimals allowed: 0.25)
   --connect-timeout SECONDS name lookup and connect

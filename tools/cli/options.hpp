@@ -21,6 +21,8 @@ struct options {
     unsigned requests = 1;                                    // -n
     unsigned concurrency = 1;                                 // -c
     unsigned retries = 0;                                     // --retry
+    bool follow = false;                                      // -L, --location
+    int max_redirects = 10;                                   // --max-redirs (-1: no limit)
     clock::duration timeout{};                                // --timeout (whole call)
     std::optional<clock::duration> connect_timeout;
     std::optional<std::size_t> max_conns_per_host;

@@ -1,0 +1,158 @@
+// The redirect middleware: one coroutine layer that sends a request, and the next one while the
+// answer is a redirect it may follow.
+#include <roundtrip/middleware/redirect.hpp>
+
+#include <roundtrip/request.hpp>
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include <algorithm>
+#include <memory>
+
+namespace roundtrip {
+namespace {
+
+class category_impl final : public classified_category {
+public:
+    const char* name() const noexcept override { return "roundtrip.redirect"; }
+    std::string message(int ev) const override
+    {
+        return ev == static_cast<int>(redirect_error::too_many_redirects) ? "too many redirects" : "unknown redirect error";
+    }
+    std::string_view class_name(int ev) const noexcept override
+    {
+        return ev == static_cast<int>(redirect_error::too_many_redirects) ? "too_many_redirects" : "other";
+    }
+};
+
+bool is_redirect(unsigned status) noexcept
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// `location` resolved against `base` (RFC 3986 section 5), or empty when either does not parse or
+// the result is not an http(s) URL.
+std::string resolve(std::string_view base, std::string_view location)
+{
+    const auto b = boost::urls::parse_uri(base);
+    const auto ref = boost::urls::parse_uri_reference(location);
+    if (!b || !ref)
+        return {};
+    boost::urls::url out;
+    if (!boost::urls::resolve(*b, *ref, out))
+        return {};
+    if (out.scheme_id() != boost::urls::scheme::http && out.scheme_id() != boost::urls::scheme::https)
+        return {};
+    if (!out.has_fragment() && b->has_fragment()) // RFC 9110 10.2.2: the fragment carries over
+        out.set_encoded_fragment(b->encoded_fragment());
+    return std::string(out.buffer());
+}
+
+bool same_origin(const origin& a, const origin& b) noexcept
+{
+    return a.scheme == b.scheme && a.host == b.host && a.port == b.port;
+}
+
+// The request-body fields (the Fetch standard's "request-body-header names"), dropped with the body.
+void drop_body_fields(header_fields& h)
+{
+    for (const auto name : {"Content-Type", "Content-Length", "Content-Encoding", "Content-Language", "Content-Location"})
+        h.erase(name);
+    h.erase("Transfer-Encoding");
+}
+
+struct redirector {
+    explicit redirector(redirect_options o) : options(std::move(o)) {}
+    asio::awaitable<result> handle(request req, next next) const;
+    const redirect_options options;
+};
+
+asio::awaitable<result> redirector::handle(request req, next next) const
+{
+    for (std::uint32_t hops = 0;; ++hops) {
+        result r = co_await next(req); // a copy: the next hop is built from this request
+        if (!r.error && hops > 0)
+            r.response.url = req.url;
+        if (r.error || !is_redirect(r.response.status))
+            co_return r;
+        const unsigned status = r.response.status;
+        const auto refuse = [&](redirect_refusal why) {
+            emit(req, redirect_refused{status, why});
+            return std::move(r);
+        };
+        const auto location = r.response.headers.find("Location");
+        if (location == r.response.headers.end())
+            co_return refuse(redirect_refusal::no_location);
+        if (options.max_redirects >= 0 && hops >= static_cast<std::uint32_t>(options.max_redirects)) {
+            r.response.body_stream.discard();
+            co_return result{redirect_error::too_many_redirects, {}, r.attempt};
+        }
+        std::string to = resolve(req.url, location->value());
+        const auto from_origin = origin_of(req);
+        request hop = req;
+        hop.url = to;
+        const auto to_origin = to.empty() ? std::nullopt : origin_of(hop);
+        if (!to_origin || !from_origin)
+            co_return refuse(redirect_refusal::invalid_location);
+        if (from_origin->scheme == "https" && to_origin->scheme == "http" && !options.allow_downgrade)
+            co_return refuse(redirect_refusal::downgrade);
+
+        bool method_changed = false;
+        if (status == 307 || status == 308) {
+            if (!body_is_replayable(req))
+                co_return refuse(redirect_refusal::body_not_replayable);
+        } else if (hop.method != "GET" && hop.method != "HEAD") {
+            hop.method = "GET";
+            hop.body.clear();
+            hop.body_stream = nullptr;
+            drop_body_fields(hop.headers);
+            method_changed = true;
+        }
+        const bool cross_origin = !same_origin(*from_origin, *to_origin);
+        if (cross_origin) {
+            for (const auto name : {"Authorization", "Proxy-Authorization", "Cookie"})
+                hop.headers.erase(name);
+            for (const auto& name : options.sensitive_headers)
+                hop.headers.erase(name);
+        }
+        if (options.policy && options.policy(hop, status, hops + 1) == redirect_decision::stop)
+            co_return refuse(redirect_refusal::policy);
+
+        const std::string to_origin_text = to_string(*to_origin);
+        emit(req, redirect_followed{status, hops + 1, to_origin_text, cross_origin, method_changed, req.url, hop.url});
+        // Its body is of no use: drained (bounded) so that its connection can serve the next hop.
+        r.response.body_stream.discard();
+        req = std::move(hop);
+    }
+}
+
+} // namespace
+
+std::string_view to_string(redirect_refusal r) noexcept
+{
+    switch (r) {
+    case redirect_refusal::no_location: return "no_location";
+    case redirect_refusal::invalid_location: return "invalid_location";
+    case redirect_refusal::downgrade: return "downgrade";
+    case redirect_refusal::body_not_replayable: return "body_not_replayable";
+    case redirect_refusal::policy: return "policy";
+    }
+    return "unknown";
+}
+
+const classified_category& redirect_category() noexcept
+{
+    static const category_impl instance;
+    return instance;
+}
+
+layer redirect(redirect_options options)
+{
+    auto shared = std::make_shared<const redirector>(std::move(options));
+    return [shared](request req, next next) -> asio::awaitable<result> {
+        return shared->handle(std::move(req), next);
+    };
+}
+
+} // namespace roundtrip
