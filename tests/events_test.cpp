@@ -104,10 +104,8 @@ TEST_CASE("*_done events carry their phase's duration; get_conn says where the a
     CHECK(call->took >= attempt->took);
     CHECK(call->took <= at("call_done") - at("call_start"));
 
-    const auto* asked = events->first<get_conn>();
-    REQUIRE(asked);
-    CHECK(asked->scheme == "http");
-    CHECK(asked->method == "GET");
+    // get_conn's strings are views into the attempt's request, gone after the call: read them
+    // through the line written when the event was delivered.
     CHECK(events->describe_first("get_conn") == "get_conn scheme=http host=127.0.0.1 port="
                                                     + std::to_string(server.port()) + " method=GET transparent_retry=false");
 }

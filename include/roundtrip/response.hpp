@@ -25,9 +25,6 @@ struct response {
     /// The streamed body (`request::stream_response`); at its end for a buffered response and for a
     /// response without a body (HEAD, 204, 304, `Content-Length: 0`).
     body_reader body_stream;
-    /// The URL the response came from when a middleware sent the request elsewhere (the redirect
-    /// middleware, after following a redirect); empty when it is the request's own URL.
-    std::string url;
 };
 
 } // namespace roundtrip

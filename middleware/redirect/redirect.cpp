@@ -2,6 +2,7 @@
 // answer is a redirect it may follow.
 #include <roundtrip/middleware/redirect.hpp>
 
+#include <roundtrip/redaction.hpp>
 #include <roundtrip/request.hpp>
 
 #include <boost/url/parse.hpp>
@@ -72,8 +73,6 @@ asio::awaitable<result> redirector::handle(request req, next next) const
 {
     for (std::uint32_t hops = 0;; ++hops) {
         result r = co_await next(req); // a copy: the next hop is built from this request
-        if (!r.error && hops > 0)
-            r.response.url = req.url;
         if (r.error || !is_redirect(r.response.status))
             co_return r;
         const unsigned status = r.response.status;
@@ -128,6 +127,13 @@ asio::awaitable<result> redirector::handle(request req, next next) const
 }
 
 } // namespace
+
+void redirect_followed::write_fields(field_writer& out) const
+{
+    static const redaction policy;
+    out("status", status), out("hop", hop), out("from", policy.url(from)), out("to", policy.url(to));
+    out("to_origin", to_origin), out("cross_origin", cross_origin), out("method_changed", method_changed);
+}
 
 std::string_view to_string(redirect_refusal r) noexcept
 {

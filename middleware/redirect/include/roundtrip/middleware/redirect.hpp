@@ -46,8 +46,8 @@ struct redirect_options {
 ///     and `sensitive_headers`; one from https to http is not followed unless allowed.
 /// Each followed hop is a `redirect_followed` event, each refused one a `redirect_refused` event;
 /// the 3xx bodies it does not return are discarded (a streamed one drained, so that its connection
-/// can be reused). The response says where it came from: `response::url` is the last URL when at
-/// least one redirect was followed. Put it above retry, so that each hop is retried on its own.
+/// can be reused). Where the response came from is the last `redirect_followed` event's `to`. Put it
+/// above retry, so that each hop is retried on its own.
 layer redirect(redirect_options options = {});
 
 } // namespace roundtrip

@@ -23,9 +23,8 @@ enum class redirect_refusal {
 std::string_view to_string(redirect_refusal r) noexcept;
 
 /// `redirect_followed` fires for each hop the middleware follows, before the request to `to` is sent.
-/// `from` and `to` are URLs as the requests carry them: they may hold credentials and are not among
-/// the fields writers show unless redacted (logging and tracing show `to` through the redaction
-/// policy: see the middleware's README).
+/// `from` and `to` are the URLs as the requests carry them, which may hold credentials: writers
+/// (logs, spans, the CLI's `--trace`) get them through the default redaction policy.
 struct redirect_followed {
     static constexpr std::string_view event_name = "redirect_followed";
     static constexpr std::string_view attribute_prefix = "roundtrip.redirect";
@@ -35,14 +34,11 @@ struct redirect_followed {
     std::string_view to_origin; ///< Where the next request goes: "https://example.com:443".
     bool cross_origin = false;  ///< It leaves the origin: credentials were removed.
     bool method_changed = false; ///< A 301, 302 or 303 turned the request into a GET without a body.
-    std::string_view from; ///< The URL that answered with the 3xx. Not written by write_fields.
-    std::string_view to;   ///< The URL the next request goes to. Not written by write_fields.
+    std::string_view from; ///< The URL that answered with the 3xx.
+    std::string_view to;   ///< The URL the next request goes to.
 
-    void write_fields(field_writer& out) const
-    {
-        out("status", status), out("hop", hop), out("to_origin", to_origin), out("cross_origin", cross_origin);
-        out("method_changed", method_changed);
-    }
+    /// Writes the URLs redacted (`redaction.hpp`'s default policy).
+    void write_fields(field_writer& out) const;
 };
 
 /// `redirect_refused` fires when the middleware returns a 3xx instead of following it.
