@@ -18,6 +18,7 @@
 #include <roundtrip/middleware/headers.hpp>
 #include <roundtrip/middleware/logging.hpp>
 #include <roundtrip/middleware/metrics.hpp>
+#include <roundtrip/middleware/redirect.hpp>
 #include <roundtrip/middleware/retry.hpp>
 #include <roundtrip/middleware/tracing.hpp>
 
@@ -63,7 +64,7 @@ constexpr const char* usage_text =
     "certificate (for https URLs; without it the system trust store, or SSL_CERT_FILE, decides).\n"
     "--middleware NAME adds a layer, outermost first; repeat to add\n"
     "more: noop, observe, headers, logging-off (level above info: formats nothing),\n"
-    "logging-basic and logging-debug (to a null sink), retry, tracing (every call sampled, spans\n"
+    "logging-basic and logging-debug (to a null sink), retry, redirect, tracing (every call sampled, spans\n"
     "built and handed to an exporter that drops them) and tracing-unsampled (traceparent only).\n"
     "--client-observer adds one client-wide observer that counts events (without it, none).\n"
     "--metrics adds the metrics middleware's observer (its instruments are never exported).\n"
@@ -79,8 +80,8 @@ struct settings {
 };
 
 constexpr std::string_view known_middleware[] = {"noop",          "observe",       "headers", "logging-off",
-                                                  "logging-basic", "logging-debug", "retry",   "tracing",
-                                                  "tracing-unsampled"};
+                                                  "logging-basic", "logging-debug", "retry",   "redirect",
+                                                  "tracing",       "tracing-unsampled"};
 
 bool is_known_middleware(std::string_view name)
 {
@@ -144,6 +145,8 @@ roundtrip::layer make_layer(std::string_view name)
         return roundtrip::headers(roundtrip::header_rules{}.set("X-Bench", "1").add("Accept", "*/*"));
     if (name == "retry")
         return roundtrip::retry(); // the bench server never fails: what a retry layer costs when idle
+    if (name == "redirect")
+        return roundtrip::redirect(); // the bench server never redirects: what the layer costs when idle
     if (name == "tracing")
         return roundtrip::tracing({.exporter = std::make_shared<discarding_exporter>()});
     if (name == "tracing-unsampled")
