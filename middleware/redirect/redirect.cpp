@@ -110,7 +110,8 @@ asio::awaitable<result> redirector::handle(request req, next next) const
         }
         const bool cross_origin = !same_origin(*from_origin, *to_origin);
         if (cross_origin) {
-            for (const auto name : {"Authorization", "Proxy-Authorization", "Cookie"})
+            // A Host the caller set names the first origin: the transport writes the new one's.
+            for (const auto name : {"Authorization", "Proxy-Authorization", "Cookie", "Host"})
                 hop.headers.erase(name);
             for (const auto& name : options.sensitive_headers)
                 hop.headers.erase(name);

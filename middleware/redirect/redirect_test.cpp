@@ -147,9 +147,10 @@ TEST_CASE("credentials stay with their origin; https to http is refused unless a
         req.headers.set("Proxy-Authorization", "Basic x");
         req.headers.set("X-Api-Secret", "k");
         req.headers.set("Accept", "text/plain");
+        req.headers.set("Host", "a.test");
         REQUIRE_FALSE(t.c.round_trip(req).error);
         const auto next = t.fake->requests().at(1).headers;
-        for (const auto name : {"Authorization", "Cookie", "Proxy-Authorization", "X-Api-Secret"})
+        for (const auto name : {"Authorization", "Cookie", "Proxy-Authorization", "X-Api-Secret", "Host"})
             CHECK(next.count(name) == 0);
         CHECK(next["Accept"] == "text/plain");
         CHECK(t.events->first<redirect_followed>()->cross_origin);
