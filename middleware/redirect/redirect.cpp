@@ -41,8 +41,13 @@ std::string resolve(std::string_view base, std::string_view location)
     if (!b || !ref)
         return {};
     boost::urls::url out;
-    if (!boost::urls::resolve(*b, *ref, out))
+    if (ref->has_scheme()) {
+        // Absolute: used as sent. (Boost.URL's resolve normalizes the path, decoding `%2F` and the
+        // like, which would name another resource.)
+        out = *ref;
+    } else if (!boost::urls::resolve(*b, *ref, out)) {
         return {};
+    }
     if (out.scheme_id() != boost::urls::scheme::http && out.scheme_id() != boost::urls::scheme::https)
         return {};
     if (!out.has_fragment() && b->has_fragment()) // RFC 9110 10.2.2: the fragment carries over
@@ -81,12 +86,8 @@ asio::awaitable<result> redirector::handle(request req, next next) const
             return std::move(r);
         };
         const auto location = r.response.headers.find("Location");
-        if (location == r.response.headers.end())
+        if (location == r.response.headers.end() || location->value().empty()) // empty: as Go, no redirect
             co_return refuse(redirect_refusal::no_location);
-        if (options.max_redirects >= 0 && hops >= static_cast<std::uint32_t>(options.max_redirects)) {
-            r.response.body_stream.discard();
-            co_return result{redirect_error::too_many_redirects, {}, r.attempt};
-        }
         std::string to = resolve(req.url, location->value());
         const auto from_origin = origin_of(req);
         request hop = req;
@@ -101,12 +102,20 @@ asio::awaitable<result> redirector::handle(request req, next next) const
         if (status == 307 || status == 308) {
             if (!body_is_replayable(req))
                 co_return refuse(redirect_refusal::body_not_replayable);
-        } else if (hop.method != "GET" && hop.method != "HEAD") {
-            hop.method = "GET";
-            hop.body.clear();
-            hop.body_stream = nullptr;
-            drop_body_fields(hop.headers);
-            method_changed = true;
+        } else { // 301, 302, 303: never a body (a GET's stream was read already), as Go
+            method_changed = hop.method != "GET" && hop.method != "HEAD";
+            if (method_changed)
+                hop.method = "GET";
+            if (!hop.body.empty() || hop.body_stream) {
+                hop.body.clear();
+                hop.body_stream = nullptr;
+                drop_body_fields(hop.headers);
+            }
+        }
+        // The limit last: a 3xx that would be returned anyway is returned, not turned into an error.
+        if (options.max_redirects >= 0 && hops >= static_cast<std::uint32_t>(options.max_redirects)) {
+            r.response.body_stream.discard();
+            co_return result{redirect_error::too_many_redirects, {}, r.attempt};
         }
         const bool cross_origin = !same_origin(*from_origin, *to_origin);
         if (cross_origin) {

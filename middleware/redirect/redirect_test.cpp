@@ -51,7 +51,8 @@ TEST_CASE("a Location is resolved against the request's URL, and the response sa
     rig t;
     t.route("http://h.test/a/b?q=1", 302, "../c?d=2");
     t.route("http://h.test/c?d=2", 301, "//other.test:8080/e");
-    t.route("http://other.test:8080/e", 308, "/f#top");
+    t.route("http://other.test:8080/e", 308, "http://other.test:8080/g%2Fh;x%3Dy");
+    t.route("http://other.test:8080/g%2Fh;x%3Dy", 302, "/f#top");
     const result r = t.c.round_trip(request("GET", "http://h.test/a/b?q=1"));
     REQUIRE_FALSE(r.error);
     CHECK(r.response.status == 200);
@@ -60,10 +61,11 @@ TEST_CASE("a Location is resolved against the request's URL, and the response sa
     for (const auto& e : t.events->events())
         if (e.name == "redirect_followed")
             last_hop = e.described;
-    CHECK(last_hop.find(" hop=3 ") != std::string::npos);
+    CHECK(last_hop.find(" hop=4 ") != std::string::npos);
     CHECK(last_hop.find(" to=http://other.test:8080/f#top ") != std::string::npos);
-    CHECK(t.fake->requests().size() == 4);
-    CHECK(r.attempt.attempts == 4);
+    CHECK(t.fake->requests().size() == 5);
+    CHECK(t.fake->requests().at(3).url == "http://other.test:8080/g%2Fh;x%3Dy"); // an absolute Location as sent
+    CHECK(r.attempt.attempts == 5);
     const auto* hop = t.events->first<redirect_followed>();
     REQUIRE(hop);
     CHECK(hop->status == 302);
@@ -113,6 +115,17 @@ TEST_CASE("301, 302 and 303 turn a POST into a GET without its body; 307 and 308
         CHECK(sent[1].body == (keeps ? "a=1" : ""));
         CHECK((sent[1].headers.count("Content-Type") == 1) == keeps);
         CHECK(sent[1].headers["X-Keep"] == "yes");
+    }
+    { // a GET's body (a stream, read by the first hop) is not sent again after a 302
+        rig g;
+        g.route("http://h.test/g", 302, "/h");
+        request get("GET", "http://h.test/g");
+        auto pipe = std::make_shared<body_pipe>(0);
+        pipe->close();
+        get.body_stream = pipe;
+        REQUIRE_FALSE(g.c.round_trip(std::move(get)).error);
+        CHECK(g.fake->requests().at(1).method == "GET");
+        CHECK(g.fake->requests().at(1).body.empty());
     }
     rig t; // HEAD stays HEAD, even after a 303
     t.route("http://h.test/x", 303, "/y");
@@ -226,11 +239,13 @@ TEST_CASE("no Location, an unusable Location and the policy hook return the 3xx"
     CHECK(t.c.round_trip(request("GET", "http://h.test/bad")).response.status == 302);
     t.route("http://h.test/go", 302, "/stop");
     CHECK(t.c.round_trip(request("GET", "http://h.test/go")).response.status == 302);
+    t.route("http://h.test/empty", 302, "");
+    CHECK(t.c.round_trip(request("GET", "http://h.test/empty")).response.status == 302);
     std::string reasons;
     for (const auto& e : t.events->events())
         if (auto r = event_cast<redirect_refused>(e.e))
             reasons += std::string(to_string(r->reason)) + " ";
-    CHECK(reasons == "no_location invalid_location invalid_location policy ");
+    CHECK(reasons == "no_location invalid_location invalid_location policy no_location ");
 }
 
 TEST_CASE("a streamed 3xx body is drained, so the next hop reuses its connection")

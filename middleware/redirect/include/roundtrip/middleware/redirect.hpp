@@ -37,9 +37,9 @@ struct redirect_options {
 /// Returns the redirect middleware. For a response of 301, 302, 303, 307 or 308 with a `Location`,
 /// it resolves `Location` against the request's URL (RFC 3986) and sends the next request, until a
 /// response is not a redirect:
-///   - 301, 302 and 303 turn any method but GET and HEAD into GET without a body and without the
-///     `Content-*` fields that described it (Go's rule, and the Fetch standard's); 303 turns HEAD
-///     into nothing else either.
+///   - 301, 302 and 303 turn any method but GET and HEAD into GET, and never carry a body (nor the
+///     `Content-*` fields that described it), as Go's client does; an absolute `Location` is used as
+///     sent, a relative one resolved.
 ///   - 307 and 308 keep the method and the body, and are followed only when the body can be sent
 ///     again (`body_is_replayable`'s body rule); otherwise the 3xx is returned.
 ///   - A redirect that leaves the origin removes `Authorization`, `Proxy-Authorization`, `Cookie`
