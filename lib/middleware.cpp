@@ -69,11 +69,20 @@ void start_next(const chain_link* link, request req, asio::any_completion_handle
 
 void emit(const request& req, event_data data)
 {
-    const auto& call = detail::request_access::call(req);
-    if (!call)
+    const emitter to(req);
+    to(std::move(data));
+}
+
+emitter::emitter(const request& req) noexcept
+    : observers_(detail::request_access::observers(req)), call_(detail::request_access::call(req))
+{
+}
+
+void emitter::operator()(event_data data) const
+{
+    if (!call_)
         return;
-    const detail::event_sink sink(call->client_observers, detail::request_access::observers(req), call->id,
-                                  call->attempts);
+    const detail::event_sink sink(call_->client_observers, observers_, call_->id, call_->attempts);
     sink.emit(0, [&] { return std::move(data); });
 }
 

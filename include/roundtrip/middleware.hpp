@@ -98,6 +98,29 @@ void emit(const request& req, const T& e)
     emit(req, event_data(middleware_event(e)));
 }
 
+/// An `emitter` keeps what `emit` needs of a request, its call and its observers, without the
+/// request: for a middleware that moves the request into `next` and reports an event about the
+/// result. Made before the move, `emitter events(req); result r = co_await next(std::move(req));
+/// events(content_decoded{...});` delivers as `emit(req, ...)` would have. Copying it copies two
+/// shared pointers and allocates nothing.
+class emitter {
+public:
+    explicit emitter(const request& req) noexcept;
+
+    /// Delivers `data` as `emit(req, data)` does.
+    void operator()(event_data data) const;
+    /// Delivers an event of the middleware's own as `emit(req, e)` does.
+    template <custom_event T>
+    void operator()(const T& e) const
+    {
+        (*this)(event_data(middleware_event(e)));
+    }
+
+private:
+    std::shared_ptr<const detail::observer_node> observers_;
+    std::shared_ptr<detail::call_state> call_;
+};
+
 namespace detail {
 using middleware_function = std::function<asio::awaitable<result>(request, next)>;
 template <class T>

@@ -1,10 +1,11 @@
 // A program outside the roundtrip tree, built against an installed roundtrip the way a user's
 // project is: through pkg-config or CMake's find_package. It sends one request to the URL it is
-// given through a chain of three middleware (tracing, the headers middleware, then a coroutine of its
-// own that checks what the second one did), watched by an observer and by the metrics middleware,
+// given through a chain of four middleware (tracing, the headers and decompress middleware, then a
+// coroutine of its own that checks what the two did), watched by an observer and by the metrics middleware,
 // and exits 0 only if all of it worked.
 
 #include <roundtrip/client.hpp>
+#include <roundtrip/middleware/decompress.hpp>
 #include <roundtrip/middleware/headers.hpp>
 #include <roundtrip/middleware/metrics.hpp>
 #include <roundtrip/middleware/metrics/prometheus.hpp>
@@ -36,7 +37,7 @@ int main(int argc, char** argv)
     bool header_seen = false;
     roundtrip::layer check = [&](roundtrip::request req, roundtrip::next next)
         -> roundtrip::asio::awaitable<roundtrip::result> {
-        header_seen = req.headers.count("X-Consumer") == 1;
+        header_seen = req.headers.count("X-Consumer") == 1 && req.headers.count("Accept-Encoding") == 1;
         co_return co_await next(std::move(req));
     };
     auto events = std::make_shared<counter>();
@@ -44,7 +45,7 @@ int main(int argc, char** argv)
     auto metrics = std::make_shared<roundtrip::http_metrics>();
     roundtrip::client client({.middleware = {roundtrip::tracing({.exporter = spans}),
                                              roundtrip::headers(roundtrip::header_rules{}.set("X-Consumer", argv[2])),
-                                             check},
+                                             roundtrip::decompress(), check},
                               .observers = {events, metrics->new_observer()}});
     roundtrip::error_code ec;
     roundtrip::response r = client.send({"GET", argv[1]}, ec);

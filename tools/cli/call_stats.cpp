@@ -1,5 +1,6 @@
 #include "call_stats.hpp"
 
+#include <roundtrip/middleware/decompress_events.hpp>
 #include <roundtrip/middleware/redirect_events.hpp>
 
 namespace roundtrip::cli {
@@ -9,6 +10,8 @@ void call_stats::on_event(const event& e) noexcept
     if (const auto* hop = event_cast<redirect_followed>(e)) {
         ++redirects;
         final_url.assign(hop->to);
+    } else if (const auto* decoded = event_cast<content_decoded>(e)) {
+        decoded_from.assign(decoded->coding);
     } else if (std::holds_alternative<get_conn>(e.data)) { // a new attempt: its phases replace the last one's
         dns = connect = tls = idle = queued_ = {};
         first_byte = connect_start_ = got_connection_at = {};

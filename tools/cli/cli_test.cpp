@@ -240,6 +240,36 @@ TEST_CASE("-L follows redirects, --max-redirs bounds them; --json says how many 
     CHECK(cli("-L --max-redirs x " + server.url("/a")).status == 2);
 }
 
+TEST_CASE("--compressed asks for a coded body and writes it decoded; one that does not decode is decoding_failed")
+{
+    // "hello, compressed world\n", gzipped.
+    static const std::string gzipped("\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xcb\x48\xcd\xc9\xc9\xd7\x51\x48\xce\xcf"
+                                     "\x2d\x28\x4a\x2d\x2e\x4e\x4d\x51\x28\xcf\x2f\xca\x49\xe1\x02\x00\x3f\xba\x39\x3c"
+                                     "\x18\x00\x00\x00", 44);
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
+        const auto asked = req.headers.find("Accept-Encoding");
+        if (asked == req.headers.end())
+            return ex.reply(200, "plain\n");
+        if (req.target == "/corrupt")
+            return ex.reply(200, gzipped.substr(0, 30), {{"Content-Encoding", "gzip"}});
+        ex.reply(200, gzipped, {{"Content-Encoding", "gzip"}, {"X-Asked", std::string(asked->value())}});
+    });
+    CHECK(cli(server.url()).out == "plain\n");
+    for (const std::string c : {"", "-c 2 "}) { // streamed, then buffered
+        CAPTURE(c);
+        auto decoded = cli("--compressed -i " + c + server.url());
+        CHECK(decoded.status == 0);
+        CHECK(has(decoded.out, "X-Asked: gzip, deflate, br, zstd\r\n"));
+        CHECK_FALSE(has(decoded.out, "Content-Encoding"));
+        CHECK(decoded.out.ends_with("\r\n\r\nhello, compressed world\n"));
+        auto corrupt = cli("--compressed " + c + server.url("/corrupt"));
+        CHECK(corrupt.status == 1);
+        CHECK(corrupt.err == "roundtrip: decoding_failed: response body does not decode\n");
+    }
+    auto timeline = cli("--compressed --timeline " + server.url());
+    CHECK(has(timeline.out, "  body decoded from gzip\n"));
+}
+
 TEST_CASE("--sleep-between shows in idle_us")
 {
     testing::test_server server;

@@ -9,6 +9,7 @@
 
 #include "connection_pooling.hpp" // --demo runs the example's own code
 
+#include <roundtrip/middleware/decompress.hpp>
 #include <roundtrip/middleware/logging.hpp>
 #include <roundtrip/middleware/metrics.hpp>
 #include <roundtrip/middleware/metrics/prometheus.hpp>
@@ -124,6 +125,8 @@ public:
         }
         if (o_.follow) // above retry: each hop is retried on its own
             options.middleware.push_back(redirect({.max_redirects = o_.max_redirects}));
+        if (o_.compressed) // beneath redirect, so every hop asks for it; above retry
+            options.middleware.push_back(decompress({.max_body_bytes = o_.max_body.value_or(limits{}.max_body_bytes)}));
         if (o_.retries > 0)
             options.middleware.push_back(retry({.max_retries = o_.retries}));
         auto& t = options.transport;

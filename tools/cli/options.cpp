@@ -65,6 +65,7 @@ options parse(int argc, char** argv)
             const std::string_view v = value();
             o.max_redirects = v == "-1" ? -1 : static_cast<int>(whole(a, v, 1000));
         }
+        else if (a == "--compressed") o.compressed = true;
         else if (a == "--timeout") o.timeout = seconds(a, value());
         else if (a == "--connect-timeout") o.connect_timeout = seconds(a, value());
         else if (a == "--max-conns-per-host") o.max_conns_per_host = whole(a, value(), 100'000);
@@ -107,6 +108,7 @@ Load:
   --retry N                 retry failed requests up to N times when safe (default 0)
   -L, --location            follow redirects (301, 302, 303, 307, 308)
   --max-redirs N            with -L, at most N redirects a request (default 10; -1: no limit)
+  --compressed              ask for gzip, deflate, br or zstd and decode the body
 Limits and timeouts:
   --timeout SECONDS         whole call, across retries (decimals allowed: 0.25)
   --connect-timeout SECONDS name lookup and connect

@@ -23,6 +23,7 @@ struct options {
     unsigned retries = 0;                                     // --retry
     bool follow = false;                                      // -L, --location
     int max_redirects = 10;                                   // --max-redirs (-1: no limit)
+    bool compressed = false;                                  // --compressed
     clock::duration timeout{};                                // --timeout (whole call)
     std::optional<clock::duration> connect_timeout;
     std::optional<std::size_t> max_conns_per_host;

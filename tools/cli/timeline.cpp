@@ -76,6 +76,12 @@ std::string timeline(std::string_view title, const call_stats& s, clock::time_po
         out += std::string(static_cast<std::size_t>(width - from - len), ' ') + "|" + human(p.length) + "\n";
     }
     out += std::string(2 + 14 + 1 + width + 1 - 6, ' ') + "total " + human(total) + "\n";
+    // What the middleware did besides: the phases above are the final hop's.
+    if (s.redirects > 0)
+        out += "  " + std::to_string(s.redirects) + (s.redirects == 1 ? " redirect" : " redirects")
+               + " followed before it\n";
+    if (!s.decoded_from.empty())
+        out += "  body decoded from " + s.decoded_from + "\n";
     return out;
 }
 
