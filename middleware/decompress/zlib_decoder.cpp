@@ -1,11 +1,12 @@
 // gzip and deflate through zlib. "deflate" is meant to be the zlib format (RFC 1950), but servers
-// have long sent raw deflate (RFC 1951) under that name; as browsers and curl do, a body whose first
+// have long sent raw deflate (RFC 1951) under that name; as browsers do, a body whose first two
 // bytes are not a zlib header is read as raw deflate. A gzip body may hold several members, read
 // one after another (as `gzip -d` and Go do).
 #include "decoder.hpp"
 
 #include <zlib.h>
 
+#include <array>
 #include <new>
 
 namespace roundtrip::decompress_detail {
@@ -22,6 +23,13 @@ public:
 
     decode_step decode(std::span<const char> in, std::span<char> out) override
     {
+        if (!gzip_ && head_size_ < 2) // deflate: which of the two it is shows in the first two bytes
+            return decide(in, out);
+        if (head_at_ < head_size_) { // the first bytes, held while deciding, go in first
+            const decode_step step = inflate_some(std::span<const char>(head_).subspan(head_at_, head_size_ - head_at_), out);
+            head_at_ += step.consumed;
+            return {0, step.produced, step.failed};
+        }
         if (ended_) {
             if (in.empty())
                 return {};
@@ -30,20 +38,35 @@ public:
             inflateReset(&z_); // the next gzip member
             ended_ = false;
         }
+        return inflate_some(in, out);
+    }
+
+    bool complete() const noexcept override { return ended_ && head_at_ == head_size_; }
+
+private:
+    decode_step decide(std::span<const char> in, std::span<char> out)
+    {
+        std::size_t took = 0;
+        while (head_size_ < 2 && took < in.size())
+            head_[head_size_++] = in[took++];
+        if (head_size_ < 2)
+            return {took, 0, false};
+        // A zlib header (RFC 1950): compression method 8, and the two bytes a multiple of 31.
+        const unsigned cmf = static_cast<unsigned char>(head_[0]), flg = static_cast<unsigned char>(head_[1]);
+        if (((cmf & 0x0F) != 8 || (cmf * 256 + flg) % 31 != 0) && inflateReset2(&z_, -MAX_WBITS) != Z_OK)
+            return {.failed = true};
+        const decode_step step = decode({}, out);
+        return {took, step.produced, step.failed};
+    }
+
+    decode_step inflate_some(std::span<const char> in, std::span<char> out)
+    {
         z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
         z_.avail_in = static_cast<uInt>(in.size());
         z_.next_out = reinterpret_cast<Bytef*>(out.data());
         z_.avail_out = static_cast<uInt>(out.size());
         const int rc = inflate(&z_, Z_NO_FLUSH);
         decode_step step{in.size() - z_.avail_in, out.size() - z_.avail_out, false};
-        if (rc == Z_DATA_ERROR && !gzip_ && !seen_input_ && !raw_) {
-            // Not a zlib header: try raw deflate from the first byte.
-            raw_ = true;
-            if (inflateReset2(&z_, -MAX_WBITS) != Z_OK)
-                return {.failed = true};
-            return decode(in, out);
-        }
-        seen_input_ = seen_input_ || step.consumed > 0;
         if (rc == Z_STREAM_END)
             ended_ = true;
         else if (rc != Z_OK && rc != Z_BUF_ERROR) // Z_BUF_ERROR: no progress was possible, not a fault
@@ -51,13 +74,10 @@ public:
         return step;
     }
 
-    bool complete() const noexcept override { return ended_; }
-
-private:
     z_stream z_{};
     const bool gzip_;
-    bool raw_ = false;
-    bool seen_input_ = false;
+    std::array<char, 2> head_{}; // deflate's first two bytes
+    std::size_t head_size_ = 0, head_at_ = 0;
     bool ended_ = false;
 };
 
