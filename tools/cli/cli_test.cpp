@@ -270,6 +270,39 @@ TEST_CASE("--compressed asks for a coded body and writes it decoded; one that do
     CHECK(has(timeline.out, "  body decoded from gzip\n"));
 }
 
+TEST_CASE("-b and --cookie-jar keep cookies across hops, requests and runs, in curl's file format")
+{
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
+        const auto cookie = req.headers.find("Cookie");
+        const std::string sent = cookie == req.headers.end() ? "" : std::string(cookie->value());
+        if (req.target == "/login")
+            return ex.reply(302, "", {{"Location", "/home"}, {"Set-Cookie", "session=abc; Path=/; HttpOnly"}});
+        if (req.target == "/set")
+            return ex.reply(200, "[" + sent + "]", {{"Set-Cookie", "seen=1"}});
+        ex.reply(200, "[" + sent + "]");
+    });
+    const std::string jar = "cli_test_out/jar.txt";
+    std::remove(jar.c_str());
+    // A -b file not there yet is an empty jar; the 302's cookie goes with the next hop.
+    auto login = cli("-L -b " + jar + " --cookie-jar " + jar + " " + server.url("/login"));
+    CHECK(login.status == 0);
+    CHECK(login.out == "[session=abc]");
+    const std::string saved = slurp(jar);
+    CHECK(saved.starts_with("# Netscape HTTP Cookie File\n"));
+    CHECK(has(saved, "#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\tabc\n"));
+    // The next run sends what the last one saved.
+    CHECK(cli("-b " + jar + " " + server.url("/home")).out == "[session=abc]");
+    // Cookie data, after an -H Cookie of the user's.
+    CHECK(cli("-H 'Cookie: mine=0' -b 'a=1; b=2' " + server.url("/home")).out == "[mine=0; a=1; b=2]");
+    // The -n requests of one run share the jar; without one, nothing is kept.
+    CHECK(cli("-n 2 --cookie-jar cli_test_out/jar2.txt " + server.url("/set")).out == "[][seen=1]");
+    CHECK(cli("-n 2 " + server.url("/set")).out == "[][]");
+    // A jar that cannot be written is the run's failure, named on one line.
+    auto unwritable = cli("--cookie-jar cli_test_out/no/such/dir/jar " + server.url("/set"));
+    CHECK(unwritable.status == 1);
+    CHECK(unwritable.err == "roundtrip: other: cannot write --cookie-jar cli_test_out/no/such/dir/jar: No such file or directory\n");
+}
+
 TEST_CASE("--sleep-between shows in idle_us")
 {
     testing::test_server server;

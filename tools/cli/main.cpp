@@ -9,6 +9,7 @@
 
 #include "connection_pooling.hpp" // --demo runs the example's own code
 
+#include <roundtrip/middleware/cookies.hpp>
 #include <roundtrip/middleware/decompress.hpp>
 #include <roundtrip/middleware/logging.hpp>
 #include <roundtrip/middleware/metrics.hpp>
@@ -106,6 +107,19 @@ public:
         }
         if (!o_.header_problem.empty())
             unusable(error::invalid_header_name, o_.header_problem);
+        if (o_.cookie || o_.cookie_jar) // a jar for the whole run: the -n requests share its cookies
+            jar_ = std::make_shared<cookie_jar>();
+        if (o_.cookie && o_.cookie->find('=') != std::string::npos) { // data, as curl tells them apart
+            cookie_data_ = *o_.cookie;
+        } else if (o_.cookie) {
+            std::ifstream file(*o_.cookie, std::ios::binary);
+            std::ostringstream read;
+            if (file) {
+                read << file.rdbuf();
+                jar_->load_netscape(read.str());
+            } else if (errno != ENOENT) // a file not there yet is an empty jar, as in curl (-b f --cookie-jar f)
+                unusable(error::invalid_config, "cannot read -b " + *o_.cookie + ": " + std::strerror(errno));
+        }
         method_ = o_.method ? *o_.method : o_.body ? "POST" : "GET";
         body_ = std::move(body);
 
@@ -125,6 +139,8 @@ public:
         }
         if (o_.follow) // above retry: each hop is retried on its own
             options.middleware.push_back(redirect({.max_redirects = o_.max_redirects}));
+        if (jar_) // beneath redirect: every hop sends and stores its own
+            options.middleware.push_back(cookies(jar_));
         if (o_.compressed) // beneath redirect, so every hop asks for it; above retry
             options.middleware.push_back(decompress({.max_body_bytes = o_.max_body.value_or(limits{}.max_body_bytes)}));
         if (o_.retries > 0)
@@ -169,13 +185,41 @@ public:
         if (metrics_) // last, after the JSON lines: the client is closed, its connections' ends counted
             std::fputs(prometheus_text(metrics_->collect()).c_str(), out_);
         output_.flush();
-        const bool lost_output = (output_.is_open() && !output_) || std::fflush(out_) != 0 || std::ferror(out_);
+        bool lost_output = (output_.is_open() && !output_) || std::fflush(out_) != 0 || std::ferror(out_);
         if (lost_output && !o_.silent)
             std::fprintf(stderr, "%s: other: could not write the output\n", program);
+        if (o_.cookie_jar && !input_error && !save_cookies(*o_.cookie_jar)) {
+            lost_output = true;
+            if (!o_.silent)
+                std::fprintf(stderr, "%s: other: cannot write --cookie-jar %s: %s\n", program, o_.cookie_jar->c_str(),
+                             std::strerror(errno));
+        }
         return invalid_input_ ? 2 : (errors_ || lost_output) ? 1 : 0;
     }
 
 private:
+    // Writes the jar beside `path` and renames it into place, so a failed write leaves the old file.
+    bool save_cookies(const std::string& path)
+    {
+        const std::string staged = path + ".tmp" + std::to_string(::getpid());
+        {
+            std::ofstream file(staged, std::ios::binary | std::ios::trunc);
+            if (!(file << jar_->save_netscape()) || !file.flush()) {
+                const int why = errno;
+                std::remove(staged.c_str());
+                errno = why;
+                return false;
+            }
+        }
+        if (std::rename(staged.c_str(), path.c_str()) != 0) {
+            const int why = errno;
+            std::remove(staged.c_str());
+            errno = why;
+            return false;
+        }
+        return true;
+    }
+
     asio::awaitable<void> worker(error_code input_error)
     {
         while (next_ < o_.requests) {
@@ -184,6 +228,11 @@ private:
             request req(method_, o_.url);
             for (const auto& [name, value] : o_.headers)
                 req.headers.insert(name, value);
+            if (!cookie_data_.empty()) { // after an -H Cookie, as curl puts them together
+                const auto own = req.headers.find("Cookie");
+                req.headers.set("Cookie", own == req.headers.end() ? cookie_data_
+                                                                   : std::string(own->value()) + "; " + cookie_data_);
+            }
             req.body = body_;
             req.stream_response = streamed_;
             req.observe(stats);
@@ -334,6 +383,8 @@ private:
     std::shared_ptr<conn_counter> counter_ = std::make_shared<conn_counter>();
     std::shared_ptr<spdlog::logger> log_; // -v
     std::shared_ptr<http_metrics> metrics_; // --metrics
+    std::shared_ptr<cookie_jar> jar_;       // -b, --cookie-jar
+    std::string cookie_data_;               // -b NAME=VALUE
     client* client_ = nullptr;
     bool streamed_ = false;  // bodies are written as they arrive (one worker)
     std::vector<char> piece_; // what one read of a streamed body fills

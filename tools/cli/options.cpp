@@ -66,6 +66,8 @@ options parse(int argc, char** argv)
             o.max_redirects = v == "-1" ? -1 : static_cast<int>(whole(a, v, 1000));
         }
         else if (a == "--compressed") o.compressed = true;
+        else if (a == "-b" || a == "--cookie") o.cookie = std::string(value());
+        else if (a == "--cookie-jar") o.cookie_jar = std::string(value());
         else if (a == "--timeout") o.timeout = seconds(a, value());
         else if (a == "--connect-timeout") o.connect_timeout = seconds(a, value());
         else if (a == "--max-conns-per-host") o.max_conns_per_host = whole(a, value(), 100'000);
@@ -109,6 +111,9 @@ Load:
   -L, --location            follow redirects (301, 302, 303, 307, 308)
   --max-redirs N            with -L, at most N redirects a request (default 10; -1: no limit)
   --compressed              ask for gzip, deflate, br or zstd and decode the body
+  -b, --cookie FILE|DATA    send cookies: from a Netscape cookie file (as curl writes), or
+                            DATA ('NAME=VALUE; ...') as it is; keeps cookies across the run
+  --cookie-jar FILE         write the run's cookies to FILE at the end (Netscape format)
 Limits and timeouts:
   --timeout SECONDS         whole call, across retries (decimals allowed: 0.25)
   --connect-timeout SECONDS name lookup and connect

@@ -24,6 +24,8 @@ struct options {
     bool follow = false;                                      // -L, --location
     int max_redirects = 10;                                   // --max-redirs (-1: no limit)
     bool compressed = false;                                  // --compressed
+    std::optional<std::string> cookie;     // -b, --cookie: a Netscape cookie file, or NAME=VALUE data
+    std::optional<std::string> cookie_jar; // --cookie-jar FILE: where the jar is written after the run
     clock::duration timeout{};                                // --timeout (whole call)
     std::optional<clock::duration> connect_timeout;
     std::optional<std::size_t> max_conns_per_host;

@@ -1,0 +1,14 @@
+// The cookie-date of an Expires attribute, parsed with RFC 6265's algorithm (section 5.1.1), which
+// accepts the many date formats servers actually send.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+namespace roundtrip::cookies_detail {
+
+/// Returns the time `text` names, or nullopt when it is not a cookie-date.
+std::optional<std::chrono::system_clock::time_point> parse_cookie_date(std::string_view text);
+
+} // namespace roundtrip::cookies_detail
