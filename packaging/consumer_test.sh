@@ -35,8 +35,8 @@ url="http://$(sed -n 's/^listening on //p' "$work/server.out")/"
 # 1. pkg-config and the compiler. The .pc files find their prefix from their own place, so the staged
 # install needs nothing but PKG_CONFIG_PATH.
 export PKG_CONFIG_PATH=$staged_libdir/pkgconfig
-flags=$(pkg-config --cflags --libs roundtrip-tracing roundtrip-metrics roundtrip-headers roundtrip-decompress roundtrip)
-echo "pkg-config --cflags --libs roundtrip-tracing roundtrip-metrics roundtrip-headers roundtrip-decompress roundtrip: $flags"
+flags=$(pkg-config --cflags --libs roundtrip-tracing roundtrip-metrics roundtrip-headers roundtrip-decompress roundtrip-cookies roundtrip)
+echo "pkg-config --cflags --libs roundtrip-tracing roundtrip-metrics roundtrip-headers roundtrip-decompress roundtrip-cookies roundtrip: $flags"
 # shellcheck disable=SC2086 # the flags are words
 "${launcher[@]}" c++ -std=c++20 -o "$work/consumer-pkgconfig" "$source/packaging/consumer/consumer.cpp" $flags
 LD_LIBRARY_PATH=$staged_libdir timeout 30 "$work/consumer-pkgconfig" "$url" pkg-config

@@ -1,10 +1,11 @@
 // A program outside the roundtrip tree, built against an installed roundtrip the way a user's
 // project is: through pkg-config or CMake's find_package. It sends one request to the URL it is
-// given through a chain of four middleware (tracing, the headers and decompress middleware, then a
-// coroutine of its own that checks what the two did), watched by an observer and by the metrics middleware,
+// given through a chain of five middleware (tracing, the headers, cookies and decompress middleware,
+// then a coroutine of its own that checks what the headers and decompress ones did), watched by an observer and by the metrics middleware,
 // and exits 0 only if all of it worked.
 
 #include <roundtrip/client.hpp>
+#include <roundtrip/middleware/cookies.hpp>
 #include <roundtrip/middleware/decompress.hpp>
 #include <roundtrip/middleware/headers.hpp>
 #include <roundtrip/middleware/metrics.hpp>
@@ -45,6 +46,7 @@ int main(int argc, char** argv)
     auto metrics = std::make_shared<roundtrip::http_metrics>();
     roundtrip::client client({.middleware = {roundtrip::tracing({.exporter = spans}),
                                              roundtrip::headers(roundtrip::header_rules{}.set("X-Consumer", argv[2])),
+                                             roundtrip::cookies(std::make_shared<roundtrip::cookie_jar>()),
                                              roundtrip::decompress(), check},
                               .observers = {events, metrics->new_observer()}});
     roundtrip::error_code ec;
