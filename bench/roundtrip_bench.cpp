@@ -18,6 +18,8 @@
 #include <roundtrip/middleware/headers.hpp>
 #include <roundtrip/middleware/logging.hpp>
 #include <roundtrip/middleware/metrics.hpp>
+#include <roundtrip/middleware/cookies.hpp>
+#include <roundtrip/middleware/decompress.hpp>
 #include <roundtrip/middleware/redirect.hpp>
 #include <roundtrip/middleware/retry.hpp>
 #include <roundtrip/middleware/tracing.hpp>
@@ -64,7 +66,8 @@ constexpr const char* usage_text =
     "certificate (for https URLs; without it the system trust store, or SSL_CERT_FILE, decides).\n"
     "--middleware NAME adds a layer, outermost first; repeat to add\n"
     "more: noop, observe, headers, logging-off (level above info: formats nothing),\n"
-    "logging-basic and logging-debug (to a null sink), retry, redirect, tracing (every call sampled, spans\n"
+    "logging-basic and logging-debug (to a null sink), retry, redirect, decompress, cookies (a jar the\n"
+    "bench server never fills), tracing (every call sampled, spans\n"
     "built and handed to an exporter that drops them) and tracing-unsampled (traceparent only).\n"
     "--client-observer adds one client-wide observer that counts events (without it, none).\n"
     "--metrics adds the metrics middleware's observer (its instruments are never exported).\n"
@@ -81,7 +84,7 @@ struct settings {
 
 constexpr std::string_view known_middleware[] = {"noop",          "observe",       "headers", "logging-off",
                                                   "logging-basic", "logging-debug", "retry",   "redirect",
-                                                  "tracing",       "tracing-unsampled"};
+                                                  "decompress",    "cookies",       "tracing", "tracing-unsampled"};
 
 bool is_known_middleware(std::string_view name)
 {
@@ -147,6 +150,10 @@ roundtrip::layer make_layer(std::string_view name)
         return roundtrip::retry(); // the bench server never fails: what a retry layer costs when idle
     if (name == "redirect")
         return roundtrip::redirect(); // the bench server never redirects: what the layer costs when idle
+    if (name == "decompress")
+        return roundtrip::decompress(); // asks for compression; the bench server never compresses
+    if (name == "cookies")
+        return roundtrip::cookies(std::make_shared<roundtrip::cookie_jar>()); // looked up, never filled
     if (name == "tracing")
         return roundtrip::tracing({.exporter = std::make_shared<discarding_exporter>()});
     if (name == "tracing-unsampled")

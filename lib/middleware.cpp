@@ -67,10 +67,21 @@ void start_next(const chain_link* link, request req, asio::any_completion_handle
 
 } // namespace detail
 
+namespace {
+// What emit and emitter share: the sink over the call's observers and the request's.
+void deliver(const std::shared_ptr<detail::call_state>& call, const std::shared_ptr<const detail::observer_node>& observers,
+             event_data& data)
+{
+    if (!call)
+        return;
+    const detail::event_sink sink(call->client_observers, observers, call->id, call->attempts);
+    sink.emit(0, [&] { return std::move(data); });
+}
+} // namespace
+
 void emit(const request& req, event_data data)
 {
-    const emitter to(req);
-    to(std::move(data));
+    deliver(detail::request_access::call(req), detail::request_access::observers(req), data);
 }
 
 emitter::emitter(const request& req) noexcept
@@ -80,10 +91,7 @@ emitter::emitter(const request& req) noexcept
 
 void emitter::operator()(event_data data) const
 {
-    if (!call_)
-        return;
-    const detail::event_sink sink(call_->client_observers, observers_, call_->id, call_->attempts);
-    sink.emit(0, [&] { return std::move(data); });
+    deliver(call_, observers_, data);
 }
 
 namespace {

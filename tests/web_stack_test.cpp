@@ -118,3 +118,18 @@ TEST_CASE("tracing, logging, redirect, cookies, decompress and retry: a login fl
     CHECK(text.find("<-- Set-Cookie: REDACTED") != std::string::npos);
     CHECK(text.find("s3cret") == std::string::npos);
 }
+
+TEST_CASE("the READMEs' sample: redirect, cookies, decompress and retry")
+{
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
+        if (req.target == "/old")
+            return ex.reply(302, "", {{"Location", "/new"}, {"Set-Cookie", "id=7"}});
+        ex.reply(200, gzipped(std::string(req.headers["Cookie"])), {{"Content-Encoding", "gzip"}});
+    });
+    // [doc-sample web-stack-readme]
+    auto jar = std::make_shared<roundtrip::cookie_jar>();
+    roundtrip::client client({.middleware = {roundtrip::redirect(), roundtrip::cookies(jar), roundtrip::decompress(),
+                                             roundtrip::retry()}});
+    // [end doc-sample]
+    CHECK(client.send({"GET", server.url("/old")}).body == "id=7");
+}

@@ -68,6 +68,14 @@ int month_of(std::string_view t) noexcept
 
 } // namespace
 
+std::chrono::system_clock::time_point clamped(std::chrono::sys_seconds t) noexcept
+{
+    using namespace std::chrono;
+    const auto latest = floor<seconds>(system_clock::time_point::max());
+    const auto earliest = ceil<seconds>(system_clock::time_point::min());
+    return t >= latest ? system_clock::time_point::max() : t <= earliest ? system_clock::time_point::min() : t;
+}
+
 std::optional<std::chrono::system_clock::time_point> parse_cookie_date(std::string_view text)
 {
     bool found_time = false, found_day = false, found_month = false, found_year = false;
@@ -104,7 +112,7 @@ std::optional<std::chrono::system_clock::time_point> parse_cookie_date(std::stri
                               std::chrono::day(static_cast<unsigned>(day))};
     if (!date.ok()) // February 30th
         return std::nullopt;
-    return sys_days(date) + hours(hour) + minutes(minute) + seconds(second);
+    return clamped(sys_days(date) + hours(hour) + minutes(minute) + seconds(second));
 }
 
 } // namespace roundtrip::cookies_detail

@@ -3,6 +3,7 @@
 // is in: the host, then each parent domain.
 #include <roundtrip/middleware/cookie_jar.hpp>
 
+#include "cookie_date.hpp"
 #include "public_suffix.hpp"
 #include "set_cookie.hpp"
 
@@ -21,11 +22,42 @@ namespace {
 
 // What of a request's URL the cookie rules look at.
 struct target {
-    std::string host; // lowercase; an IP literal without brackets
+    std::string host; // decoded, lowercase, without a trailing dot; an IP literal without brackets
     std::string path; // the URL's path, "/" when empty
     bool secure = false;
-    bool is_ip = false;
+    bool is_ip = false; // matched only exactly: no parent domains
 };
+
+std::string lowercase(std::string_view s)
+{
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c + 32);
+    return out;
+}
+
+// "example.com." and "example.com" name one host; the dot would slip a public suffix ("co.uk.")
+// past the list, which knows none with it.
+void drop_trailing_dot(std::string& name)
+{
+    if (name.size() > 1 && name.back() == '.')
+        name.pop_back();
+}
+
+// A name whose last label is a number (decimal, or hex after 0x) is an IPv4 address to the
+// resolver ("127.1", "1.2.3.04", "0x7f.1"): matched as an address, never as a domain.
+bool looks_numeric(std::string_view host) noexcept
+{
+    const auto dot = host.rfind('.');
+    std::string_view last = dot == std::string_view::npos ? host : host.substr(dot + 1);
+    const bool hex = last.starts_with("0x");
+    if (hex)
+        last.remove_prefix(2);
+    return !last.empty() && std::all_of(last.begin(), last.end(), [hex](char c) {
+        return (c >= '0' && c <= '9') || (hex && c >= 'a' && c <= 'f');
+    });
+}
 
 std::optional<target> target_of(std::string_view url)
 {
@@ -34,11 +66,10 @@ std::optional<target> target_of(std::string_view url)
         return std::nullopt;
     target t;
     t.secure = u->scheme_id() == boost::urls::scheme::https;
-    t.is_ip = u->host_type() != boost::urls::host_type::name;
-    t.host = t.is_ip ? std::string(u->encoded_host_address()) : std::string(u->encoded_host());
-    for (char& c : t.host)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c + 32);
+    const bool literal = u->host_type() != boost::urls::host_type::name;
+    t.host = lowercase(literal ? std::string(u->encoded_host_address()) : u->host()); // decoded, as it is dialed
+    drop_trailing_dot(t.host);
+    t.is_ip = literal || looks_numeric(t.host);
     t.path = u->encoded_path().empty() ? "/" : std::string(u->encoded_path());
     return t;
 }
@@ -72,21 +103,35 @@ std::string default_path(std::string_view path)
 
 bool starts_with_nocase(std::string_view s, std::string_view prefix) noexcept
 {
-    if (s.size() < prefix.size())
-        return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-        const char a = s[i] >= 'A' && s[i] <= 'Z' ? static_cast<char>(s[i] + 32) : s[i];
-        const char b = prefix[i] >= 'A' && prefix[i] <= 'Z' ? static_cast<char>(prefix[i] + 32) : prefix[i];
-        if (a != b)
-            return false;
-    }
-    return true;
+    return s.size() >= prefix.size() && lowercase(s.substr(0, prefix.size())) == lowercase(prefix);
 }
 
 bool expired(const cookie& c, sys_clock::time_point now) noexcept { return c.expires && *c.expires <= now; }
 
+// What the Netscape file format cannot hold: its fields are separated by tabs, its lines by newlines.
+bool fits_a_line(std::string_view s) noexcept { return s.find_first_of("\t\r\n") == std::string_view::npos; }
+
+// RFC 6265bis caps an attribute value at 1024 bytes; a path from the URL is held to it too.
+constexpr std::size_t max_path_bytes = 1024;
+
+// The host, then each parent domain: "a.b.example" -> "b.example" -> "example"; an IP only itself.
+template <class F>
+void for_each_suffix(std::string_view host, bool is_ip, F&& f)
+{
+    for (;;) {
+        f(host);
+        const auto dot = host.find('.');
+        if (is_ip || dot == std::string_view::npos)
+            return;
+        host.remove_prefix(dot + 1);
+    }
+}
+
 } // namespace
 
+// Cookies are kept per site (registrable domain, "example.co.uk"), which is also what the
+// per-domain limit counts, as browsers do: a server cannot dodge it with many subdomains. A request
+// looks at the sites its host's suffixes name, which are few, and never at the rest of the jar.
 struct cookie_jar::impl {
     explicit impl(cookie_jar_options o) : options(std::move(o))
     {
@@ -95,14 +140,20 @@ struct cookie_jar::impl {
     }
 
     std::optional<cookie_refusal> store(const target& t, std::string_view text);
+    bool shadows_secure(const cookie& c) const;
     void put(cookie c, sys_clock::time_point now);
-    void evict(const std::string& domain, sys_clock::time_point now);
+    void evict(std::vector<cookie>& site, sys_clock::time_point now);
     std::string header(const target& t);
+    std::string site_of(const cookie& c) const
+    {
+        const bool address = looks_numeric(c.domain) || c.domain.find(':') != std::string::npos;
+        return address ? c.domain : registrable_domain(c.domain);
+    }
 
     cookie_jar_options options;
     mutable std::mutex mutex;
-    std::map<std::string, std::vector<cookie>> by_domain; // guarded by mutex
-    std::size_t count = 0;                                // guarded by mutex
+    std::map<std::string, std::vector<cookie>, std::less<>> by_site; // guarded by mutex
+    std::size_t count = 0;                                            // guarded by mutex
 };
 
 std::optional<cookie_refusal> cookie_jar::impl::store(const target& t, std::string_view text)
@@ -119,12 +170,17 @@ std::optional<cookie_refusal> cookie_jar::impl::store(const target& t, std::stri
     c.name = std::move(s.name);
     c.value = std::move(s.value);
     if (s.max_age) {
-        constexpr std::int64_t ten_thousand_years = 10'000LL * 365 * 24 * 3600;
+        using std::chrono::seconds;
+        const auto left = std::chrono::duration_cast<seconds>(sys_clock::time_point::max() - now).count();
         c.expires = *s.max_age <= 0 ? sys_clock::time_point::min()
-                                    : now + std::chrono::seconds(std::min(*s.max_age, ten_thousand_years));
+                    : *s.max_age >= left ? sys_clock::time_point::max()
+                                         : now + seconds(*s.max_age);
     } else if (s.expires) {
         c.expires = s.expires;
     }
+    const bool domain_given = s.domain.has_value();
+    if (s.domain)
+        drop_trailing_dot(*s.domain);
     if (s.domain && options.reject_public_suffixes && !t.is_ip && is_public_suffix(*s.domain)) {
         if (*s.domain != t.host)
             return cookie_refusal::public_suffix;
@@ -133,12 +189,15 @@ std::optional<cookie_refusal> cookie_jar::impl::store(const target& t, std::stri
     if (s.domain) {
         if (!domain_match(t.host, *s.domain, t.is_ip))
             return cookie_refusal::domain_mismatch;
-        c.host_only = false;
+        c.host_only = t.is_ip; // an address has no subdomains: Domain=<itself> changes nothing
         c.domain = std::move(*s.domain);
     } else {
         c.domain = t.host;
     }
+    const bool root_path_given = s.path && *s.path == "/";
     c.path = s.path ? std::move(*s.path) : default_path(t.path);
+    if (c.path.size() > max_path_bytes)
+        return cookie_refusal::too_large;
     c.secure = s.secure;
     c.http_only = s.http_only;
     c.same_site = s.same_site;
@@ -146,48 +205,58 @@ std::optional<cookie_refusal> cookie_jar::impl::store(const target& t, std::stri
         return cookie_refusal::secure_over_http;
     if (starts_with_nocase(c.name, "__Secure-") && !c.secure)
         return cookie_refusal::prefix_rules;
-    if (starts_with_nocase(c.name, "__Host-") && (!c.secure || !c.host_only || c.path != "/"))
+    if (starts_with_nocase(c.name, "__Host-") && (!c.secure || domain_given || !root_path_given))
         return cookie_refusal::prefix_rules;
 
     std::lock_guard lock(mutex);
-    if (!t.secure) { // RFC 6265bis: http may not shadow or replace a Secure cookie
-        for (const auto& [domain, list] : by_domain) {
-            if (!domain_match(domain, c.domain, false) && !domain_match(c.domain, domain, false))
-                continue;
-            for (const cookie& old : list)
-                if (old.secure && old.name == c.name && path_match(c.path, old.path))
-                    return cookie_refusal::overwrites_secure;
-        }
-    }
+    if (!t.secure && shadows_secure(c)) // RFC 6265bis: http may not shadow or replace a Secure cookie
+        return cookie_refusal::overwrites_secure;
     c.created = c.last_access = now;
     put(std::move(c), now);
     return std::nullopt;
+}
+
+// Whether a Secure cookie of the same name lives on `c`'s domain or a parent or child of it, on a
+// path `c`'s path is in (RFC 6265bis section 5.7, step 16). The caller holds the mutex.
+bool cookie_jar::impl::shadows_secure(const cookie& c) const
+{
+    bool found = false;
+    for_each_suffix(c.domain, false, [&](std::string_view site) {
+        if (auto it = by_site.find(site); it != by_site.end())
+            for (const cookie& old : it->second)
+                if (old.secure && old.name == c.name && path_match(c.path, old.path)
+                    && (domain_match(old.domain, c.domain, false) || domain_match(c.domain, old.domain, false)))
+                    found = true;
+    });
+    return found;
 }
 
 // Adds or replaces (keeping the replaced one's creation time), or removes when expired; then keeps
 // the limits. The caller holds the mutex.
 void cookie_jar::impl::put(cookie c, sys_clock::time_point now)
 {
-    auto& list = by_domain[c.domain];
+    const std::string site = site_of(c);
+    auto& list = by_site[site];
     const auto same = std::find_if(list.begin(), list.end(), [&](const cookie& old) {
-        return old.name == c.name && old.path == c.path;
+        return old.name == c.name && old.domain == c.domain && old.path == c.path;
     });
     if (same != list.end()) {
         c.created = same->created;
         list.erase(same);
         --count;
     }
-    const std::string domain = c.domain;
     if (!expired(c, now)) {
         list.push_back(std::move(c));
         ++count;
     }
-    evict(domain, now);
+    evict(list, now);
+    if (list.empty())
+        by_site.erase(site);
 }
 
-// Section 5.3 step 12: expired cookies go first, then the least recently used of a domain over its
+// Section 5.3 step 12: expired cookies go first, then the least recently used of a site over its
 // limit, then of the whole jar over its limit.
-void cookie_jar::impl::evict(const std::string& domain, sys_clock::time_point now)
+void cookie_jar::impl::evict(std::vector<cookie>& site, sys_clock::time_point now)
 {
     const auto drop_expired = [&](std::vector<cookie>& list) {
         const auto before = list.size();
@@ -195,31 +264,30 @@ void cookie_jar::impl::evict(const std::string& domain, sys_clock::time_point no
         count -= before - list.size();
     };
     const auto by_use = [](const cookie& a, const cookie& b) { return a.last_access < b.last_access; };
-    auto& list = by_domain[domain];
-    if (list.size() > options.max_per_domain)
-        drop_expired(list);
-    while (list.size() > options.max_per_domain) {
-        list.erase(std::min_element(list.begin(), list.end(), by_use));
+    if (site.size() > options.max_per_domain)
+        drop_expired(site);
+    while (site.size() > options.max_per_domain) {
+        site.erase(std::min_element(site.begin(), site.end(), by_use));
         --count;
     }
     if (count > options.max_cookies)
-        for (auto& [d, l] : by_domain)
-            drop_expired(l);
+        for (auto& [key, list] : by_site)
+            drop_expired(list);
     while (count > options.max_cookies) {
         std::vector<cookie>* oldest_list = nullptr;
         std::vector<cookie>::iterator oldest;
-        for (auto& [d, l] : by_domain)
-            if (!l.empty()) {
-                auto it = std::min_element(l.begin(), l.end(), by_use);
+        for (auto& [key, list] : by_site)
+            if (!list.empty()) {
+                auto it = std::min_element(list.begin(), list.end(), by_use);
                 if (!oldest_list || it->last_access < oldest->last_access)
-                    oldest_list = &l, oldest = it;
+                    oldest_list = &list, oldest = it;
             }
         if (!oldest_list)
             break;
         oldest_list->erase(oldest);
         --count;
     }
-    std::erase_if(by_domain, [](const auto& entry) { return entry.second.empty(); });
+    std::erase_if(by_site, [&](const auto& entry) { return entry.second.empty() && &entry.second != &site; });
 }
 
 std::string cookie_jar::impl::header(const target& t)
@@ -227,23 +295,19 @@ std::string cookie_jar::impl::header(const target& t)
     const auto now = options.clock();
     std::vector<cookie*> chosen;
     std::lock_guard lock(mutex);
-    // The host, then each parent domain ("a.b.example" -> "b.example" -> "example"); an IP only itself.
-    std::string_view domain = t.host;
-    for (;;) {
-        if (auto it = by_domain.find(std::string(domain)); it != by_domain.end()) {
-            auto& list = it->second;
-            const auto before = list.size();
-            std::erase_if(list, [&](const cookie& c) { return expired(c, now); });
-            count -= before - list.size();
-            for (cookie& c : list)
-                if ((!c.host_only || domain == t.host) && path_match(t.path, c.path) && (!c.secure || t.secure))
-                    chosen.push_back(&c);
-        }
-        const auto dot = domain.find('.');
-        if (t.is_ip || dot == std::string_view::npos)
-            break;
-        domain.remove_prefix(dot + 1);
-    }
+    for_each_suffix(t.host, t.is_ip, [&](std::string_view site) {
+        const auto it = by_site.find(site);
+        if (it == by_site.end())
+            return;
+        auto& list = it->second;
+        const auto before = list.size();
+        std::erase_if(list, [&](const cookie& c) { return expired(c, now); });
+        count -= before - list.size();
+        for (cookie& c : list)
+            if ((c.host_only ? c.domain == t.host : domain_match(t.host, c.domain, t.is_ip))
+                && path_match(t.path, c.path) && (!c.secure || t.secure))
+                chosen.push_back(&c);
+    });
     std::stable_sort(chosen.begin(), chosen.end(), [](const cookie* a, const cookie* b) {
         return a->path.size() != b->path.size() ? a->path.size() > b->path.size() : a->created < b->created;
     });
@@ -274,9 +338,12 @@ std::string cookie_jar::cookie_header(std::string_view url)
 
 void cookie_jar::insert(cookie c)
 {
-    for (char& ch : c.domain)
-        if (ch >= 'A' && ch <= 'Z')
-            ch = static_cast<char>(ch + 32);
+    c.domain = lowercase(c.domain);
+    if (c.domain.starts_with('.'))
+        c.domain.erase(0, 1);
+    drop_trailing_dot(c.domain);
+    if (c.domain.empty() || c.name.empty())
+        return;
     const auto now = impl_->options.clock();
     if (c.created == sys_clock::time_point{})
         c.created = now;
@@ -292,7 +359,7 @@ std::vector<cookie> cookie_jar::cookies() const
     std::vector<cookie> out;
     {
         std::lock_guard lock(impl_->mutex);
-        for (const auto& [domain, list] : impl_->by_domain)
+        for (const auto& [site, list] : impl_->by_site)
             for (const cookie& c : list)
                 if (!expired(c, now))
                     out.push_back(c);
@@ -306,12 +373,13 @@ std::vector<cookie> cookie_jar::cookies() const
 void cookie_jar::clear()
 {
     std::lock_guard lock(impl_->mutex);
-    impl_->by_domain.clear();
+    impl_->by_site.clear();
     impl_->count = 0;
 }
 
 std::size_t cookie_jar::load_netscape(std::string_view text)
 {
+    const auto is_true = [](std::string_view v) { return lowercase(v) == "true"; };
     std::size_t added = 0;
     while (!text.empty()) {
         const auto eol = text.find('\n');
@@ -319,6 +387,8 @@ std::size_t cookie_jar::load_netscape(std::string_view text)
         text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
         if (line.ends_with('\r'))
             line.remove_suffix(1);
+        while (!line.empty() && (line.front() == ' ' || line.front() == '\t'))
+            line.remove_prefix(1);
         cookie c;
         constexpr std::string_view http_only_mark = "#HttpOnly_";
         if (line.starts_with(http_only_mark)) {
@@ -327,35 +397,33 @@ std::size_t cookie_jar::load_netscape(std::string_view text)
         } else if (line.empty() || line.front() == '#') {
             continue;
         }
-        // Seven fields split at tabs; the last, the value, is the rest of the line.
-        std::string_view field[7];
-        std::size_t n = 0;
+        // Seven fields separated by tabs; curl writes six for a cookie with an empty value.
+        std::vector<std::string_view> field;
         for (std::string_view rest = line;;) {
-            const auto tab = n == 6 ? std::string_view::npos : rest.find('\t');
-            field[n++] = rest.substr(0, tab);
+            const auto tab = rest.find('\t');
+            field.push_back(rest.substr(0, tab));
             if (tab == std::string_view::npos)
                 break;
             rest.remove_prefix(tab + 1);
         }
-        if (n < 6) // curl writes 6 fields for a cookie with an empty value
+        if (field.size() != 6 && field.size() != 7)
             continue;
         std::int64_t expiry = 0;
         const auto [end, ec] = std::from_chars(field[4].data(), field[4].data() + field[4].size(), expiry);
-        std::string_view domain = field[0];
-        if (domain.starts_with('.'))
-            domain.remove_prefix(1);
-        if (ec != std::errc{} || end != field[4].data() + field[4].size() || domain.empty() || field[5].empty()
+        if (ec != std::errc{} || end != field[4].data() + field[4].size() || field[5].empty()
             || !field[2].starts_with('/'))
             continue;
-        c.domain = domain;
-        c.host_only = field[1] != "TRUE";
+        c.domain = field[0];
+        c.host_only = !is_true(field[1]);
         c.path = field[2];
-        c.secure = field[3] == "TRUE";
+        c.secure = is_true(field[3]);
         if (expiry != 0)
-            c.expires = sys_clock::time_point(std::chrono::seconds(expiry));
+            c.expires = clamped(std::chrono::sys_seconds(std::chrono::seconds(expiry)));
         c.name = field[5];
-        c.value = n == 7 ? field[6] : std::string_view{};
+        c.value = field.size() == 7 ? field[6] : std::string_view{};
         if (c.expires && *c.expires <= impl_->options.clock())
+            continue;
+        if (field[0].empty() || field[0] == ".")
             continue;
         insert(std::move(c));
         ++added;
@@ -368,6 +436,8 @@ std::string cookie_jar::save_netscape() const
     std::string out = "# Netscape HTTP Cookie File\n"
                       "# Written by roundtrip; the format curl and wget read.\n\n";
     for (const cookie& c : cookies()) {
+        if (!fits_a_line(c.name) || !fits_a_line(c.value) || !fits_a_line(c.domain) || !fits_a_line(c.path))
+            continue;
         const auto expiry = c.expires ? std::chrono::duration_cast<std::chrono::seconds>(
                                             std::max(*c.expires, sys_clock::time_point{}).time_since_epoch())
                                             .count()
@@ -378,7 +448,7 @@ std::string cookie_jar::save_netscape() const
             .append(c.host_only ? "\tFALSE\t" : "\tTRUE\t")
             .append(c.path)
             .append(c.secure ? "\tTRUE\t" : "\tFALSE\t")
-            .append(std::to_string(expiry))
+            .append(std::to_string(c.expires ? std::max<std::int64_t>(expiry, 1) : 0)) // 0: a session cookie
             .append("\t")
             .append(c.name)
             .append("\t")

@@ -53,6 +53,19 @@ TEST_CASE("cookie dates in the formats servers send, and what is not one")
     CHECK_FALSE(parse_cookie_date("Wed, 21 Oct 2015 24:00:00 GMT"));
     CHECK_FALSE(parse_cookie_date("Wed, 21 Oct 1600 07:28:00 GMT"));
     CHECK_FALSE(parse_cookie_date("Wed, 21 2015 07:28:00 GMT")); // no month
+    // Past the clock's range (2262 in libstdc++): the latest time it holds, not an overflow.
+    CHECK(parse_cookie_date("Fri, 31 Dec 9999 23:59:59 GMT") == sys_clock::time_point::max());
+}
+
+TEST_CASE("far-future dates and huge Max-Age keep a cookie rather than overflow into the past")
+{
+    timed_jar t;
+    CHECK_FALSE(t.jar.set_cookie("http://h.test/", "y9999=1; Expires=Fri, 31 Dec 9999 23:59:59 GMT"));
+    CHECK_FALSE(t.jar.set_cookie("http://h.test/", "huge=1; Max-Age=9000000000"));
+    CHECK_FALSE(t.jar.set_cookie("http://h.test/", "huger=1; Max-Age=99999999999999999999999"));
+    CHECK(t.jar.cookie_header("http://h.test/") == "y9999=1; huge=1; huger=1");
+    t.now += std::chrono::hours(24 * 365 * 200);
+    CHECK(t.jar.cookie_header("http://h.test/") == "y9999=1; huge=1; huger=1");
 }
 
 TEST_CASE("a host-only cookie goes back to its host; a Domain cookie to the domain and its subdomains")
@@ -85,6 +98,12 @@ TEST_CASE("a public suffix is no cookie domain, unless it is the host itself")
     for (const cookie& c : t.jar.cookies())
         if (c.name == "local")
             CHECK(c.host_only);
+    // A trailing dot names the same host and the same suffix (curl's CVE-2022-27779).
+    CHECK(t.jar.set_cookie("http://evil.co.uk./", "toss=1; Domain=co.uk.") == cookie_refusal::public_suffix);
+    CHECK(t.jar.set_cookie("http://evil.co.uk./", "toss=1; Domain=co.uk") == cookie_refusal::public_suffix);
+    CHECK_FALSE(t.jar.set_cookie("http://Shop.Example.COM./", "dotted=1; Domain=example.com."));
+    CHECK(t.jar.cookie_header("http://www.example.com/") == "dotted=1");
+    CHECK(t.jar.cookie_header("http://bank.co.uk./") == "");
     // With the check off (names that are not real), the suffix is a domain like any other.
     timed_jar lax(cookie_jar_options{.reject_public_suffixes = false});
     CHECK_FALSE(lax.jar.set_cookie("http://shop.co.uk/", "x=1; Domain=co.uk"));
@@ -99,6 +118,10 @@ TEST_CASE("an IP address gets host-only cookies and no parent domains")
     CHECK(t.jar.cookie_header("http://127.0.0.1/") == "a=1");
     CHECK(t.jar.cookie_header("http://[::1]:9/") == "v6=1");
     CHECK(t.jar.cookie_header("http://127.0.0.2/") == "");
+    // Names the resolver reads as addresses are addresses: no parent domain of "1.2.3.04".
+    CHECK(t.jar.set_cookie("http://1.2.3.04/", "x=1; Domain=3.04") == cookie_refusal::domain_mismatch);
+    CHECK_FALSE(t.jar.set_cookie("http://127.1/", "short=1"));
+    CHECK(t.jar.cookie_header("http://127.1/") == "short=1");
 }
 
 TEST_CASE("paths: the default path, path matching, and longer paths first")
@@ -133,6 +156,7 @@ TEST_CASE("Secure: only set over https, only sent over https, and never replaced
     CHECK_FALSE(t.jar.set_cookie("https://h.test/", "__Secure-a=1; Secure; Domain=h.test"));
     CHECK(t.jar.set_cookie("https://h.test/", "__Host-b=1; Secure; Domain=h.test; Path=/") == cookie_refusal::prefix_rules);
     CHECK(t.jar.set_cookie("https://h.test/x/y", "__Host-b=1; Secure") == cookie_refusal::prefix_rules); // path /x
+    CHECK(t.jar.set_cookie("https://h.test/", "__Host-b=1; Secure") == cookie_refusal::prefix_rules); // Path=/ missing
     CHECK_FALSE(t.jar.set_cookie("https://h.test/x/y", "__Host-b=1; Secure; Path=/"));
 }
 
@@ -168,6 +192,11 @@ TEST_CASE("a replaced cookie keeps its place; malformed ones are refused")
     CHECK(t.jar.set_cookie("http://h.test/", "novalue") == cookie_refusal::invalid);
     CHECK(t.jar.set_cookie("http://h.test/", "=v") == cookie_refusal::invalid);
     CHECK(t.jar.set_cookie("http://h.test/", std::string("a\x01=1")) == cookie_refusal::invalid);
+    CHECK(t.jar.set_cookie("http://h.test/", "tab=a\tb") == cookie_refusal::invalid); // the file's separator
+    CHECK_FALSE(t.jar.set_cookie("http://h.test/x/y", "p=1; Path=/\tFALSE")); // an attribute so: ignored
+    CHECK(t.jar.cookie_header("http://h.test/x/").starts_with("p=1; ")); // the default path, /x: longest first
+    // A path from the URL is held to the attribute bound (1024 bytes).
+    CHECK(t.jar.set_cookie("http://h.test/" + std::string(2000, 'p') + "/x", "long=1") == cookie_refusal::too_large);
     CHECK(t.jar.set_cookie("not a url", "a=1") == cookie_refusal::invalid);
 }
 
@@ -212,23 +241,28 @@ TEST_CASE("the Netscape cookie file: curl's lines load, and what is saved loads 
                                   "# https://curl.se/docs/http-cookies.html\n"
                                   "\n"
                                   ".example.test\tTRUE\t/\tFALSE\t0\tsession\tabc\n"
-                                  "www.example.test\tFALSE\t/app\tTRUE\t4102444800\tpersistent\tv=1\tx\n"
+                                  "www.example.test\tfalse\t/app\tTRUE\t4102444800\tpersistent\tv=1\n"
+                                  "  far.test\tFALSE\t/\tFALSE\t253402300799\tyear9999\t1\n" // curl's bound
+                                  "tabs.test\tFALSE\t/\tFALSE\t0\ttoo\tmany\tfields\n"
                                   "#HttpOnly_example.test\tFALSE\t/\tFALSE\t0\thidden\t1\r\n"
                                   "old.test\tFALSE\t/\tFALSE\t1000\texpired\t1\n"
                                   "broken line\n"
                                   "empty.test\tFALSE\t/\tFALSE\t0\tnovalue\n";
-    CHECK(t.jar.load_netscape(curl_file) == 4);
+    CHECK(t.jar.load_netscape(curl_file) == 5);
     CHECK(t.jar.cookie_header("http://api.example.test/") == "session=abc");
-    CHECK(t.jar.cookie_header("https://www.example.test/app/x") == "persistent=v=1\tx; session=abc");
+    CHECK(t.jar.cookie_header("https://www.example.test/app/x") == "persistent=v=1; session=abc");
+    CHECK(t.jar.cookie_header("http://far.test/") == "year9999=1");
     CHECK(t.jar.cookie_header("http://example.test/") == "session=abc; hidden=1");
     CHECK(t.jar.cookie_header("http://empty.test/") == "novalue=");
     const auto loaded = t.jar.cookies();
     const std::string saved = t.jar.save_netscape();
     CHECK(saved.find("#HttpOnly_example.test\tFALSE\t/\tFALSE\t0\thidden\t1\n") != std::string::npos);
     CHECK(saved.find(".example.test\tTRUE\t/\tFALSE\t0\tsession\tabc\n") != std::string::npos);
-    CHECK(saved.find("www.example.test\tFALSE\t/app\tTRUE\t4102444800\tpersistent\tv=1\tx\n") != std::string::npos);
+    CHECK(saved.find("www.example.test\tFALSE\t/app\tTRUE\t4102444800\tpersistent\tv=1\n") != std::string::npos);
+    // A date past what the clock holds (2262 in libstdc++) is saved as the latest it holds.
+    CHECK(saved.find("far.test\tFALSE\t/\tFALSE\t9223372036\tyear9999\t1\n") != std::string::npos);
     timed_jar again;
-    CHECK(again.jar.load_netscape(saved) == 4);
+    CHECK(again.jar.load_netscape(saved) == 5);
     const auto reloaded = again.jar.cookies();
     REQUIRE(reloaded.size() == loaded.size());
     for (std::size_t i = 0; i < loaded.size(); ++i) {
@@ -242,23 +276,33 @@ TEST_CASE("the Netscape cookie file: curl's lines load, and what is saved loads 
     }
 }
 
-TEST_CASE("threads share a jar: every cookie set is stored, and reads see whole values")
+TEST_CASE("threads share a jar: setting, sending, listing, saving and loading at once")
 {
     cookie_jar jar;
-    std::atomic<bool> torn{false};
     std::vector<std::thread> threads;
     for (int th = 0; th < 4; ++th)
         threads.emplace_back([&, th] {
             for (int i = 0; i < 200; ++i) {
                 const std::string name = "t" + std::to_string(th) + "_" + std::to_string(i % 10);
-                jar.set_cookie("http://h.test/", name + "=" + std::to_string(i));
-                const std::string header = jar.cookie_header("http://h.test/");
-                if (!header.empty() && header.back() == ';')
-                    torn = true;
+                jar.set_cookie("http://h" + std::to_string(th % 2) + ".test/", name + "=" + std::to_string(i));
+                (void)jar.cookie_header("http://h0.test/");
+                if (i % 20 == 0) {
+                    (void)jar.cookies();
+                    (void)jar.load_netscape(jar.save_netscape());
+                }
             }
         });
     for (auto& t : threads)
         t.join();
-    CHECK_FALSE(torn);
-    CHECK(jar.cookies().size() == 40);
+    const auto all = jar.cookies();
+    CHECK(all.size() == 40);
+    for (const cookie& c : all) // each ends with its thread's last value
+        CHECK(c.value.substr(c.value.size() - 1) == c.name.substr(c.name.size() - 1));
+}
+
+TEST_CASE("insert takes a cookie as loaded, a leading dot on its domain dropped")
+{
+    timed_jar t;
+    t.jar.insert(cookie{.name = "a", .value = "1", .domain = ".Example.test", .host_only = false});
+    CHECK(t.jar.cookie_header("http://www.example.test/") == "a=1");
 }

@@ -50,9 +50,7 @@ TEST_CASE("a cookie set by one call goes with the next; the request's own Cookie
 {
     cookie_server s;
     auto jar = std::make_shared<cookie_jar>();
-    // [doc-sample cookies-readme]
     roundtrip::client client({.middleware = {roundtrip::cookies(jar)}});
-    // [end doc-sample]
     CHECK(client.send({"GET", s.server.url("/set?session=abc;%20Path=/;%20HttpOnly")}).body == "");
     CHECK(client.send({"GET", s.server.url("/anything")}).body == "session=abc");
     request own("GET", s.server.url("/"));

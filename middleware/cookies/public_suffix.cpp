@@ -30,4 +30,11 @@ bool is_public_suffix(std::string_view domain)
     return psl_is_public_suffix(psl, std::string(domain).c_str()) != 0;
 }
 
+std::string registrable_domain(std::string_view domain)
+{
+    const std::string text(domain);
+    const char* site = list() ? psl_registrable_domain(list(), text.c_str()) : nullptr;
+    return site ? std::string(site) : text;
+}
+
 } // namespace roundtrip::cookies_detail

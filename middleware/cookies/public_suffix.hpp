@@ -6,7 +6,12 @@
 
 namespace roundtrip::cookies_detail {
 
-/// `domain` is lowercase ASCII (an IDN in its punycode form).
+/// `domain` is lowercase ASCII (an IDN in its punycode form), without a trailing dot.
 bool is_public_suffix(std::string_view domain);
+
+/// Returns the registrable domain `domain` is in, the public suffix and one label more
+/// ("shop.example.co.uk" -> "example.co.uk"): what browsers call its site. `domain` itself when it
+/// has none (a public suffix, "localhost").
+std::string registrable_domain(std::string_view domain);
 
 } // namespace roundtrip::cookies_detail

@@ -33,12 +33,13 @@ std::string lowercase(std::string_view s)
     return out;
 }
 
-// RFC 6265bis: a name or value with a control character other than tab is refused whole.
+// RFC 6265bis refuses a name or value with a control character other than tab; a tab is refused
+// too, as curl does: the cookie file separates its fields with tabs.
 bool has_control(std::string_view s) noexcept
 {
     return std::any_of(s.begin(), s.end(), [](char c) {
         const auto u = static_cast<unsigned char>(c);
-        return (u < 0x20 && u != '\t') || u == 0x7F;
+        return u < 0x20 || u == 0x7F;
     });
 }
 
@@ -94,7 +95,7 @@ std::optional<set_cookie> parse_set_cookie(std::string_view text)
         const auto eq = av.find('=');
         const std::string_view key = trim(av.substr(0, eq));
         const std::string_view v = eq == std::string_view::npos ? std::string_view{} : trim(av.substr(eq + 1));
-        if (v.size() > max_attribute_value)
+        if (v.size() > max_attribute_value || has_control(v)) // ignored, as a value too long is
             continue;
         if (iequals(key, "expires")) {
             if (auto t = parse_cookie_date(v))

@@ -59,7 +59,7 @@ body_decoder::body_decoder(const std::vector<std::string>& codings, decode_bound
 {
     // The last coding applied is the first to undo.
     for (auto it = codings.rbegin(); it != codings.rend(); ++it) {
-        stage s{make_decoder(*it), {}, {}};
+        stage s{make_decoder(*it), {}, {}, 0};
         if (!stages_.empty())
             s.buffer.resize(stage_buffer_bytes);
         stages_.push_back(std::move(s));
@@ -84,9 +84,24 @@ std::size_t body_decoder::pull(std::size_t i, std::span<char> out, error_code& e
         s.pending.remove_prefix(step.consumed);
         if (i == 0)
             consumed_ += step.consumed;
+        // A stage beneath the last one is bounded too: its output may be swallowed whole by the
+        // next (a gzip header's comment, brotli metadata, zstd skippable frames), and stacked codings
+        // would otherwise decode without end for a few encoded bytes.
+        s.produced += step.produced;
+        if (i + 1 < stages_.size() && past_bounds(s.produced)) {
+            ec = error::body_too_large;
+            return 0;
+        }
         if (step.produced > 0 || step.consumed == 0)
             return step.produced;
     }
+}
+
+bool body_decoder::past_bounds(std::uint64_t decoded) const noexcept
+{
+    return decoded > bounds_.max_decoded
+           || (bounds_.max_ratio > 0 && decoded > bounds_.ratio_after
+               && decoded / bounds_.max_ratio > std::max<std::uint64_t>(consumed_, 1));
 }
 
 std::size_t body_decoder::decode(std::span<char> out, error_code& ec)
@@ -95,10 +110,7 @@ std::size_t body_decoder::decode(std::span<char> out, error_code& ec)
         return 0;
     const std::size_t n = pull(stages_.size() - 1, out, ec);
     decoded_ += n;
-    if (!ec && decoded_ > bounds_.max_decoded)
-        ec = error::body_too_large;
-    if (!ec && bounds_.max_ratio > 0 && decoded_ > bounds_.ratio_after
-        && decoded_ / bounds_.max_ratio > std::max<std::uint64_t>(consumed_, 1))
+    if (!ec && past_bounds(decoded_))
         ec = error::body_too_large;
     return ec ? 0 : n;
 }

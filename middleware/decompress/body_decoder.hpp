@@ -52,8 +52,11 @@ private:
         std::unique_ptr<decoder> coding;
         std::string_view pending;  // input not consumed yet
         std::vector<char> buffer;  // where the stage beneath writes (all but the first stage)
+        std::uint64_t produced = 0;
     };
     std::size_t pull(std::size_t i, std::span<char> out, error_code& ec);
+    // Whether `decoded` bytes from what was consumed so far break the bounds.
+    bool past_bounds(std::uint64_t decoded) const noexcept;
 
     std::vector<stage> stages_; // stages_[0] reads the encoded body
     decode_bounds bounds_;

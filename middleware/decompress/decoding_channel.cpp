@@ -1,12 +1,17 @@
 // The streamed body's decoding. Each read decodes what is already buffered, and reads the encoded
 // body (16 KiB at a time) only when that is used up, so memory stays flat whatever the body's size.
-// Every step runs on the encoded reader's executor; the caller's handler runs on its own.
+// Decoding is plain computation: it runs wherever the read starts or the encoded read completes.
+// No executor is kept: the transport's reader may outlive its client and let go of the client's
+// strand, and this reader, which may outlive it too, must never touch that strand itself.
 #include "decoding_channel.hpp"
 
 #include <roundtrip/middleware/decompress_events.hpp>
 
-#include <boost/asio/dispatch.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/system_executor.hpp>
 
 #include <array>
 #include <mutex>
@@ -17,17 +22,11 @@ namespace {
 class decoding_channel final : public detail::body_channel, public std::enable_shared_from_this<decoding_channel> {
 public:
     decoding_channel(body_reader encoded, std::unique_ptr<body_decoder> decoder)
-        : encoded_(std::move(encoded)), ex_(encoded_.get_executor()), decoder_(std::move(decoder))
+        : encoded_(std::move(encoded)), decoder_(std::move(decoder))
     {
     }
 
-    void read_some(asio::mutable_buffer into, read_handler handler) override
-    {
-        // Posted: the handler must not run inside this call.
-        asio::post(ex_, [self = shared_from_this(), into, h = std::move(handler)]() mutable {
-            self->step(into, std::move(h));
-        });
-    }
+    void read_some(asio::mutable_buffer into, read_handler handler) override { step(into, std::move(handler)); }
 
     void release() noexcept override
     {
@@ -42,7 +41,11 @@ public:
         encoded_.discard();
     }
 
-    executor get_executor() const noexcept override { return ex_; }
+    executor get_executor() const noexcept override
+    {
+        std::lock_guard lock(mutex_);
+        return encoded_.get_executor();
+    }
 
 private:
     void step(asio::mutable_buffer into, read_handler handler)
@@ -64,13 +67,19 @@ private:
                 return fail(std::move(handler), bad);
             return complete(std::move(handler), asio::error::eof, 0);
         }
-        std::lock_guard lock(mutex_);
-        if (released_)
-            return complete(std::move(handler), asio::error::operation_aborted, 0);
-        encoded_.async_read_some(asio::buffer(input_),
-                                 [self = shared_from_this(), into, h = std::move(handler)](error_code ec, std::size_t n) mutable {
-                                     self->on_encoded(ec, n, into, std::move(h));
-                                 });
+        {
+            std::lock_guard lock(mutex_);
+            if (!released_) {
+                // Its completion never runs inside this call, and runs where the transport's reader
+                // completes (its executor, or the system's once the client is gone).
+                encoded_.async_read_some(asio::buffer(input_), [self = shared_from_this(), into, h = std::move(handler)](
+                                                                   error_code ec, std::size_t n) mutable {
+                    self->on_encoded(ec, n, into, std::move(h));
+                });
+                return;
+            }
+        }
+        complete(std::move(handler), asio::error::operation_aborted, 0);
     }
 
     void on_encoded(error_code ec, std::size_t n, asio::mutable_buffer into, read_handler handler)
@@ -88,24 +97,28 @@ private:
     {
         failed_ = ec;
         {
+            // What is left of the encoded body is drained, bounded, as for any reader given up: its
+            // framing does not depend on the coding, so the connection may still be reused.
             std::lock_guard lock(mutex_);
-            encoded_.close(); // the connection cannot be reused: what is left of the body is unknown
+            encoded_.close();
         }
         complete(std::move(handler), ec, 0);
     }
 
-    // Runs from a posted step or the encoded reader's completion, never inside read_some.
-    void complete(read_handler handler, error_code ec, std::size_t n)
+    // Never inline: the handler goes through the system executor to its own (keeping that busy
+    // meanwhile), as an Asio operation completes, whether or not this runs inside read_some.
+    static void complete(read_handler handler, error_code ec, std::size_t n)
     {
-        auto ex = asio::get_associated_executor(handler, ex_);
-        asio::dispatch(ex, [h = std::move(handler), ec, n]() mutable { std::move(h)(ec, n); });
+        auto ex = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+        asio::post(asio::system_executor(), [ex, h = std::move(handler), ec, n]() mutable {
+            ex.execute([h = std::move(h), ec, n]() mutable { std::move(h)(ec, n); });
+        });
     }
 
-    std::mutex mutex_; // guards encoded_ and released_: release() may come from any thread
+    mutable std::mutex mutex_; // guards encoded_ and released_: release() may come from any thread
     body_reader encoded_;
     bool released_ = false;
-    const executor ex_;
-    std::unique_ptr<body_decoder> decoder_;
+    std::unique_ptr<body_decoder> decoder_; // the rest: one read at a time, so one thread at a time
     std::array<char, 16 * 1024> input_{};
     bool encoded_ended_ = false;
     error_code failed_;

@@ -28,12 +28,12 @@ public:
 
 constexpr std::string_view offered = "gzip, deflate, br, zstd";
 
-// Whether a response of this status (to a method other than HEAD) carries the encoded
-// representation: not a 1xx, 204 or 304 (no body), nor a 206 (a part of the encoded body, which
-// does not decode alone).
+// Whether a response of this status (to a method other than HEAD) is decoded: not a 1xx, 204 or 304
+// (no body), nor a 206 (a part of the encoded body, which does not decode alone), nor another 3xx
+// (a body hardly anyone reads, which should not fail a redirect a layer above would follow).
 bool may_decode(unsigned status) noexcept
 {
-    return status >= 200 && status != 204 && status != 206 && status != 304;
+    return status >= 200 && status != 204 && status != 206 && (status < 300 || status > 399);
 }
 
 std::string joined(const std::vector<std::string>& codings)
@@ -53,13 +53,14 @@ struct decompressor {
 
 asio::awaitable<result> decompressor::handle(request req, next next) const
 {
-    if (!req.headers.count("Accept-Encoding") && !req.headers.count("Range"))
-        req.headers.set("Accept-Encoding", offered);
-    const bool head = req.method == "HEAD";
+    // As Go's transport: a request with an Accept-Encoding of its own wants the body as sent.
+    if (req.headers.count("Accept-Encoding") || req.headers.count("Range") || req.method == "HEAD")
+        co_return co_await next(std::move(req));
+    req.headers.set("Accept-Encoding", offered);
     const std::uint64_t max_body_bytes = req.limits ? req.limits->max_body_bytes : options.max_body_bytes;
     const emitter events(req);
     result r = co_await next(std::move(req));
-    if (r.error || head || !may_decode(r.response.status) || !r.response.headers.count("Content-Encoding"))
+    if (r.error || !may_decode(r.response.status) || !r.response.headers.count("Content-Encoding"))
         co_return r;
     co_return decode(std::move(r), events, max_body_bytes);
 }
@@ -73,12 +74,14 @@ result decompressor::decode(result r, const emitter& events, std::uint64_t max_b
     const std::vector<std::string> codings = parse_codings(values);
     if (!all_known(codings)) // passed through: the caller may know what to do with it
         return r;
-    if (codings.size() > body_decoder::max_codings)
+    if (codings.size() > body_decoder::max_codings) {
+        r.response.body_stream.discard(); // given up on purpose: its connection may still be pooled
         return result{decompress_error::decoding_failed, {}, r.attempt};
+    }
     headers.erase("Content-Encoding");
-    headers.erase("Content-Length");
-    if (codings.empty()) // only identity
+    if (codings.empty()) // only identity: the body is as sent, its length too
         return r;
+    headers.erase("Content-Length");
 
     const std::string coding = joined(codings);
     decode_bounds bounds{UINT64_MAX, options.ratio_after_bytes, options.max_ratio};

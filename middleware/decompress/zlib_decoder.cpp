@@ -6,7 +6,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
+#include <climits>
 #include <new>
 
 namespace roundtrip::decompress_detail {
@@ -51,9 +53,11 @@ private:
             head_[head_size_++] = in[took++];
         if (head_size_ < 2)
             return {took, 0, false};
-        // A zlib header (RFC 1950): compression method 8, and the two bytes a multiple of 31.
+        // A zlib header (RFC 1950): compression method 8, a window of at most 32 KiB, and the two
+        // bytes a multiple of 31.
         const unsigned cmf = static_cast<unsigned char>(head_[0]), flg = static_cast<unsigned char>(head_[1]);
-        if (((cmf & 0x0F) != 8 || (cmf * 256 + flg) % 31 != 0) && inflateReset2(&z_, -MAX_WBITS) != Z_OK)
+        const bool zlib_header = (cmf & 0x0F) == 8 && (cmf >> 4) <= 7 && (cmf * 256 + flg) % 31 == 0;
+        if (!zlib_header && inflateReset2(&z_, -MAX_WBITS) != Z_OK)
             return {.failed = true};
         const decode_step step = decode({}, out);
         return {took, step.produced, step.failed};
@@ -61,12 +65,15 @@ private:
 
     decode_step inflate_some(std::span<const char> in, std::span<char> out)
     {
+        // zlib counts in uInt: a larger span is taken in parts, and the callers loop.
+        const uInt in_size = static_cast<uInt>(std::min<std::size_t>(in.size(), UINT_MAX));
+        const uInt out_size = static_cast<uInt>(std::min<std::size_t>(out.size(), UINT_MAX));
         z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-        z_.avail_in = static_cast<uInt>(in.size());
+        z_.avail_in = in_size;
         z_.next_out = reinterpret_cast<Bytef*>(out.data());
-        z_.avail_out = static_cast<uInt>(out.size());
+        z_.avail_out = out_size;
         const int rc = inflate(&z_, Z_NO_FLUSH);
-        decode_step step{in.size() - z_.avail_in, out.size() - z_.avail_out, false};
+        decode_step step{in_size - z_.avail_in, out_size - z_.avail_out, false};
         if (rc == Z_STREAM_END)
             ended_ = true;
         else if (rc != Z_OK && rc != Z_BUF_ERROR) // Z_BUF_ERROR: no progress was possible, not a fault

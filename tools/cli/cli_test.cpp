@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -283,6 +284,7 @@ TEST_CASE("-b and --cookie-jar keep cookies across hops, requests and runs, in c
     });
     const std::string jar = "cli_test_out/jar.txt";
     std::remove(jar.c_str());
+    std::remove("cli_test_out/jar2.txt");
     // A -b file not there yet is an empty jar; the 302's cookie goes with the next hop.
     auto login = cli("-L -b " + jar + " --cookie-jar " + jar + " " + server.url("/login"));
     CHECK(login.status == 0);
@@ -297,6 +299,21 @@ TEST_CASE("-b and --cookie-jar keep cookies across hops, requests and runs, in c
     // The -n requests of one run share the jar; without one, nothing is kept.
     CHECK(cli("-n 2 --cookie-jar cli_test_out/jar2.txt " + server.url("/set")).out == "[][seen=1]");
     CHECK(cli("-n 2 " + server.url("/set")).out == "[][]");
+    // A jar file keeps its mode (a new one is 0600: it holds sessions); /dev/null stays a device.
+    REQUIRE(::chmod(jar.c_str(), 0640) == 0);
+    CHECK(cli("-b " + jar + " --cookie-jar " + jar + " " + server.url("/set")).status == 0);
+    struct stat mode {};
+    REQUIRE(::stat(jar.c_str(), &mode) == 0);
+    CHECK((mode.st_mode & 0777) == 0640);
+    REQUIRE(::stat("cli_test_out/jar2.txt", &mode) == 0);
+    CHECK((mode.st_mode & 0777) == 0600);
+    CHECK(cli("--cookie-jar /dev/null " + server.url("/set")).status == 0);
+    REQUIRE(::stat("/dev/null", &mode) == 0);
+    CHECK(S_ISCHR(mode.st_mode));
+    // A -b that names a directory is invalid configuration.
+    auto directory = cli("-b cli_test_out " + server.url("/home"));
+    CHECK(directory.status == 2);
+    CHECK(directory.err == "roundtrip: invalid_config: cannot read -b cli_test_out: Is a directory\n");
     // A jar that cannot be written is the run's failure, named on one line.
     auto unwritable = cli("--cookie-jar cli_test_out/no/such/dir/jar " + server.url("/set"));
     CHECK(unwritable.status == 1);

@@ -32,10 +32,13 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -113,12 +116,16 @@ public:
             cookie_data_ = *o_.cookie;
         } else if (o_.cookie) {
             std::ifstream file(*o_.cookie, std::ios::binary);
+            const int why = errno;
             std::ostringstream read;
-            if (file) {
-                read << file.rdbuf();
+            if (file && std::filesystem::is_directory(*o_.cookie))
+                unusable(error::invalid_config, "cannot read -b " + *o_.cookie + ": " + std::strerror(EISDIR));
+            else if (file && (read << file.rdbuf() || file.peek() == std::char_traits<char>::eof()))
                 jar_->load_netscape(read.str());
-            } else if (errno != ENOENT) // a file not there yet is an empty jar, as in curl (-b f --cookie-jar f)
-                unusable(error::invalid_config, "cannot read -b " + *o_.cookie + ": " + std::strerror(errno));
+            else if (file)
+                unusable(error::invalid_config, "cannot read -b " + *o_.cookie + ": read failed");
+            else if (why != ENOENT) // a file not there yet is an empty jar, as in curl (-b f --cookie-jar f)
+                unusable(error::invalid_config, "cannot read -b " + *o_.cookie + ": " + std::strerror(why));
         }
         method_ = o_.method ? *o_.method : o_.body ? "POST" : "GET";
         body_ = std::move(body);
@@ -198,25 +205,51 @@ public:
     }
 
 private:
-    // Writes the jar beside `path` and renames it into place, so a failed write leaves the old file.
+    // Writes the jar. A regular file (or none yet) is replaced whole: the jar goes to a new file
+    // beside it, made only by us (O_EXCL, never through a link), with the old file's mode (0600
+    // when new: it holds sessions), synced, then renamed over it, so a failed write leaves the old
+    // one. Anything else (/dev/null, a FIFO) is written in place, as curl does. errno says why not.
     bool save_cookies(const std::string& path)
     {
-        const std::string staged = path + ".tmp" + std::to_string(::getpid());
-        {
-            std::ofstream file(staged, std::ios::binary | std::ios::trunc);
-            if (!(file << jar_->save_netscape()) || !file.flush()) {
-                const int why = errno;
-                std::remove(staged.c_str());
-                errno = why;
-                return false;
+        const std::string text = jar_->save_netscape();
+        const auto write_all = [&](int fd) {
+            for (std::size_t at = 0; at < text.size();) {
+                const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n <= 0)
+                    return false;
+                at += static_cast<std::size_t>(n);
             }
-        }
-        if (std::rename(staged.c_str(), path.c_str()) != 0) {
+            return true;
+        };
+        const auto give_up = [](int fd, const std::string& staged) {
             const int why = errno;
-            std::remove(staged.c_str());
+            if (fd >= 0)
+                ::close(fd);
+            if (!staged.empty())
+                ::unlink(staged.c_str());
             errno = why;
             return false;
+        };
+        struct stat old {};
+        const bool exists = ::stat(path.c_str(), &old) == 0;
+        if (exists && !S_ISREG(old.st_mode)) {
+            const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || !write_all(fd))
+                return give_up(fd, {});
+            return ::close(fd) == 0;
         }
+        std::string staged = path + ".XXXXXX";
+        const int fd = ::mkstemp(staged.data()); // O_EXCL, mode 0600
+        if (fd < 0)
+            return false;
+        if ((exists && ::fchmod(fd, old.st_mode & 07777) != 0) || !write_all(fd) || ::fsync(fd) != 0)
+            return give_up(fd, staged);
+        if (::close(fd) != 0)
+            return give_up(-1, staged);
+        if (std::rename(staged.c_str(), path.c_str()) != 0)
+            return give_up(-1, staged);
         return true;
     }
 

@@ -25,7 +25,7 @@ struct cookie {
     std::string name;
     std::string value;
     /// The host the cookie was set for (host-only) or the domain it applies to, lowercase, without
-    /// a leading dot.
+    /// a leading or trailing dot (`insert` removes them).
     std::string domain;
     std::string path = "/";
     /// Sent only to `domain` itself (no `Domain` attribute was given), not to its subdomains.
@@ -47,7 +47,8 @@ struct cookie_jar_options {
     /// libpsl and its public suffix list. Default on; off only for tests of names that are not real.
     bool reject_public_suffixes = true;
     /// RFC 6265 section 6.1's limits: the name and value of one cookie (a larger one is refused),
-    /// cookies per domain and in all (past them the least recently used are evicted).
+    /// cookies per site (registrable domain: "example.co.uk" for "a.b.example.co.uk", as browsers
+    /// count) and in all (past them the least recently used are evicted).
     std::size_t max_cookie_bytes = 4096;
     std::size_t max_per_domain = 50;
     std::size_t max_cookies = 3000;
