@@ -23,9 +23,12 @@ struct cookie_server {
         const auto cookie = req.headers.find("Cookie");
         const std::string sent = cookie == req.headers.end() ? "" : std::string(cookie->value());
         if (req.target.starts_with("/set?")) {
-            std::string value = req.target.substr(5);
-            for (std::size_t at; (at = value.find("%20")) != std::string::npos;)
-                value.replace(at, 3, " ");
+            std::string value; // the query, with %20 for each space
+            for (std::size_t at = 5; at < req.target.size(); ++at)
+                if (req.target.compare(at, 3, "%20") == 0)
+                    value += ' ', at += 2;
+                else
+                    value += req.target[at];
             return ex.reply(200, sent, {{"Set-Cookie", value}});
         }
         ex.reply(200, sent);
