@@ -6,7 +6,6 @@
 #include <roundtrip/request.hpp>
 
 #include <boost/url/parse.hpp>
-#include <boost/url/url.hpp>
 
 #include <algorithm>
 #include <memory>
@@ -32,27 +31,82 @@ bool is_redirect(unsigned status) noexcept
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-// `location` resolved against `base` (RFC 3986 section 5), or empty when either does not parse or
-// the result is not an http(s) URL.
+// RFC 3986 section 5.2.4, on the path as sent: "." and ".." segments go, nothing is decoded.
+std::string remove_dot_segments(std::string_view in)
+{
+    std::string out;
+    while (!in.empty()) {
+        if (in.starts_with("../"))
+            in.remove_prefix(3);
+        else if (in.starts_with("./"))
+            in.remove_prefix(2);
+        else if (in.starts_with("/./"))
+            in.remove_prefix(2);
+        else if (in == "/.")
+            in = "/";
+        else if (in.starts_with("/../") || in == "/..") {
+            in = in.size() == 3 ? std::string_view("/") : in.substr(3);
+            const auto last = out.rfind('/');
+            out.erase(last == std::string::npos ? 0 : last);
+        } else if (in == "." || in == "..") {
+            in = {};
+        } else {
+            const auto next = in.find('/', 1);
+            out.append(in.substr(0, next));
+            in = next == std::string_view::npos ? std::string_view{} : in.substr(next);
+        }
+    }
+    return out;
+}
+
+// `location` resolved against `base` (RFC 3986 section 5.2.2), or empty when either does not parse
+// or the result is not an http(s) URL. Written out rather than Boost.URL's resolve, which in 1.81
+// decodes the path ("../a%2Fb" becomes ".../a/b"), naming another resource.
 std::string resolve(std::string_view base, std::string_view location)
 {
     const auto b = boost::urls::parse_uri(base);
-    const auto ref = boost::urls::parse_uri_reference(location);
-    if (!b || !ref)
+    const auto r = boost::urls::parse_uri_reference(location);
+    if (!b || !r)
         return {};
-    boost::urls::url out;
-    if (ref->has_scheme()) {
-        // Absolute: used as sent. (Boost.URL's resolve normalizes the path, decoding `%2F` and the
-        // like, which would name another resource.)
-        out = *ref;
-    } else if (!boost::urls::resolve(*b, *ref, out)) {
-        return {};
+    std::string out;
+    if (r->has_scheme()) { // absolute: used as sent
+        out = location;
+    } else {
+        out.append(b->scheme()).append(":");
+        std::string_view query;
+        bool has_query = r->has_query();
+        query = r->encoded_query();
+        if (r->has_authority()) {
+            out.append("//").append(r->encoded_authority()).append(remove_dot_segments(r->encoded_path()));
+        } else {
+            if (b->has_authority())
+                out.append("//").append(b->encoded_authority());
+            const std::string_view path = r->encoded_path();
+            if (path.empty()) {
+                out.append(b->encoded_path());
+                if (!has_query)
+                    has_query = b->has_query(), query = b->encoded_query();
+            } else if (path.front() == '/') {
+                out.append(remove_dot_segments(path));
+            } else { // merged with the base's path up to its last '/' (section 5.2.3)
+                const std::string_view base_path = b->encoded_path();
+                const std::string merged = b->has_authority() && base_path.empty()
+                                               ? "/" + std::string(path)
+                                               : std::string(base_path.substr(0, base_path.rfind('/') + 1)) + std::string(path);
+                out.append(remove_dot_segments(merged));
+            }
+        }
+        if (has_query)
+            out.append("?").append(query);
+        if (r->has_fragment())
+            out.append("#").append(r->encoded_fragment());
     }
-    if (out.scheme_id() != boost::urls::scheme::http && out.scheme_id() != boost::urls::scheme::https)
+    auto u = boost::urls::parse_uri(out);
+    if (!u || (u->scheme_id() != boost::urls::scheme::http && u->scheme_id() != boost::urls::scheme::https))
         return {};
-    if (!out.has_fragment() && b->has_fragment()) // RFC 9110 10.2.2: the fragment carries over
-        out.set_encoded_fragment(b->encoded_fragment());
-    return std::string(out.buffer());
+    if (!u->has_fragment() && b->has_fragment()) // RFC 9110 10.2.2: the fragment carries over
+        out.append("#").append(b->encoded_fragment());
+    return out;
 }
 
 bool same_origin(const origin& a, const origin& b) noexcept

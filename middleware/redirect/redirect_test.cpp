@@ -75,6 +75,32 @@ TEST_CASE("a Location is resolved against the request's URL, and the response sa
              "to_origin=http://h.test:80 cross_origin=false method_changed=false");
 }
 
+TEST_CASE("a relative Location is resolved as RFC 3986 says, its encoding kept as sent")
+{
+    const std::string base = "http://h.test/dir/sub/page?x=1";
+    const std::pair<std::string, std::string> cases[] = {
+        {"../a%2Fb", "http://h.test/dir/a%2Fb"}, // never decoded into another path
+        {"c%2e%2e/d", "http://h.test/dir/sub/c%2e%2e/d"},
+        {"x;p%3Dq?s=%41", "http://h.test/dir/sub/x;p%3Dq?s=%41"},
+        {"//h2.test/%7Euser", "http://h2.test/%7Euser"},
+        {"/x/./y/../z", "http://h.test/x/z"},
+        {"g;x=1/../y", "http://h.test/dir/sub/y"},
+        {"../../../../up", "http://h.test/up"},
+        {"?q=2", "http://h.test/dir/sub/page?q=2"},
+        {".", "http://h.test/dir/sub/"},
+        {"..", "http://h.test/dir/"},
+        {"#frag", "http://h.test/dir/sub/page?x=1#frag"},
+    };
+    for (const auto& [location, expected] : cases) {
+        CAPTURE(location);
+        rig t;
+        t.route(base, 302, location);
+        const result r = t.c.round_trip(request("GET", base));
+        REQUIRE_FALSE(r.error);
+        CHECK(r.response.body == expected);
+    }
+}
+
 TEST_CASE("the README's sample: redirect above retry")
 {
     testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {

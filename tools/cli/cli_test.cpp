@@ -239,6 +239,8 @@ TEST_CASE("-L follows redirects, --max-redirs bounds them; --json says how many 
     CHECK(loop.err == "roundtrip: too_many_redirects: too many redirects\n");
     CHECK(has(loop.out, "\"attempts\":4,\"error\":\"too_many_redirects\",\"redirects\":3,\"final_url\":null,"));
     CHECK(cli("-L --max-redirs x " + server.url("/a")).status == 2);
+    auto timeline = cli("-L --timeline " + server.url("/a"));
+    CHECK(has(timeline.out, "\n  1 redirect followed before it; the response came from " + server.url("/b") + "\n"));
 }
 
 TEST_CASE("--compressed asks for a coded body and writes it decoded; one that does not decode is decoding_failed")

@@ -1,5 +1,7 @@
 #include "timeline.hpp"
 
+#include <roundtrip/redaction.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -77,9 +79,11 @@ std::string timeline(std::string_view title, const call_stats& s, clock::time_po
     }
     out += std::string(2 + 14 + 1 + width + 1 - 6, ' ') + "total " + human(total) + "\n";
     // What the middleware did besides: the phases above are the final hop's.
-    if (s.redirects > 0)
+    if (s.redirects > 0) {
+        static const redaction policy; // the URL may hold credentials, as in --json's final_url
         out += "  " + std::to_string(s.redirects) + (s.redirects == 1 ? " redirect" : " redirects")
-               + " followed before it\n";
+               + " followed before it; the response came from " + policy.url(s.final_url) + "\n";
+    }
     if (!s.decoded_from.empty())
         out += "  body decoded from " + s.decoded_from + "\n";
     return out;
