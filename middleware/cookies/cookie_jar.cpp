@@ -332,6 +332,11 @@ std::optional<cookie_refusal> cookie_jar::set_cookie(std::string_view url, std::
 
 std::string cookie_jar::cookie_header(std::string_view url)
 {
+    {
+        std::lock_guard lock(impl_->mutex);
+        if (impl_->count == 0) // an empty jar: no URL to parse
+            return {};
+    }
     const auto t = target_of(url);
     return t ? impl_->header(*t) : std::string();
 }
