@@ -28,15 +28,6 @@ struct target {
     bool is_ip = false; // matched only exactly: no parent domains
 };
 
-std::string lowercase(std::string_view s)
-{
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c + 32);
-    return out;
-}
-
 // "example.com." and "example.com" name one host; the dot would slip a public suffix ("co.uk.")
 // past the list, which knows none with it.
 void drop_trailing_dot(std::string& name)

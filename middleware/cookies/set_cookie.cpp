@@ -24,15 +24,6 @@ bool iequals(std::string_view a, std::string_view b) noexcept
            });
 }
 
-std::string lowercase(std::string_view s)
-{
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c + 32);
-    return out;
-}
-
 // RFC 6265bis refuses a name or value with a control character other than tab; a tab is refused
 // too, as curl does: the cookie file separates its fields with tabs.
 bool has_control(std::string_view s) noexcept
@@ -66,6 +57,15 @@ std::optional<std::int64_t> parse_max_age(std::string_view v)
 constexpr std::size_t max_attribute_value = 1024;
 
 } // namespace
+
+std::string lowercase(std::string_view s)
+{
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c + 32);
+    return out;
+}
 
 std::string_view name_part(std::string_view text) noexcept
 {

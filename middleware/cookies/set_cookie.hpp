@@ -27,6 +27,9 @@ struct set_cookie {
 /// name, or a control character in its name or value.
 std::optional<set_cookie> parse_set_cookie(std::string_view text);
 
+/// `s` with ASCII letters in lowercase: domains, attribute names.
+std::string lowercase(std::string_view s);
+
 /// The name a Set-Cookie value gives its cookie (for an event), parsed or not.
 std::string_view name_part(std::string_view text) noexcept;
 
