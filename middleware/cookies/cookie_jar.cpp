@@ -161,8 +161,10 @@ std::optional<cookie_refusal> cookie_jar::impl::store(const target& t, std::stri
     c.name = std::move(s.name);
     c.value = std::move(s.value);
     if (s.max_age) {
+        using std::chrono::floor;
         using std::chrono::seconds;
-        const auto left = std::chrono::duration_cast<seconds>(sys_clock::time_point::max() - now).count();
+        const auto left = floor<seconds>(sys_clock::time_point::max()).time_since_epoch().count()
+                          - floor<seconds>(now).time_since_epoch().count();
         c.expires = *s.max_age <= 0 ? sys_clock::time_point::min()
                     : *s.max_age >= left ? sys_clock::time_point::max()
                                          : now + seconds(*s.max_age);
@@ -211,14 +213,24 @@ std::optional<cookie_refusal> cookie_jar::impl::store(const target& t, std::stri
 // path `c`'s path is in (RFC 6265bis section 5.7, step 16). The caller holds the mutex.
 bool cookie_jar::impl::shadows_secure(const cookie& c) const
 {
+    const auto shadowed = [&](const std::vector<cookie>& list) {
+        return std::any_of(list.begin(), list.end(), [&](const cookie& old) {
+            return old.secure && old.name == c.name && path_match(c.path, old.path)
+                   && (domain_match(old.domain, c.domain, false) || domain_match(c.domain, old.domain, false));
+        });
+    };
     bool found = false;
     for_each_suffix(c.domain, false, [&](std::string_view site) {
         if (auto it = by_site.find(site); it != by_site.end())
-            for (const cookie& old : it->second)
-                if (old.secure && old.name == c.name && path_match(c.path, old.path)
-                    && (domain_match(old.domain, c.domain, false) || domain_match(c.domain, old.domain, false)))
-                    found = true;
+            found = found || shadowed(it->second);
     });
+    // A public suffix's subdomains are sites of their own ("a.test" under "test"): each is looked at.
+    if (!found && is_public_suffix(c.domain)) {
+        const std::string below = "." + c.domain;
+        for (const auto& [site, list] : by_site)
+            if (site.ends_with(below) && shadowed(list))
+                return true;
+    }
     return found;
 }
 

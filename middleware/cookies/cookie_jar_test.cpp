@@ -158,6 +158,11 @@ TEST_CASE("Secure: only set over https, only sent over https, and never replaced
     CHECK(t.jar.set_cookie("https://h.test/x/y", "__Host-b=1; Secure") == cookie_refusal::prefix_rules); // path /x
     CHECK(t.jar.set_cookie("https://h.test/", "__Host-b=1; Secure") == cookie_refusal::prefix_rules); // Path=/ missing
     CHECK_FALSE(t.jar.set_cookie("https://h.test/x/y", "__Host-b=1; Secure; Path=/"));
+    // Nor from a parent domain that is a public suffix, whose subdomains are sites of their own.
+    timed_jar lax(cookie_jar_options{.reject_public_suffixes = false});
+    CHECK_FALSE(lax.jar.set_cookie("https://a.test/", "sid=good; Secure"));
+    CHECK(lax.jar.set_cookie("http://b.test/", "sid=evil; Domain=test") == cookie_refusal::overwrites_secure);
+    CHECK(lax.jar.cookie_header("https://a.test/") == "sid=good");
 }
 
 TEST_CASE("Max-Age and Expires: persistent cookies expire, a past date deletes, Max-Age wins")

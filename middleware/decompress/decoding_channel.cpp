@@ -2,7 +2,8 @@
 // body (16 KiB at a time) only when that is used up, so memory stays flat whatever the body's size.
 // Decoding is plain computation: it runs wherever the read starts or the encoded read completes.
 // No executor is kept: the transport's reader may outlive its client and let go of the client's
-// strand, and this reader, which may outlive it too, must never touch that strand itself.
+// strand, and this reader, which may outlive it too, must never touch that strand itself. So a read
+// whose handler has no executor completes on the system executor, which get_executor() says.
 #include "decoding_channel.hpp"
 
 #include <roundtrip/middleware/decompress_events.hpp>
@@ -41,11 +42,9 @@ public:
         encoded_.discard();
     }
 
-    executor get_executor() const noexcept override
-    {
-        std::lock_guard lock(mutex_);
-        return encoded_.get_executor();
-    }
+    // Where reads complete when their handler has no executor of its own (a coroutine's has): the
+    // system executor, since the client's strand may be gone before this reader is.
+    executor get_executor() const noexcept override { return executor(asio::system_executor()); }
 
 private:
     void step(asio::mutable_buffer into, read_handler handler)
@@ -115,7 +114,7 @@ private:
         });
     }
 
-    mutable std::mutex mutex_; // guards encoded_ and released_: release() may come from any thread
+    std::mutex mutex_; // guards encoded_ and released_: release() may come from any thread
     body_reader encoded_;
     bool released_ = false;
     std::unique_ptr<body_decoder> decoder_; // the rest: one read at a time, so one thread at a time

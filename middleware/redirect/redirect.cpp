@@ -69,38 +69,35 @@ std::string resolve(std::string_view base, std::string_view location)
     if (!b || !r)
         return {};
     std::string out;
-    if (r->has_scheme()) { // absolute: used as sent
-        out = location;
+    out.append(r->has_scheme() ? r->scheme() : b->scheme()).append(":");
+    std::string_view query = r->encoded_query();
+    bool has_query = r->has_query();
+    if (r->has_scheme() || r->has_authority()) {
+        if (r->has_authority())
+            out.append("//").append(r->encoded_authority());
+        out.append(remove_dot_segments(r->encoded_path()));
     } else {
-        out.append(b->scheme()).append(":");
-        std::string_view query;
-        bool has_query = r->has_query();
-        query = r->encoded_query();
-        if (r->has_authority()) {
-            out.append("//").append(r->encoded_authority()).append(remove_dot_segments(r->encoded_path()));
-        } else {
-            if (b->has_authority())
-                out.append("//").append(b->encoded_authority());
-            const std::string_view path = r->encoded_path();
-            if (path.empty()) {
-                out.append(b->encoded_path());
-                if (!has_query)
-                    has_query = b->has_query(), query = b->encoded_query();
-            } else if (path.front() == '/') {
-                out.append(remove_dot_segments(path));
-            } else { // merged with the base's path up to its last '/' (section 5.2.3)
-                const std::string_view base_path = b->encoded_path();
-                const std::string merged = b->has_authority() && base_path.empty()
-                                               ? "/" + std::string(path)
-                                               : std::string(base_path.substr(0, base_path.rfind('/') + 1)) + std::string(path);
-                out.append(remove_dot_segments(merged));
-            }
+        if (b->has_authority())
+            out.append("//").append(b->encoded_authority());
+        const std::string_view path = r->encoded_path();
+        if (path.empty()) {
+            out.append(b->encoded_path());
+            if (!has_query)
+                has_query = b->has_query(), query = b->encoded_query();
+        } else if (path.front() == '/') {
+            out.append(remove_dot_segments(path));
+        } else { // merged with the base's path up to its last '/' (section 5.2.3)
+            const std::string_view base_path = b->encoded_path();
+            const std::string merged = b->has_authority() && base_path.empty()
+                                           ? "/" + std::string(path)
+                                           : std::string(base_path.substr(0, base_path.rfind('/') + 1)) + std::string(path);
+            out.append(remove_dot_segments(merged));
         }
-        if (has_query)
-            out.append("?").append(query);
-        if (r->has_fragment())
-            out.append("#").append(r->encoded_fragment());
     }
+    if (has_query)
+        out.append("?").append(query);
+    if (r->has_fragment())
+        out.append("#").append(r->encoded_fragment());
     auto u = boost::urls::parse_uri(out);
     if (!u || (u->scheme_id() != boost::urls::scheme::http && u->scheme_id() != boost::urls::scheme::https))
         return {};
@@ -132,6 +129,8 @@ asio::awaitable<result> redirector::handle(request req, next next) const
 {
     for (std::uint32_t hops = 0;; ++hops) {
         result r = co_await next(req); // a copy: the next hop is built from this request
+        if (!r.error && hops > 0) // where it came from: what the last hop asked
+            r.response.final_url = std::make_unique<const std::string>(req.url);
         if (r.error || !is_redirect(r.response.status))
             co_return r;
         const unsigned status = r.response.status;

@@ -209,14 +209,23 @@ private:
     // beside it, made only by us (O_EXCL, never through a link), with the old file's mode (0600
     // when new: it holds sessions), synced, then renamed over it, so a failed write leaves the old
     // one. Anything else (/dev/null, a FIFO) is written in place, as curl does. errno says why not.
-    bool save_cookies(const std::string& path)
+    bool save_cookies(const std::string& given)
     {
+        // Through a symbolic link, the file it names is the one replaced (the link stays).
+        std::string path = given;
+        if (struct stat link {}; ::lstat(given.c_str(), &link) == 0 && S_ISLNK(link.st_mode))
+            if (char* target = ::realpath(given.c_str(), nullptr)) {
+                path = target;
+                std::free(target);
+            }
         const std::string text = jar_->save_netscape();
         const auto write_all = [&](int fd) {
             for (std::size_t at = 0; at < text.size();) {
                 const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
                 if (n < 0 && errno == EINTR)
                     continue;
+                if (n == 0)
+                    errno = EIO;
                 if (n <= 0)
                     return false;
                 at += static_cast<std::size_t>(n);
@@ -326,7 +335,7 @@ private:
                          json_string(method_).c_str(), json_string(url).c_str(),
                          r.error ? "null" : std::to_string(r.response.status).c_str(), r.attempt.attempts,
                          r.error ? json_string(error_class(r.error)).c_str() : "null", s.redirects,
-                         r.error ? "null" : json_string(redaction_.url(s.final_url.empty() ? o_.url : s.final_url)).c_str(),
+                         r.error ? "null" : json_string(redaction_.url(r.response.final_url ? *r.response.final_url : o_.url)).c_str(),
                          s.reused ? "true" : "false", s.was_idle ? "true" : "false", s.handed_over() ? "true" : "false",
                          static_cast<unsigned long long>(s.was_idle ? us(s.idle) : 0),
                          static_cast<unsigned long long>(us(s.connection_wait())),
@@ -337,7 +346,8 @@ private:
         }
         if (!r.error && o_.timeline) {
             const std::string title = method_ + " " + url + "  " + std::to_string(r.response.status);
-            std::fputs(timeline(title, s, start, end, ::isatty(::fileno(out_)) != 0).c_str(), out_);
+            const std::string came_from = redaction_.url(r.response.final_url ? *r.response.final_url : o_.url);
+            std::fputs(timeline(title, s, start, end, came_from, ::isatty(::fileno(out_)) != 0).c_str(), out_);
         }
     }
 

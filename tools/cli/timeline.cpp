@@ -1,7 +1,5 @@
 #include "timeline.hpp"
 
-#include <roundtrip/redaction.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,7 +23,7 @@ std::string human(clock::duration d)
 } // namespace
 
 std::string timeline(std::string_view title, const call_stats& s, clock::time_point start, clock::time_point end,
-                     bool colour)
+                     std::string_view came_from, bool colour)
 {
     constexpr int width = 46; // 16 for the label, 2 bars' edges, 46 for the bar, 10 for the figure
     const auto total = end - start;
@@ -79,11 +77,9 @@ std::string timeline(std::string_view title, const call_stats& s, clock::time_po
     }
     out += std::string(2 + 14 + 1 + width + 1 - 6, ' ') + "total " + human(total) + "\n";
     // What the middleware did besides: the phases above are the final hop's.
-    if (s.redirects > 0) {
-        static const redaction policy; // the URL may hold credentials, as in --json's final_url
+    if (s.redirects > 0)
         out += "  " + std::to_string(s.redirects) + (s.redirects == 1 ? " redirect" : " redirects")
-               + " followed before it; the response came from " + policy.url(s.final_url) + "\n";
-    }
+               + " followed before it; the response came from " + std::string(came_from) + "\n";
     if (!s.decoded_from.empty())
         out += "  body decoded from " + s.decoded_from + "\n";
     return out;
