@@ -353,6 +353,29 @@ TEST_CASE("a plugin's events are counted by name, and by the field event_fields 
     CHECK(s.find("roundtrip.client.middleware.events")->points.size() == 2); // `took` is not an attribute
 }
 
+// The shape of the cookies middleware's event (its library is not linked here): counted by reason by
+// default, never by the cookie's name, which the server chooses.
+struct cookie_refused_like {
+    static constexpr std::string_view event_name = "cookie_refused";
+    static constexpr std::string_view attribute_prefix = "roundtrip.cookies";
+    std::string_view name, reason;
+    void write_fields(field_writer& out) const { out("name", name), out("reason", reason); }
+};
+
+TEST_CASE("by default the shipped middleware's refusals are counted by reason, never by a server's value")
+{
+    auto metrics = std::make_shared<http_metrics>();
+    auto obs = metrics->new_observer();
+    const cookie_refused_like a{"tracker1", "public_suffix"}, b{"tracker2", "public_suffix"};
+    obs->on_event(event{1, 1, 0, clock::now(), middleware_event(a)});
+    obs->on_event(event{1, 1, 0, clock::now(), middleware_event(b)});
+    const auto s = metrics->collect();
+    CHECK(value(s, "roundtrip.client.middleware.events",
+                {{"roundtrip.event", "cookie_refused"}, {"roundtrip.cookies.reason", "public_suffix"}})
+          == 2);
+    CHECK(s.find("roundtrip.client.middleware.events")->points.size() == 1);
+}
+
 TEST_CASE("an attribute list holds a bounded number of attributes, replaces a key's value, and drops")
 {
     attribute_list a;

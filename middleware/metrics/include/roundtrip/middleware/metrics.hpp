@@ -74,8 +74,13 @@ struct metrics_options {
 
     /// Middleware events counted in `roundtrip.client.middleware.events` with an attribute from one
     /// of their fields. Every middleware event is counted by name (`roundtrip.event`); these add the
-    /// field. Default: the retry middleware's decisions by cause and by reason to give up.
-    std::vector<event_field> event_fields = {{"retry_scheduled", "cause"}, {"retry_given_up", "reason"}};
+    /// field. Default: the retry middleware's decisions by cause and by reason to give up, the
+    /// redirect middleware's refusals and the cookies middleware's, each by reason (closed sets; a
+    /// cookie's name, which the server chooses, is never one).
+    std::vector<event_field> event_fields = {{"retry_scheduled", "cause"},
+                                             {"retry_given_up", "reason"},
+                                             {"redirect_refused", "reason"},
+                                             {"cookie_refused", "reason"}};
 };
 
 namespace detail {
