@@ -114,6 +114,7 @@ TEST_CASE("tracing, logging, redirect, cookies, decompress and retry: a login fl
     CHECK(text.find("redirect_followed status=303 hop=2") != std::string::npos);
     CHECK(text.find("retry_scheduled") != std::string::npos);
     CHECK(text.find("content_decoded coding=gzip") != std::string::npos);
+    CHECK(text.find("<-- 200 Scripted " + server.url("/cart") + " (") != std::string::npos); // where it came from
     CHECK(text.find("--> Cookie: REDACTED") != std::string::npos);
     CHECK(text.find("<-- Set-Cookie: REDACTED") != std::string::npos);
     CHECK(text.find("s3cret") == std::string::npos);

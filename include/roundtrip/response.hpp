@@ -4,6 +4,7 @@
 #include <roundtrip/body_reader.hpp>
 #include <roundtrip/header_fields.hpp>
 
+#include <memory>
 #include <string>
 
 namespace roundtrip {
@@ -25,6 +26,11 @@ struct response {
     /// The streamed body (`request::stream_response`); at its end for a buffered response and for a
     /// response without a body (HEAD, 204, 304, `Content-Length: 0`).
     body_reader body_stream;
+    /// Where the response came from when a middleware followed redirects to it (the redirect
+    /// middleware sets it to the last hop's URL); null when it answers the request's own URL. A
+    /// pointer, so that only a redirected call pays for it: a response lives in the coroutine frames
+    /// of every call, which must stay small enough for Asio to recycle.
+    std::unique_ptr<const std::string> final_url;
 };
 
 } // namespace roundtrip

@@ -10,7 +10,7 @@ namespace roundtrip {
 
 /// How far the last attempt's request got. Retry decisions rest on this: a request that may have
 /// reached the server is resent only when it is replayable.
-enum class request_progress {
+enum class request_progress : std::uint8_t {
     /// No byte of the request was written: resending it is always safe.
     not_sent,
     /// Some or all of the request was written and no response byte arrived: the server may have
@@ -27,10 +27,10 @@ struct attempt_report {
     /// (a middleware answered without calling `next`, or the request was invalid).
     std::uint32_t attempts = 0;
     request_progress progress = request_progress::not_sent;
-    /// The connection's id, 0 when the attempt got none.
-    std::uint64_t conn = 0;
     /// The connection served an earlier request.
     bool reused = false;
+    /// The connection's id, 0 when the attempt got none.
+    std::uint64_t conn = 0;
 };
 
 /// A `result` is what a round tripper completes with: a response, or an error_code when no response

@@ -129,6 +129,8 @@ asio::awaitable<result> redirector::handle(request req, next next) const
 {
     for (std::uint32_t hops = 0;; ++hops) {
         result r = co_await next(req); // a copy: the next hop is built from this request
+        if (!r.error && hops > 0) // where it came from: what the last hop asked
+            r.response.final_url = std::make_unique<const std::string>(req.url);
         if (r.error || !is_redirect(r.response.status))
             co_return r;
         const unsigned status = r.response.status;

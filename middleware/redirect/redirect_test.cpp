@@ -57,6 +57,8 @@ TEST_CASE("a Location is resolved against the request's URL, and the response sa
     REQUIRE_FALSE(r.error);
     CHECK(r.response.status == 200);
     CHECK(r.response.body == "http://other.test:8080/f#top");
+    REQUIRE(r.response.final_url);
+    CHECK(*r.response.final_url == "http://other.test:8080/f#top");
     std::string last_hop; // where the response came from: the last hop's target
     for (const auto& e : t.events->events())
         if (e.name == "redirect_followed")
@@ -123,6 +125,7 @@ TEST_CASE("a response that is not a redirect is returned as it is")
     const result r = t.c.round_trip(request("GET", "http://h.test/"));
     CHECK(r.response.status == 200);
     CHECK(t.events->first<redirect_followed>() == nullptr);
+    CHECK_FALSE(r.response.final_url);
 }
 
 TEST_CASE("301, 302 and 303 turn a POST into a GET without its body; 307 and 308 keep both")

@@ -7,9 +7,8 @@ namespace roundtrip::cli {
 
 void call_stats::on_event(const event& e) noexcept
 {
-    if (const auto* hop = event_cast<redirect_followed>(e)) {
+    if (event_cast<redirect_followed>(e)) {
         ++redirects;
-        final_url.assign(hop->to);
     } else if (const auto* decoded = event_cast<content_decoded>(e)) {
         decoded_from.assign(decoded->coding);
     } else if (std::holds_alternative<get_conn>(e.data)) { // a new attempt: its phases replace the last one's

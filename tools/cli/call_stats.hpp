@@ -20,7 +20,6 @@ public:
     clock::duration idle{};
     bool opened_connection = false; // some attempt got a connection that served nothing before
     unsigned redirects = 0;         // redirects followed (-L)
-    std::string final_url;          // the last redirect's target (copied: events' views are not kept)
     std::string decoded_from;       // the coding the body was decoded from (--compressed), if any
     // Why the server's certificate was refused, and whose it was (copied: events' strings are not kept).
     std::string verify_error, peer_subject;

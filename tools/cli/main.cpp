@@ -335,7 +335,7 @@ private:
                          json_string(method_).c_str(), json_string(url).c_str(),
                          r.error ? "null" : std::to_string(r.response.status).c_str(), r.attempt.attempts,
                          r.error ? json_string(error_class(r.error)).c_str() : "null", s.redirects,
-                         r.error ? "null" : json_string(redaction_.url(s.final_url.empty() ? o_.url : s.final_url)).c_str(),
+                         r.error ? "null" : json_string(redaction_.url(r.response.final_url ? *r.response.final_url : o_.url)).c_str(),
                          s.reused ? "true" : "false", s.was_idle ? "true" : "false", s.handed_over() ? "true" : "false",
                          static_cast<unsigned long long>(s.was_idle ? us(s.idle) : 0),
                          static_cast<unsigned long long>(us(s.connection_wait())),
@@ -346,7 +346,7 @@ private:
         }
         if (!r.error && o_.timeline) {
             const std::string title = method_ + " " + url + "  " + std::to_string(r.response.status);
-            const std::string came_from = redaction_.url(s.final_url.empty() ? o_.url : s.final_url);
+            const std::string came_from = redaction_.url(r.response.final_url ? *r.response.final_url : o_.url);
             std::fputs(timeline(title, s, start, end, came_from, ::isatty(::fileno(out_)) != 0).c_str(), out_);
         }
     }

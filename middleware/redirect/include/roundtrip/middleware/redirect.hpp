@@ -46,8 +46,9 @@ struct redirect_options {
 ///     and `sensitive_headers`; one from https to http is not followed unless allowed.
 /// Each followed hop is a `redirect_followed` event, each refused one a `redirect_refused` event;
 /// the 3xx bodies it does not return are discarded (a streamed one drained, so that its connection
-/// can be reused). Where the response came from is the last `redirect_followed` event's `to`. Put it
-/// above retry, so that each hop is retried on its own.
+/// can be reused). A response reached through redirects says where it came from in
+/// `response::final_url` (the last hop's URL, as is the last `redirect_followed` event's `to`). Put
+/// it above retry, so that each hop is retried on its own.
 layer redirect(redirect_options options = {});
 
 } // namespace roundtrip
