@@ -127,7 +127,8 @@ asio::awaitable<result> log_call(std::shared_ptr<const logging_options> o, std::
     const auto& resp = r.response;
     const bool streamed_in = resp.body_stream.is_open();
     // A redirected response names where it came from (OkHttp's logger does the same).
-    const std::string from = resp.final_url ? o->redaction.url(*resp.final_url) : url;
+    std::string redirected;
+    const std::string& from = resp.final_url ? (redirected = o->redaction.url(*resp.final_url)) : url;
     log->info("<-- {} {} {} ({} ms, {})", resp.status, resp.reason, from, ms, body_summary(resp.body.size(), streamed_in));
     if (o->detail >= log_detail::headers) {
         log_fields(*log, "<--", resp.headers, o->redaction);

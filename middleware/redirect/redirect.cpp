@@ -129,14 +129,20 @@ asio::awaitable<result> redirector::handle(request req, next next) const
 {
     for (std::uint32_t hops = 0;; ++hops) {
         result r = co_await next(req); // a copy: the next hop is built from this request
-        if (!r.error && hops > 0) // where it came from: what the last hop asked
-            r.response.final_url = std::make_unique<const std::string>(req.url);
-        if (r.error || !is_redirect(r.response.status))
+        // What is returned says where it came from, when that is not the caller's URL.
+        const auto returned = [&]() -> result {
+            if (hops > 0 && !r.response.final_url)
+                r.response.final_url = std::make_unique<const std::string>(req.url);
+            return std::move(r);
+        };
+        if (r.error)
             co_return r;
+        if (!is_redirect(r.response.status))
+            co_return returned();
         const unsigned status = r.response.status;
         const auto refuse = [&](redirect_refusal why) {
             emit(req, redirect_refused{status, why});
-            return std::move(r);
+            return returned();
         };
         const auto location = r.response.headers.find("Location");
         if (location == r.response.headers.end() || location->value().empty()) // empty: as Go, no redirect

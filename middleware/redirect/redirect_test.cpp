@@ -277,6 +277,14 @@ TEST_CASE("no Location, an unusable Location and the policy hook return the 3xx"
         if (auto r = event_cast<redirect_refused>(e.e))
             reasons += std::string(to_string(r->reason)) + " ";
     CHECK(reasons == "no_location invalid_location invalid_location policy no_location ");
+
+    // A 3xx returned after a hop says where it came from; one returned at once does not.
+    t.route("http://h.test/go2", 302, "/go");
+    const result after_hop = t.c.round_trip(request("GET", "http://h.test/go2"));
+    CHECK(after_hop.response.status == 302);
+    REQUIRE(after_hop.response.final_url);
+    CHECK(*after_hop.response.final_url == "http://h.test/go");
+    CHECK_FALSE(t.c.round_trip(request("GET", "http://h.test/go")).response.final_url);
 }
 
 TEST_CASE("a streamed 3xx body is drained, so the next hop reuses its connection")
