@@ -7,6 +7,7 @@
 #include "public_suffix.hpp"
 #include "set_cookie.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
@@ -94,7 +95,7 @@ std::string default_path(std::string_view path)
 
 bool starts_with_nocase(std::string_view s, std::string_view prefix) noexcept
 {
-    return s.size() >= prefix.size() && lowercase(s.substr(0, prefix.size())) == lowercase(prefix);
+    return s.size() >= prefix.size() && boost::beast::iequals(s.substr(0, prefix.size()), prefix);
 }
 
 bool expired(const cookie& c, sys_clock::time_point now) noexcept { return c.expires && *c.expires <= now; }
@@ -134,6 +135,7 @@ struct cookie_jar::impl {
     bool shadows_secure(const cookie& c) const;
     void put(cookie c, sys_clock::time_point now);
     void evict(std::vector<cookie>& site, sys_clock::time_point now);
+    void drop_expired(std::vector<cookie>& list, sys_clock::time_point now);
     std::string header(const target& t);
     std::string site_of(const cookie& c) const
     {
@@ -257,25 +259,28 @@ void cookie_jar::impl::put(cookie c, sys_clock::time_point now)
         by_site.erase(site);
 }
 
+// Removes the expired cookies of one list, keeping the count. The caller holds the mutex.
+void cookie_jar::impl::drop_expired(std::vector<cookie>& list, sys_clock::time_point now)
+{
+    const auto before = list.size();
+    std::erase_if(list, [&](const cookie& c) { return expired(c, now); });
+    count -= before - list.size();
+}
+
 // Section 5.3 step 12: expired cookies go first, then the least recently used of a site over its
 // limit, then of the whole jar over its limit.
 void cookie_jar::impl::evict(std::vector<cookie>& site, sys_clock::time_point now)
 {
-    const auto drop_expired = [&](std::vector<cookie>& list) {
-        const auto before = list.size();
-        std::erase_if(list, [&](const cookie& c) { return expired(c, now); });
-        count -= before - list.size();
-    };
     const auto by_use = [](const cookie& a, const cookie& b) { return a.last_access < b.last_access; };
     if (site.size() > options.max_per_domain)
-        drop_expired(site);
+        drop_expired(site, now);
     while (site.size() > options.max_per_domain) {
         site.erase(std::min_element(site.begin(), site.end(), by_use));
         --count;
     }
     if (count > options.max_cookies)
         for (auto& [key, list] : by_site)
-            drop_expired(list);
+            drop_expired(list, now);
     while (count > options.max_cookies) {
         std::vector<cookie>* oldest_list = nullptr;
         std::vector<cookie>::iterator oldest;
@@ -303,9 +308,7 @@ std::string cookie_jar::impl::header(const target& t)
         if (it == by_site.end())
             return;
         auto& list = it->second;
-        const auto before = list.size();
-        std::erase_if(list, [&](const cookie& c) { return expired(c, now); });
-        count -= before - list.size();
+        drop_expired(list, now);
         for (cookie& c : list)
             if ((c.host_only ? c.domain == t.host : domain_match(t.host, c.domain, t.is_ip))
                 && path_match(t.path, c.path) && (!c.secure || t.secure))
@@ -387,7 +390,7 @@ void cookie_jar::clear()
 
 std::size_t cookie_jar::load_netscape(std::string_view text)
 {
-    const auto is_true = [](std::string_view v) { return lowercase(v) == "true"; };
+    const auto is_true = [](std::string_view v) { return boost::beast::iequals(v, "true"); };
     std::size_t added = 0;
     while (!text.empty()) {
         const auto eol = text.find('\n');

@@ -2,11 +2,15 @@
 
 #include "cookie_date.hpp"
 
+#include <boost/beast/core/string.hpp>
+
 #include <algorithm>
 #include <limits>
 
 namespace roundtrip::cookies_detail {
 namespace {
+
+using boost::beast::iequals;
 
 std::string_view trim(std::string_view s) noexcept
 {
@@ -15,13 +19,6 @@ std::string_view trim(std::string_view s) noexcept
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
         s.remove_suffix(1);
     return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return (x >= 'A' && x <= 'Z' ? x + 32 : x) == (y >= 'A' && y <= 'Z' ? y + 32 : y);
-           });
 }
 
 // RFC 6265bis refuses a name or value with a control character other than tab; a tab is refused
