@@ -24,6 +24,7 @@
 namespace roundtrip::detail {
 
 class tls_context;
+class idle_place;
 
 using response_parser = boost::beast::http::response_parser<boost::beast::http::string_body>;
 
@@ -118,7 +119,7 @@ struct connection {
     std::optional<endpoint> local; // see local_endpoint()
     endpoint remote;
     std::string key;             // the pool key: "http://host:port"
-    void* idle_handle = nullptr; // while idle: the pool's handle for it
+    idle_place* idle = nullptr;   // while idle: where it sits in the pool (set by conn_broker)
     std::uint64_t idle_epoch = 0; // bumped when it enters or leaves the idle pool: older watchers are stale
     bool watch_pending = false;   // in the transport's list for the next watch round
     bool watched = false;         // a readiness wait of the idle watcher is armed

@@ -25,17 +25,27 @@ namespace roundtrip::detail {
 
 namespace bi = boost::intrusive;
 
-template <class Conn>
+// An attempt waiting for a connection of `key`. It takes a connection handed over by put() unless it
+// asked for a new one; it may also have a dial of its own in flight (late binding: whichever comes
+// first). The pool's user derives its waiters from it.
+struct pool_waiter : bi::list_base_hook<bi::link_mode<bi::auto_unlink>> {
+    std::string key;
+    bool wants_new = false; // skips connections handed over by put()
+    bool has_dial = false;  // a dial started for it is in flight
+};
+
+// Where an idle connection sits in the pool: what put() hands out for remove_idle(). The pool's entries
+// derive from it; nothing else can make one.
+class idle_place {
+protected:
+    idle_place() = default;
+    ~idle_place() = default;
+};
+
+template <class Conn, class Waiter = pool_waiter>
 class pool {
 public:
-    // An attempt waiting for a connection of `key`. It takes a connection handed over by put() unless
-    // it asked for a new one; it may also have a dial of its own in flight (late binding: whichever
-    // comes first).
-    struct waiter : bi::list_base_hook<bi::link_mode<bi::auto_unlink>> {
-        std::string key;
-        bool wants_new = false; // skips connections handed over by put()
-        bool has_dial = false;  // a dial started for it is in flight
-    };
+    using waiter = Waiter;
 
     // A connection the pool gave up, with why: to be closed by the caller, who then calls closed().
     struct expired {
@@ -51,7 +61,7 @@ public:
         waiter* to = nullptr;              // when handed: the oldest waiter that takes reuse
         not_pooled_reason reason{};        // when not pooled
         std::optional<struct expired> evicted; // the oldest idle connection, to close to make room
-        void* handle = nullptr;            // when pooled: for remove_idle()
+        idle_place* place = nullptr;       // when pooled: for remove_idle()
     };
 
     // A connection taken from the idle pool.
@@ -128,7 +138,7 @@ public:
         h.idle.push_back(*e);
         by_age_.push_back(*e);
         ++idle_total_;
-        out.handle = e;
+        out.place = e;
         return out;
     }
 
@@ -142,8 +152,8 @@ public:
         return unlink(h->idle.front()).conn;
     }
 
-    // Removes an idle connection (the server closed it, or sent bytes), given put()'s handle.
-    Conn remove_idle(void* handle) { return unlink(*static_cast<entry*>(handle)).conn; }
+    // Removes an idle connection (the server closed it, or sent bytes), given where put() placed it.
+    Conn remove_idle(idle_place& place) { return unlink(static_cast<entry&>(place)).conn; }
 
     // Counts a new connection of `key` if its host is below max_conns_per_host.
     bool try_open(std::string_view key)
@@ -247,7 +257,11 @@ public:
 
 private:
     struct host;
-    struct entry {
+    struct entry : idle_place {
+        entry(Conn c, host* h, clock::time_point idle, clock::time_point made)
+            : conn(std::move(c)), owner(h), idle_since(idle), created(made)
+        {
+        }
         Conn conn;
         host* owner;
         clock::time_point idle_since;
@@ -259,7 +273,7 @@ private:
                                bi::constant_time_size<true>>;
     using age_list = bi::list<entry, bi::member_hook<entry, bi::list_member_hook<>, &entry::in_age>,
                               bi::constant_time_size<false>>;
-    using waiter_list = bi::list<waiter, bi::constant_time_size<false>>;
+    using waiter_list = bi::list<Waiter, bi::constant_time_size<false>>;
 
     struct host {
         std::string key;

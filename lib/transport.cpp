@@ -5,12 +5,12 @@
 #include "call_state.hpp"
 #include "chain.hpp"
 #include "completion.hpp"
+#include "conn_broker.hpp"
 #include "connection.hpp"
 #include "dialer.hpp"
 #include "error_from_exception.hpp"
 #include "event_sink.hpp"
 #include "http1_exchange.hpp"
-#include "pool.hpp"
 #include "streamed_body.hpp"
 #include "target.hpp"
 #include "time.hpp"
@@ -38,21 +38,13 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 } // namespace
 
-using conn_pool = pool<conn_ptr>;
-
-// What acquire() yields: a connection and how it was found.
-struct conn_lease {
-    conn_ptr conn;
-    bool was_idle = false;
-    clock::duration idle_time{};
-    bool late_bound = false; // handed to a waiter that had a dial of its own in flight
-};
+using lease = conn_lease<conn_ptr>;
 
 // An attempt that found no idle connection: it waits in the pool's FIFO, maybe with a dial of its own,
-// and takes whichever comes first (late binding). Completed once: by a connection, its dial's error,
-// its deadline, or cancellation. Only touched on the strand.
-struct conn_wait : conn_pool::waiter, std::enable_shared_from_this<conn_wait> {
-    using handler_type = asio::any_completion_handler<void(error_code, conn_lease)>;
+// and takes whichever comes first (late binding). Completed once (conn_broker::finish): by a
+// connection, its dial's error, its deadline, or cancellation. Only touched on the strand.
+struct conn_wait : broker_waiter, std::enable_shared_from_this<conn_wait> {
+    using handler_type = asio::any_completion_handler<void(error_code, lease)>;
 
     conn_wait(executor strand, event_sink s, const target& t, std::string k, clock::time_point deadline,
               bool fresh)
@@ -65,7 +57,7 @@ struct conn_wait : conn_pool::waiter, std::enable_shared_from_this<conn_wait> {
     template <class Token>
     auto async_wait(Token&& token)
     {
-        return asio::async_initiate<Token, void(error_code, conn_lease)>(
+        return asio::async_initiate<Token, void(error_code, lease)>(
             [this](auto handler) {
                 // Boost 1.81's any_completion_handler must not be move-assigned: emplace only.
                 this->handler.emplace(std::move(handler));
@@ -81,7 +73,6 @@ struct conn_wait : conn_pool::waiter, std::enable_shared_from_this<conn_wait> {
     std::optional<handler_type> handler;
     bool waits_for_slot = false;  // at max_conns_per_host: wait_for_conn_start was emitted
     clock::time_point wait_started; // when it was
-    bool done = false;
 };
 
 class transport_impl;
@@ -122,7 +113,7 @@ public:
     transport_impl(executor strand, transport_options options, observer_list observers)
         : strand_(strand), options_(std::move(options)), observers_(std::move(observers)),
           resolver_(options_.dial.resolver ? options_.dial.resolver : std::make_shared<system_resolver>()),
-          pool_(options_.pool), sweep_(strand), watchdog_(std::make_shared<watchdog>(strand))
+          broker_(*this, options_.pool), sweep_(strand), watchdog_(std::make_shared<watchdog>(strand))
     {
         const auto& tls = options_.tls;
         // Files named in the options are read now, so a bad one fails the client's construction;
@@ -248,7 +239,7 @@ public:
         a.canceled = true;
         a.body_read.abandon(error::canceled);
         if (a.waiting)
-            finish_wait(*a.waiting, error::canceled, {});
+            broker_.finish(*a.waiting, error::canceled, {});
         if (a.conn)
             a.conn->stream.cancel();
     }
@@ -268,7 +259,7 @@ public:
                 bodies.push_back(b.shared_from_this());
             for (auto& b : bodies)
                 b->close();
-            self->close_all_idle(close_reason::client_closed);
+            self->broker_.drain(close_reason::client_closed);
             self->sweep_.cancel();
             watchdog::disarm(self->watch_round_);
             self->watchdog_->rest(); // a closed transport leaves no wait behind (io_context::run returns)
@@ -277,18 +268,16 @@ public:
 
     void close_idle()
     {
-        asio::dispatch(strand_, [self = shared_from_this()] { self->close_all_idle(close_reason::close_idle); });
+        asio::dispatch(strand_, [self = shared_from_this()] { self->broker_.drain(close_reason::close_idle); });
     }
 
-    pool_stats stats() const
-    {
-        std::lock_guard lock(pool_mutex_);
-        return pool_.stats();
-    }
+    pool_stats stats() const { return broker_.stats(); }
 
     executor strand_;
 
 private:
+    friend class conn_broker<transport_impl>;
+
     static asio::awaitable<result> run(std::shared_ptr<transport_impl> self, std::shared_ptr<attempt_record> a)
     {
         result r;
@@ -372,18 +361,18 @@ private:
         // (Not a conditional expression around the co_await: GCC 12 miscompiles one.)
         conn_ptr to_look_at;
         not_reused_reason not_reused = not_reused_reason::none;
-        std::optional<conn_lease> idle = take_idle(a.req, key, to_look_at, not_reused);
+        std::optional<lease> idle = broker_.take_idle(checkout_of(a.req, key), to_look_at, not_reused);
         error_code ec;
-        conn_lease lease;
+        lease got;
         if (idle)
-            lease = std::move(*idle);
+            got = std::move(*idle);
         else
-            std::tie(ec, lease) = co_await acquire(a, t, key, sink, std::move(to_look_at), not_reused);
+            std::tie(ec, got) = co_await acquire(a, t, key, sink, std::move(to_look_at), not_reused);
         if (ec) {
             r.error = as_roundtrip_error(ec);
             co_return;
         }
-        connection& c = *lease.conn;
+        connection& c = *got.conn;
         if (c.buffer.capacity() == 0 && !spare_buffers_.empty()) {
             c.buffer = std::move(spare_buffers_.back());
             spare_buffers_.pop_back();
@@ -392,9 +381,9 @@ private:
         r.attempt.conn = c.id;
         r.attempt.reused = reused;
         sink.emit(c.id, [&] {
-            const auto why = lease.was_idle ? not_reused_reason::none : not_reused;
-            return got_conn{reused, lease.was_idle, lease.idle_time, c.local_endpoint(), c.remote, why,
-                            lease.late_bound};
+            const auto why = got.was_idle ? not_reused_reason::none : not_reused;
+            return got_conn{reused, got.was_idle, got.idle_time, c.local_endpoint(), c.remote, why,
+                            got.late_bound};
         });
 
         a.conn = &c;
@@ -404,7 +393,7 @@ private:
                                           options_.timeouts,
                                           a.req.limits ? *a.req.limits : options_.limits,
                                           a.canceled,
-                                          http1::wants_close(a.req) || !pool_.keep_alive_enabled(),
+                                          http1::wants_close(a.req) || !broker_.keep_alive_enabled(),
                                           *request_access::call(a.req),
                                           a.body_read};
         if (a.canceled) {
@@ -412,7 +401,7 @@ private:
             // the connection is as good as it came; it goes back whole instead of being closed.
             a.conn = nullptr;
             r.error = error::canceled;
-            give_back(std::move(lease.conn), sink, std::nullopt);
+            give_back(std::move(got.conn), sink, std::nullopt);
             co_return;
         }
         http1::exchange_outcome out;
@@ -422,88 +411,33 @@ private:
         } catch (...) {
             // bad_alloc buffering a body, say: the connection is lost, but its place in the pool is not.
             a.conn = nullptr;
-            give_back(std::move(lease.conn), sink, not_pooled_reason::broken);
+            give_back(std::move(got.conn), sink, not_pooled_reason::broken);
             throw;
         }
         a.conn = nullptr;
 
         r.error = as_roundtrip_error(out.error);
         if (out.body_pending) {
-            auto body = std::make_shared<streamed_body>(strand_, shared_from_this(), std::move(lease.conn), sink, scope);
+            auto body = std::make_shared<streamed_body>(strand_, shared_from_this(), std::move(got.conn), sink, scope);
             bodies_.push_back(*body);
             r.response.body_stream = body_reader(std::move(body));
             co_return;
         }
         if (r.error)
             out.refused = http1::refusal_after_error(r.error);
-        give_back(std::move(lease.conn), sink, out.refused);
+        give_back(std::move(got.conn), sink, out.refused);
         co_return;
     }
 
-    // The most recently used idle connection of `key` that `req` may use, if any. A connection
-    // found dead is closed and the next one tried. A TLS connection with bytes waiting, for a request
-    // that may not be sent twice, must be read through TLS first (a coroutine): it comes back in
-    // `to_look_at`, with no lease.
-    // `not_reused` says why, when it returns none (or leaves a connection to look at).
-    std::optional<conn_lease> take_idle(const request& req, const std::string& key, conn_ptr& to_look_at,
-                                        not_reused_reason& not_reused)
+    static checkout checkout_of(const request& req, const std::string& key)
     {
-        if (req.new_connection) {
-            not_reused = not_reused_reason::new_connection_requested;
-            return std::nullopt;
-        }
-        for (;;) {
-            std::vector<conn_pool::expired> stale;
-            std::optional<conn_pool::taken> idle;
-            {
-                std::lock_guard lock(pool_mutex_);
-                idle = pool_.take_idle(key, clock::now(), stale);
-            }
-            for (auto& s : stale)
-                close_unused(std::move(s.conn), s.reason);
-            if (!stale.empty())
-                not_reused = not_reused_reason::idle_expired;
-            if (!idle) {
-                if (not_reused == not_reused_reason::none)
-                    not_reused = not_reused_reason::no_idle;
-                return std::nullopt;
-            }
-            conn_ptr c = std::move(idle->conn);
-            c->idle_handle = nullptr;
-            ++c->idle_epoch;
-            if (c->watched) {
-                c->watched = false; // the cancelled wait's handler finds the epoch moved on
-                c->stream.cancel(); // its watcher ends, rather than waking at the response
-            }
-            // A connection idle for less than watch_delay has no watcher yet, and a watcher may not
-            // have run for bytes or a FIN that arrived just now: look first, one non-blocking system
-            // call. Skipped only for a request that may be sent again (retried on another
-            // connection if this one turns out closed) on a connection idle for less than
-            // peek_after: reused at once, as under load, where a look would cost a system call a
-            // request. What a server pushes that soon after its own response is indistinguishable
-            // from a response racing ours.
-            const clock::time_point now = clock::now();
-            if (!is_replayable(req) || now - idle->idle_since >= peek_after) {
-                const auto fault = c->idle_fault();
-                if (fault == close_reason::stray_bytes_idle && c->tls) {
-                    c->idle_since = idle->idle_since;
-                    to_look_at = std::move(c);
-                    return std::nullopt;
-                }
-                if (fault) {
-                    close_unused(std::move(c), *fault);
-                    not_reused = not_reused_reason::idle_stale;
-                    continue;
-                }
-            }
-            return conn_lease{std::move(c), true, now - idle->idle_since};
-        }
+        return {key, req.new_connection, is_replayable(req)};
     }
 
     // A connection for an attempt that found none idle (take_idle): `to_look_at` first, if
     // take_idle left one, then a new one, or one another attempt returns first, or (at the host's
     // limit) the first to come back or be allowed.
-    asio::awaitable<std::tuple<error_code, conn_lease>> acquire(attempt_record& a, const target& t,
+    asio::awaitable<std::tuple<error_code, lease>> acquire(attempt_record& a, const target& t,
                                                                  const std::string& key, const event_sink& sink,
                                                                  conn_ptr to_look_at, not_reused_reason& not_reused)
     {
@@ -511,85 +445,35 @@ private:
         while (to_look_at) {
             conn_ptr c = std::move(to_look_at);
             if (const auto fault = co_await look_through_tls(c)) {
-                close_unused(std::move(c), *fault);
+                broker_.close_unused(c, *fault);
                 not_reused = not_reused_reason::idle_stale;
-                std::optional<conn_lease> next = take_idle(req, key, to_look_at, not_reused);
+                std::optional<lease> next = broker_.take_idle(checkout_of(req, key), to_look_at, not_reused);
                 if (next)
                     co_return std::tuple{error_code{}, std::move(*next)};
                 continue;
             }
             const clock::time_point since = c->idle_since;
-            co_return std::tuple{error_code{}, conn_lease{std::move(c), true, clock::now() - since}};
+            co_return std::tuple{error_code{}, lease{std::move(c), true, clock::now() - since}};
         }
         if (a.canceled || closed_) // while a TLS look was read: no wait, no dial
-            co_return std::tuple{error_code(error::canceled), conn_lease{}};
+            co_return std::tuple{error_code(error::canceled), lease{}};
 
         auto w = std::make_shared<conn_wait>(strand_, sink, t, key, req.deadline(), req.new_connection);
         w->tls = a.tls;
         if (w->deadline != clock::time_point::max()) {
             w->timer.expires_at(w->deadline);
             w->timer.async_wait([self = shared_from_this(), w](error_code ec) {
-                // The timer may fire just as the wait ends another way (finish_wait's cancel() cannot
+                // The timer may fire just as the wait ends another way (deliver's cancel() cannot
                 // recall a handler already queued): only an open wait ends here.
                 if (!ec && !w->done)
-                    self->finish_wait(*w, error::deadline_exceeded, {});
+                    self->broker_.finish(*w, error::deadline_exceeded, {});
             });
         }
-        bool may_dial;
-        std::optional<conn_ptr> make_room;
-        {
-            std::lock_guard lock(pool_mutex_);
-            may_dial = pool_.try_open(key);
-            // Wanting a new connection at the host's limit: an idle one gives up its place (it would
-            // never be handed to this waiter).
-            if (!may_dial && req.new_connection)
-                make_room = pool_.take_oldest_idle(key);
-            w->has_dial = may_dial;
-            pool_.enqueue(*w);
-        }
-        if (may_dial) {
-            start_dial(w);
-        } else {
-            w->waits_for_slot = true;
-            sink.emit(0, [] { return wait_for_conn_start{}; });
-            w->wait_started = clock::now();
-        }
-        if (make_room) {
-            (*make_room)->idle_handle = nullptr;
-            ++(*make_room)->idle_epoch;
-            close_unused(std::move(*make_room), close_reason::evicted); // grants a place: see gone()
-        }
+        broker_.wait(*w);
         a.waiting = w;
         auto [ec, lease] = co_await w->async_wait(use_tuple);
         a.waiting.reset();
         co_return std::tuple{ec, std::move(lease)};
-    }
-
-    // Completes a wait once, off the current call stack.
-    void finish_wait(conn_wait& w, error_code ec, conn_lease lease)
-    {
-        if (w.done) {
-            // Handed a connection after it stopped waiting (cancelled by an observer of the very
-            // hand-over): the connection is not lost with the wait; the next waiter or the pool takes it.
-            if (lease.conn)
-                give_back(std::move(lease.conn), pool_sink(), std::nullopt);
-            return;
-        }
-        w.done = true;
-        {
-            std::lock_guard lock(pool_mutex_);
-            pool_.remove(w);
-        }
-        w.timer.cancel();
-        if (w.waits_for_slot)
-            w.sink.emit(0, [&] { return wait_for_conn_done{ec, clock::now() - w.wait_started}; });
-        if (w.handler) {
-            conn_wait::handler_type h(std::move(*w.handler));
-            w.handler.reset();
-            asio::post(strand_, [h = std::move(h), ec, lease = std::move(lease)]() mutable {
-                std::move(h)(ec, std::move(lease));
-            });
-        }
     }
 
     // Dials a connection for `w`, counted already by the pool. If `w` gives up before the dial ends,
@@ -607,31 +491,12 @@ private:
         d->start([self = shared_from_this(), d, weak = std::weak_ptr<conn_wait>(w),
                   key = w->key](error_code ec, std::unique_ptr<connection> c) mutable {
             self->dials_.erase(d);
-            self->dialed(weak.lock(), key, ec, std::move(c));
+            conn_ptr conn(std::move(c));
+            if (conn)
+                conn->key = key;
+            const auto waiter = weak.lock();
+            self->broker_.dialed(waiter.get(), key, ec, std::move(conn));
         });
-    }
-
-    void dialed(std::shared_ptr<conn_wait> w, const std::string& key, error_code ec, std::unique_ptr<connection> c)
-    {
-        conn_pool::waiter* granted;
-        {
-            std::lock_guard lock(pool_mutex_);
-            granted = pool_.dial_done(key, !ec);
-        }
-        const bool waiting = w && !w->done;
-        if (ec) {
-            if (waiting)
-                finish_wait(*w, ec, {});
-            if (granted)
-                start_dial(static_cast<conn_wait*>(granted)->shared_from_this());
-            return;
-        }
-        conn_ptr conn(std::move(c));
-        conn->key = key;
-        if (waiting)
-            return finish_wait(*w, {}, conn_lease{std::move(conn)});
-        // Its requester took another connection or gave up: the new one serves whoever comes next.
-        give_back(std::move(conn), pool_sink(), std::nullopt);
     }
 
     // Returns a connection after its exchange: to a waiter, to the idle pool, or closed with why.
@@ -640,72 +505,102 @@ private:
         c->in.parser.reset(); // a response's fields and body buffers go with it
         if (closed_ && !refused)
             refused = not_pooled_reason::keep_alive_disabled; // a closed transport keeps nothing
-        if (refused)
-            return close_returned(std::move(c), sink, *refused);
+        broker_.give_back(std::move(c), sink, refused);
+    }
 
-        conn_pool::put_result put;
-        {
-            std::lock_guard lock(pool_mutex_);
-            put = pool_.put(c->key, c, c->created, clock::now());
-        }
-        if (put.evicted)
-            close_unused(std::move(put.evicted->conn), close_reason::evicted);
-        switch (put.what) {
-        case conn_pool::put_result::outcome::handed:
-            sink.emit(c->id, [] { return put_idle_conn{}; });
-            c->stream.expires_never(); // the next exchange sets its own
-            {
-                auto& waiter = *static_cast<conn_wait*>(put.to);
-                finish_wait(waiter, {}, conn_lease{std::move(c), false, {}, waiter.has_dial});
-            }
-            return;
-        case conn_pool::put_result::outcome::pooled:
-            sink.emit(c->id, [] { return put_idle_conn{}; });
-            c->stream.expires_never(); // idle, it has no operation to bound
-            c->idle_handle = put.handle;
-            ++c->idle_epoch;
-            recycle_buffer(*c); // an idle connection holds no read buffer
-            watch_later(c);
-            schedule_sweep(saturating_add(clock::now(), options_.pool.idle_timeout),
-                           saturating_add(c->created, options_.pool.max_lifetime));
-            return;
-        case conn_pool::put_result::outcome::not_pooled:
-            return close_returned(std::move(c), sink, put.reason);
+    // conn_broker's ports: how the transport carries out what the broker decides.
+    using conn_type = conn_ptr;
+    using waiter_type = conn_wait;
+    using sink_type = event_sink;
+
+    static clock::time_point now() { return clock::now(); }
+
+    void dial_for(conn_wait& w) { start_dial(w.shared_from_this()); }
+
+    void waits_for_slot(conn_wait& w)
+    {
+        w.waits_for_slot = true;
+        w.sink.emit(0, [] { return wait_for_conn_start{}; });
+        w.wait_started = clock::now();
+    }
+
+    // Completes a wait off the current call stack.
+    void deliver(conn_wait& w, error_code ec, lease got)
+    {
+        w.timer.cancel();
+        if (w.waits_for_slot)
+            w.sink.emit(0, [&] { return wait_for_conn_done{ec, clock::now() - w.wait_started}; });
+        if (w.handler) {
+            conn_wait::handler_type h(std::move(*w.handler));
+            w.handler.reset();
+            asio::post(strand_, [h = std::move(h), ec, got = std::move(got)]() mutable {
+                std::move(h)(ec, std::move(got));
+            });
         }
     }
 
+    // A returned connection stays open, for a waiter or the idle pool.
+    void kept(const conn_ptr& c, const event_sink& sink)
+    {
+        sink.emit(c->id, [] { return put_idle_conn{}; });
+        c->stream.expires_never(); // idle, it has no operation to bound; a waiter's exchange sets its own
+    }
+
+    void went_idle(const conn_ptr& c)
+    {
+        ++c->idle_epoch;
+        recycle_buffer(*c); // an idle connection holds no read buffer
+        watch_later(c);
+    }
+
+    void left_idle(const conn_ptr& c)
+    {
+        ++c->idle_epoch; // a watcher's late end finds the epoch moved on
+        if (c->watched) {
+            c->watched = false;
+            c->stream.cancel(); // its watcher ends, rather than waking at the response
+        }
+    }
+
+    // One non-blocking system call: a FIN or bytes that arrived while it was idle make it unusable,
+    // unless on TLS the bytes are only a session ticket, which look_through_tls finds out.
+    static idle_verdict inspect_idle(const conn_ptr& c)
+    {
+        const auto fault = c->idle_fault();
+        if (!fault)
+            return {};
+        if (fault == close_reason::stray_bytes_idle && c->tls)
+            return {idle_verdict::kind::needs_look};
+        return {idle_verdict::kind::stale, *fault};
+    }
+
+    // Closes a connection the pool let go while no attempt held it; only client observers hear of it.
+    void close_unused(const conn_ptr& c, close_reason why)
+    {
+        shut_down(c);
+        pool_sink().emit(c->id, [&] { return conn_closed{why, c->requests_served, clock::now() - c->created}; });
+    }
+
     // Closes a connection that came back from an exchange and was not pooled.
-    void close_returned(conn_ptr c, const event_sink& sink, not_pooled_reason why)
+    void close_returned(const conn_ptr& c, const event_sink& sink, not_pooled_reason why)
     {
         sink.emit(c->id, [&] { return conn_not_pooled{why}; });
         shut_down(c);
         sink.emit(c->id, [&] {
             return conn_closed{close_reason::not_pooled, c->requests_served, clock::now() - c->created};
         });
-        gone(c->key);
     }
 
-    // Closes a connection the pool let go while no attempt held it; only client observers hear of it.
-    void close_unused(conn_ptr c, close_reason why)
-    {
-        // A TLS close waits a moment for the peer's close_notify: its idle watcher must not act on it.
-        c->idle_handle = nullptr;
-        ++c->idle_epoch;
-        shut_down(c);
-        pool_sink().emit(c->id, [&] { return conn_closed{why, c->requests_served, clock::now() - c->created}; });
-        gone(c->key);
-    }
+    // Events of connections no call owns go to the client's observers only.
+    event_sink unowned_sink() const { return pool_sink(); }
 
-    // A connection of `key` no longer exists: a waiter at the host's limit may dial now.
-    void gone(const std::string& key)
+    void sweep_at(clock::time_point at)
     {
-        conn_pool::waiter* granted;
-        {
-            std::lock_guard lock(pool_mutex_);
-            granted = pool_.closed(key);
-        }
-        if (granted)
-            start_dial(static_cast<conn_wait*>(granted)->shared_from_this());
+        sweep_.expires_at(at);
+        sweep_.async_wait([self = shared_from_this()](error_code ec) {
+            if (!ec)
+                self->broker_.sweep();
+        });
     }
 
     // Takes the read buffer of a connection going idle, for the next connection that reads: freeing
@@ -741,7 +636,7 @@ private:
         for (auto& weak : due)
             if (auto c = weak.lock()) {
                 c->watch_pending = false;
-                if (c->idle_handle && !c->watched)
+                if (c->idle && !c->watched)
                     watch(c);
             }
         due.clear();
@@ -759,26 +654,21 @@ private:
                 auto conn = weak.lock();
                 if (conn && conn->idle_epoch == epoch)
                     conn->watched = false; // an older wait's end says nothing about a newer one
-                if (!conn || conn->idle_epoch != epoch || !conn->idle_handle || ec == asio::error::operation_aborted)
+                if (!conn || conn->idle_epoch != epoch || !conn->idle || ec == asio::error::operation_aborted)
                     return; // taken for a request, or closed, since
                 auto fault = ec ? std::optional(close_reason::error) : conn->idle_fault();
                 if (!fault)
                     return self->watch(conn); // readable, yet nothing there: keep watching
-                {
-                    std::lock_guard lock(self->pool_mutex_);
-                    self->pool_.remove_idle(conn->idle_handle);
-                }
-                conn->idle_handle = nullptr;
-                ++conn->idle_epoch;
+                self->broker_.take_out(conn);
                 if (fault != close_reason::stray_bytes_idle || !conn->tls)
-                    return self->close_unused(std::move(conn), *fault);
+                    return self->broker_.close_unused(conn, *fault);
                 // Bytes on a TLS connection may be a session ticket or a close_notify: let TLS say.
                 asio::co_spawn(self->strand_, look_through_tls(conn),
                                [self, conn](std::exception_ptr e, std::optional<close_reason> tls_fault) mutable {
                                    if (e)
                                        tls_fault = close_reason::error;
                                    if (tls_fault)
-                                       return self->close_unused(std::move(conn), *tls_fault);
+                                       return self->broker_.close_unused(conn, *tls_fault);
                                    self->give_back(std::move(conn), self->pool_sink(), std::nullopt);
                                });
             });
@@ -807,51 +697,6 @@ private:
         if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
             co_return close_reason::peer_closed_idle;
         co_return close_reason::error;
-    }
-
-    // Arms the sweep for the earliest of the given expiries that applies, if sooner than the armed one.
-    void schedule_sweep(clock::time_point idle_expiry, clock::time_point lifetime_expiry)
-    {
-        clock::time_point at = clock::time_point::max();
-        if (options_.pool.idle_timeout > clock::duration::zero())
-            at = idle_expiry;
-        if (options_.pool.max_lifetime > clock::duration::zero())
-            at = std::min(at, lifetime_expiry);
-        if (at >= sweep_at_)
-            return;
-        sweep_at_ = at;
-        sweep_.expires_at(at);
-        sweep_.async_wait([self = shared_from_this()](error_code ec) {
-            if (!ec)
-                self->sweep();
-        });
-    }
-
-    void sweep()
-    {
-        sweep_at_ = clock::time_point::max();
-        std::vector<conn_pool::expired> out;
-        std::optional<clock::time_point> next;
-        {
-            std::lock_guard lock(pool_mutex_);
-            pool_.evict_expired(clock::now(), out);
-            next = pool_.next_expiry();
-        }
-        for (auto& e : out)
-            close_unused(std::move(e.conn), e.reason);
-        if (next)
-            schedule_sweep(*next, *next);
-    }
-
-    void close_all_idle(close_reason why)
-    {
-        std::vector<conn_pool::expired> out;
-        {
-            std::lock_guard lock(pool_mutex_);
-            pool_.drain(why, out);
-        }
-        for (auto& e : out)
-            close_unused(std::move(e.conn), e.reason);
     }
 
     // Events of connections no call owns go to the client's observers only.
@@ -912,8 +757,7 @@ private:
     observer_list observers_;
     std::shared_ptr<resolver> resolver_;
     std::shared_ptr<tls_context> tls_; // from options_.tls: made at construction, or at the first https attempt
-    mutable std::mutex pool_mutex_; // guards pool_: written on the strand, read by stats() anywhere
-    conn_pool pool_;
+    conn_broker<transport_impl> broker_;
     // Only touched on the strand:
     asio::steady_timer sweep_;      // closes idle connections as they expire
     std::shared_ptr<watchdog> watchdog_; // the deadlines of every connection's operations
@@ -936,7 +780,6 @@ private:
         transport_impl& transport;
         void expired() noexcept override { transport.watch_idle(); }
     } watch_round_{*this};
-    clock::time_point sweep_at_ = clock::time_point::max();
     std::uint64_t last_conn_id_ = 0;
     bool closed_ = false;
     boost::intrusive::list<attempt_record, boost::intrusive::constant_time_size<false>> attempts_;

@@ -255,13 +255,14 @@ TEST_CASE("stats().opened counts every dial that connected, and stays when its h
     CHECK(p.stats().opened == 2);
 }
 
-TEST_CASE("remove_idle takes out exactly the connection put() returned a handle for")
+TEST_CASE("remove_idle takes out exactly the connection put() placed there")
 {
     pool_options o;
     book p(o);
     open_and_return(p, "h", 1, t0);
     auto second = open_and_return(p, "h", 2, t0);
-    CHECK(p.remove_idle(second.handle) == 2);
+    REQUIRE(second.place);
+    CHECK(p.remove_idle(*second.place) == 2);
     std::vector<book::expired> stale;
     CHECK(p.take_idle("h", t0, stale)->conn == 1);
 }
