@@ -26,7 +26,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/intrusive/list.hpp>
 
-#include <mutex>
 #include <optional>
 #include <set>
 
