@@ -66,10 +66,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const timeouts waits;
     const observer_list nobody;
     const event_sink sink(&nobody, nullptr, 1, 1);
-    const bool canceled = false;
+    const stop_state running; // never stopped
     call_state call;
     source_read body_read;
-    const http1::exchange_scope x{req, where, sink, waits, bounds, canceled, false, call, body_read};
+    const http1::exchange_scope x{req, where, sink, waits, bounds, running, false, call, body_read};
 
     static asio::io_context io;
     io.restart();

@@ -79,9 +79,9 @@ void dial::start(handler_type handler)
 
 void dial::cancel()
 {
-    if (done_ || stop_ != stop::none)
+    if (done_ || stop_.stopped())
         return;
-    stop_ = stop::canceled;
+    stop_.stop(stop_state::reason::canceled);
     abort_all();
 }
 
@@ -89,9 +89,9 @@ void dial::on_expired(error_code ec)
 {
     // Cancelled, or already queued when the connect finished in time: the handshake that followed
     // has a timeout of its own, and cutting it here would pass for a failed handshake.
-    if (ec || done_ || stop_ != stop::none || handshaking_)
+    if (ec || done_ || stop_.stopped() || handshaking_)
         return;
-    stop_ = stop::expired;
+    stop_.stop(stop_state::reason::expired);
     abort_all();
 }
 
@@ -119,14 +119,7 @@ void dial::abort_all()
 
 error_code dial::outcome(error_code ec) const
 {
-    switch (stop_) {
-    case stop::canceled: return error::canceled;
-    case stop::expired: return timed_out(call_deadline_, error::connect_timeout);
-    case stop::none: break;
-    }
-    if (ec == boost::beast::error::timeout)
-        return timed_out(call_deadline_, error::connect_timeout);
-    return ec;
+    return stop_.outcome(ec, error::connect_timeout, call_deadline_);
 }
 
 void dial::on_resolved(error_code ec, std::vector<endpoint> found)
@@ -149,9 +142,9 @@ void dial::connect_next()
 {
     // A fallback timer's handler may already be queued when a failure has started the next address:
     // there may be nothing left to start.
-    if (racing_.size() >= addresses_.size() && !done_ && stop_ == stop::none)
+    if (racing_.size() >= addresses_.size() && !done_ && !stop_.stopped())
         return;
-    if (done_ || stop_ != stop::none) {
+    if (done_ || stop_.stopped()) {
         if (in_flight_ == 0)
             finish(outcome({}), nullptr);
         return;
@@ -169,7 +162,7 @@ void dial::connect_next()
     if (racing_.size() < addresses_.size()) {
         fallback_.expires_after(options_.fallback_delay);
         fallback_.async_wait([self = shared_from_this()](error_code ec) {
-            if (!ec && !self->done_ && self->winner_ == SIZE_MAX && self->stop_ == stop::none)
+            if (!ec && !self->done_ && self->winner_ == SIZE_MAX && !self->stop_.stopped())
                 self->connect_next();
         });
     }
@@ -182,7 +175,7 @@ void dial::on_connected(std::size_t index, error_code ec)
         ec = error::canceled; // another address won the race
     else if (ec && winner_ != SIZE_MAX)
         ec = error::canceled;
-    else if (ec || stop_ != stop::none)
+    else if (ec || stop_.stopped())
         ec = outcome(ec ? ec : error_code(error::canceled));
     sink_.emit(conn_id_, [&] { return connect_done{addresses_[index], ec, clock::now() - connect_started_[index]}; });
 
@@ -200,7 +193,7 @@ void dial::on_connected(std::size_t index, error_code ec)
 
     // Losers report their connect_done before the dial completes, so every connect_start is paired
     // before got_conn.
-    if (winner_ == SIZE_MAX && stop_ == stop::none && racing_.size() < addresses_.size()) {
+    if (winner_ == SIZE_MAX && !stop_.stopped() && racing_.size() < addresses_.size()) {
         if (ec) {
             fallback_.cancel();
             connect_next(); // a failed address hands over at once, without waiting for the fallback delay
@@ -220,7 +213,7 @@ void dial::on_connected(std::size_t index, error_code ec)
             return handshake(std::move(conn));
         return finish({}, std::move(conn));
     }
-    finish(stop_ != stop::none ? outcome({}) : first_error_, nullptr);
+    finish(stop_.stopped() ? outcome({}) : first_error_, nullptr);
 }
 
 void dial::handshake(std::unique_ptr<connection> conn)
@@ -267,7 +260,7 @@ void dial::on_handshake(error_code ec)
     std::unique_ptr<connection> conn = std::move(handshaking_);
     conn->stream.expires_never();
     SSL* ssl = conn->tls->native_handle();
-    if (stop_ == stop::canceled)
+    if (stop_.canceled())
         ec = error::canceled;
     else if (ec == boost::beast::error::timeout)
         ec = timed_out(call_deadline_, error::tls_handshake_timeout);

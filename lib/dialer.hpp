@@ -6,6 +6,7 @@
 
 #include "connection.hpp"
 #include "event_sink.hpp"
+#include "stop_state.hpp"
 #include "tls_context.hpp"
 
 #include <roundtrip/resolver.hpp>
@@ -86,7 +87,7 @@ private:
     std::shared_ptr<tls_context> tls_;
     std::string key_;
     std::unique_ptr<connection> handshaking_; // connected, its TLS handshake in progress
-    enum class stop { none, expired, canceled } stop_ = stop::none;
+    stop_state stop_; // cancel() or the dial's deadline (expiry_)
     bool done_ = false;
 };
 

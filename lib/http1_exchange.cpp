@@ -113,14 +113,12 @@ bool wants_close(const request& req) { return has_token(req, http::field::connec
 
 bool expects_continue(const request& req) { return has_token(req, http::field::expect, "100-continue"); }
 
-error_code io_outcome(error_code ec, error phase_timeout, clock::time_point deadline, bool canceled)
+error_code io_outcome(error_code ec, error phase_timeout, clock::time_point deadline, const stop_state& stop)
 {
-    if (canceled)
-        return error::canceled;
+    if (stop.stopped() || ec == boost::beast::error::timeout)
+        return stop.outcome(ec, phase_timeout, deadline);
     if (!ec)
         return ec;
-    if (ec == boost::beast::error::timeout)
-        return timed_out(deadline, phase_timeout);
     if (ec == asio::error::eof)
         return error::unexpected_eof;
     if (ec.category() == http::make_error_code(http::error::end_of_stream).category())

@@ -10,6 +10,7 @@
 #include "connection.hpp"
 #include "event_sink.hpp"
 #include "source_read.hpp"
+#include "stop_state.hpp"
 #include "target.hpp"
 #include "time.hpp"
 
@@ -42,7 +43,7 @@ struct read_scope {
     clock::time_point deadline;
     clock::duration inactivity;
     std::size_t max_header_bytes;
-    const bool* canceled; // set by cancellation while reading
+    const stop_state* stop; // why the reads were stopped, if they were
 };
 
 // What one exchange needs besides the stream. References live as long as the exchange.
@@ -52,14 +53,14 @@ struct exchange_scope {
     const event_sink& sink;
     const struct timeouts& timeouts;
     const struct limits& limits; // the request's own, or the transport's
-    const bool& canceled;        // set by cancellation while the exchange runs
+    const stop_state& stop;      // set when the attempt is cancelled
     bool close_after;            // ask the server to close: keep-alive is off, or the request said so
     call_state& call;            // records what total cancellation and body_source::finish depend on
     source_read& body_read;      // reads of the request's body_source, which cancellation can end
 
     read_scope reads() const noexcept
     {
-        return {req.deadline(), timeouts.read_inactivity, limits.max_header_bytes, &canceled};
+        return {req.deadline(), timeouts.read_inactivity, limits.max_header_bytes, &stop};
     }
 };
 
@@ -87,10 +88,9 @@ bool wants_close(const request& req);
 // Whether the request has a body to send and asks the server to confirm it first.
 bool expects_continue(const request& req);
 
-// Turns an I/O outcome into what the attempt reports: cancellation wins (even over a success that was
-// queued before it), a timeout is the call's deadline or the phase's own, and Beast's parser errors
-// become roundtrip's.
-error_code io_outcome(error_code ec, error phase_timeout, clock::time_point deadline, bool canceled);
+// Turns an I/O outcome into what the attempt reports: what `stop` says first (stop_state::outcome),
+// then an early end of stream and Beast's parser errors as roundtrip's.
+error_code io_outcome(error_code ec, error phase_timeout, clock::time_point deadline, const stop_state& stop);
 
 // Starts reading a new response on `c`: a fresh parser bounded by `l`, or unbounded in body size for
 // a streamed body.
@@ -140,7 +140,7 @@ asio::awaitable<error_code> read(Stream& stream, connection& c, Done done, const
                 co_return error::header_too_large;
             if (ec && ec != http::error::need_more)
                 co_return ec == error::header_too_large ? ec
-                                                        : io_outcome(ec, error::read_timeout, rs.deadline, *rs.canceled);
+                                                        : io_outcome(ec, error::read_timeout, rs.deadline, *rs.stop);
             if (!ec && used > 0)
                 continue; // progress: look at done() again before reading more
         }
@@ -154,17 +154,17 @@ asio::awaitable<error_code> read(Stream& stream, connection& c, Done done, const
         boost::beast::get_lowest_layer(stream).expires_at(bounded(rs.inactivity, rs.deadline));
         auto [ec, n] = co_await stream.async_read_some(c.buffer.prepare(read_chunk), use_tuple);
         c.buffer.commit(n);
-        if (ec == asio::error::eof && !*rs.canceled) {
+        if (ec == asio::error::eof && !rs.stop->stopped()) {
             if (!in.parser->got_some()) // a close after a 1xx: nothing of the final response arrived
                 co_return error::unexpected_eof;
             // The end of a read-until-close body, or a message cut short (partial_message).
             error_code end;
             in.parser->put_eof(end);
             if (end)
-                co_return io_outcome(end, error::read_timeout, rs.deadline, *rs.canceled);
+                co_return io_outcome(end, error::read_timeout, rs.deadline, *rs.stop);
             continue;
         }
-        if (auto outcome = io_outcome(ec, error::read_timeout, rs.deadline, *rs.canceled))
+        if (auto outcome = io_outcome(ec, error::read_timeout, rs.deadline, *rs.stop))
             co_return outcome;
     }
     co_return error_code{};
@@ -180,7 +180,7 @@ asio::awaitable<error_code> read_first_byte(Stream& stream, connection& c, const
         auto [ec, first] = co_await stream.async_read_some(c.buffer.prepare(read_chunk), use_tuple);
         c.buffer.commit(first);
         const error_code no_byte = first > 0 ? error_code{} : ec ? ec : error_code(error::unexpected_eof);
-        if (auto outcome = io_outcome(no_byte, error::response_header_timeout, x.req.deadline(), x.canceled))
+        if (auto outcome = io_outcome(no_byte, error::response_header_timeout, x.req.deadline(), x.stop))
             co_return outcome;
     }
     r.attempt.progress = request_progress::response_started;
@@ -250,13 +250,13 @@ asio::awaitable<std::pair<error_code, bool>> await_answer(Stream& stream, connec
     c.buffer.commit(n);
     state->done = true;
     timer.cancel();
-    if (x.canceled)
+    if (x.stop.canceled())
         co_return std::pair{error_code(error::canceled), false};
     if (n > 0)
         co_return std::pair{error_code{}, true};
     if (state->expired && ec == asio::error::operation_aborted)
         co_return std::pair{clock::now() >= x.req.deadline() ? error_code(error::deadline_exceeded) : error_code{}, false};
-    co_return std::pair{io_outcome(ec ? ec : error_code(error::unexpected_eof), error::read_timeout, x.req.deadline(), false),
+    co_return std::pair{io_outcome(ec ? ec : error_code(error::unexpected_eof), error::read_timeout, x.req.deadline(), x.stop),
                         false};
 }
 
@@ -275,7 +275,7 @@ asio::awaitable<error_code> write_streamed_body(Stream& stream, const exchange_s
         if (ec == asio::error::eof)
             break;
         if (ec)
-            co_return x.canceled ? error_code(error::canceled) : ec;
+            co_return x.stop.canceled() ? error_code(error::canceled) : ec;
         if (n == 0)
             continue; // an empty piece would write "0\r\n\r\n", the end of a chunked body
         taken += n;
@@ -293,7 +293,7 @@ asio::awaitable<error_code> write_streamed_body(Stream& stream, const exchange_s
         auto [wec, w] = co_await asio::async_write(stream, piece, use_tuple);
         written += w;
         if (wec)
-            co_return io_outcome(wec, error::write_timeout, x.req.deadline(), x.canceled);
+            co_return io_outcome(wec, error::write_timeout, x.req.deadline(), x.stop);
     }
     if (length && taken != *length)
         co_return error::body_length_mismatch;
@@ -302,7 +302,7 @@ asio::awaitable<error_code> write_streamed_body(Stream& stream, const exchange_s
         auto [wec, w] = co_await asio::async_write(stream, asio::buffer(last_chunk), use_tuple);
         written += w;
         if (wec)
-            co_return io_outcome(wec, error::write_timeout, x.req.deadline(), x.canceled);
+            co_return io_outcome(wec, error::write_timeout, x.req.deadline(), x.stop);
     }
     x.call.body_read_to_end = true;
     co_return error_code{};
@@ -317,7 +317,7 @@ asio::awaitable<error_code> write_body(Stream& stream, const exchange_scope& x, 
     boost::beast::get_lowest_layer(stream).expires_at(bounded(x.timeouts.write_inactivity, x.req.deadline()));
     auto [ec, w] = co_await asio::async_write(stream, asio::buffer(x.req.body), use_tuple);
     written += w;
-    co_return io_outcome(ec, error::write_timeout, x.req.deadline(), x.canceled);
+    co_return io_outcome(ec, error::write_timeout, x.req.deadline(), x.stop);
 }
 
 // Writes the request and reads the response head into `r`, and its body too unless the request
@@ -347,7 +347,7 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c, const 
         r.attempt.progress = request_progress::possibly_processed;
     if (written >= head_size)
         x.sink.emit(c.id, [] { return wrote_headers{}; });
-    wec = io_outcome(wec, error::write_timeout, req.deadline(), x.canceled);
+    wec = io_outcome(wec, error::write_timeout, req.deadline(), x.stop);
 
     bool answered = false;    // a response byte arrived before the body was sent
     bool body_unsent = false; // the server gave its final answer before the body was sent
@@ -370,7 +370,7 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c, const 
     // answer, not the reset.
     const error_code write_error = wec;
     bool cut_short = false;
-    if (wec == condition::connection_reset && has_body && written >= head_size && !answered && !x.canceled) {
+    if (wec == condition::connection_reset && has_body && written >= head_size && !answered && !x.stop.stopped()) {
         const error_code no_answer = co_await read_first_byte(stream, c, x, r);
         if (!no_answer)
             cut_short = answered = true, wec = {};

@@ -22,7 +22,7 @@ streamed_body::streamed_body(executor strand, std::shared_ptr<connection_home> h
     : strand_(std::move(strand)), home_(std::move(home)), conn_(std::move(c)), sink_(std::move(sink)),
       reads_(x.reads()), close_after_(x.close_after)
 {
-    reads_.canceled = &canceled_;
+    reads_.stop = &stop_;
 #ifndef NDEBUG
     debug_name_ = "call " + std::to_string(sink_.call()) + " (" + x.req.method + " " + x.where.host + ":"
                   + std::to_string(x.where.port) + ")";
@@ -92,7 +92,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> streamed_body::read_body(asi
         co_return std::pair{error_code{}, take_from_tail(into)};
     if (!conn_)
         co_return end_of_body();
-    if (canceled_) {
+    if (stop_.canceled()) {
         end(error::canceled, not_pooled_reason::broken);
         co_return end_of_body();
     }
@@ -182,7 +182,7 @@ asio::awaitable<void> streamed_body::drain()
     while (!parser.is_done()) {
         const auto read_more = [&](auto& s) { return http1::read(s, *conn_, ready, bounded_reads); };
         if (auto ec = co_await conn_->on_stream(read_more))
-            co_return end(canceled_ ? ec : error_code(error::canceled), not_pooled_reason::body_not_drained);
+            co_return end(stop_.canceled() ? ec : error_code(error::canceled), not_pooled_reason::body_not_drained);
         received_ += parser.get().body().size();
         parser.get().body().clear();
         if (received_ > limit)
@@ -193,7 +193,7 @@ asio::awaitable<void> streamed_body::drain()
 
 void streamed_body::close()
 {
-    canceled_ = true;
+    stop_.stop(stop_state::reason::canceled);
     if (conn_ && (reading_ || draining_))
         conn_->stream.cancel(); // the read or drain ends with error::canceled; its completion lets go
     let_go_if_detached();
@@ -203,7 +203,7 @@ void streamed_body::let_go_if_detached()
 {
     if (reading_ || draining_)
         return;
-    if (canceled_ && conn_) // closed: a read that ended without the socket (from buffered bytes) left it
+    if (stop_.canceled() && conn_) // closed: a read that ended without the socket (from buffered bytes) left it
         end(error::canceled, not_pooled_reason::broken);
     if (!detached_)
         return;

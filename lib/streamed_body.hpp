@@ -66,7 +66,7 @@ private:
     event_sink sink_;
     http1::read_scope reads_;
     bool close_after_;
-    bool canceled_ = false;
+    stop_state stop_;              // close() cancels reads here
     std::string tail_;             // body bytes received and not yet read by the caller
     std::size_t tail_read_ = 0;
     std::uint64_t received_ = 0;   // body bytes received so far

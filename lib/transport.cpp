@@ -90,7 +90,7 @@ struct attempt_record : boost::intrusive::list_base_hook<boost::intrusive::link_
     request& req;
     std::shared_ptr<tls_context> tls; // https: the request's TLS configuration, else the transport's
     bool owns_call = false;           // the transport is used alone: it made the call's state
-    bool canceled = false;
+    stop_state stop;                  // cancel() records why the attempt ended
     source_read body_read;            // the request's body source, while an exchange reads it
     std::shared_ptr<conn_wait> waiting; // while waiting for a connection
     connection* conn = nullptr;         // while exchanging
@@ -235,7 +235,7 @@ public:
     // Ends one attempt's wait or exchange with error::canceled.
     void cancel(attempt_record& a)
     {
-        a.canceled = true;
+        a.stop.stop(stop_state::reason::canceled);
         a.body_read.abandon(error::canceled);
         if (a.waiting)
             broker_.finish(*a.waiting, error::canceled, {});
@@ -337,7 +337,7 @@ private:
                 const clock::duration took = a.asked == clock::time_point{} ? clock::duration{} : clock::now() - a.asked;
                 return attempt_done{r.error, r.error ? 0u : r.response.status, took};
             });
-            if (!attempt_events::retries_transparently(req, r) || a.canceled || closed_
+            if (!attempt_events::retries_transparently(req, r) || a.stop.stopped() || closed_
                 || transparent_retries >= attempt_events::max_transparent_retries || clock::now() >= req.deadline())
                 co_return;
         }
@@ -347,7 +347,7 @@ private:
     asio::awaitable<void> attempt(attempt_record& a, const target& t, const std::string& key,
                                   const event_sink& sink, result& r, bool transparent_retry)
     {
-        if (closed_ || a.canceled) {
+        if (closed_ || a.stop.stopped()) {
             r.error = error::canceled;
             co_return;
         }
@@ -391,11 +391,11 @@ private:
                                           sink,
                                           options_.timeouts,
                                           a.req.limits ? *a.req.limits : options_.limits,
-                                          a.canceled,
+                                          a.stop,
                                           http1::wants_close(a.req) || !broker_.keep_alive_enabled(),
                                           *request_access::call(a.req),
                                           a.body_read};
-        if (a.canceled) {
+        if (a.stop.stopped()) {
             // Cancelled between being granted the connection and using it: nothing was written, so
             // the connection is as good as it came; it goes back whole instead of being closed.
             a.conn = nullptr;
@@ -454,7 +454,7 @@ private:
             const clock::time_point since = c->idle_since;
             co_return std::tuple{error_code{}, lease{std::move(c), true, clock::now() - since}};
         }
-        if (a.canceled || closed_) // while a TLS look was read: no wait, no dial
+        if (a.stop.stopped() || closed_) // while a TLS look was read: no wait, no dial
             co_return std::tuple{error_code(error::canceled), lease{}};
 
         auto w = std::make_shared<conn_wait>(strand_, sink, t, key, req.deadline(), req.new_connection);
