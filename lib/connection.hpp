@@ -1,5 +1,6 @@
-// A connection: one TCP stream (timed by the transport's watchdog) with its read buffer and its history. It serves one exchange at
-// a time; the pool keeps it between exchanges.
+// A connection: one stream socket (timed by the transport's watchdog; TCP today, any stream the connect step
+// makes later), with its read buffer and its history. It serves one exchange at a time; the pool keeps it
+// between exchanges.
 #pragma once
 
 #include "event_sink.hpp"
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -53,6 +55,18 @@ struct response_in {
     response_in& operator=(const response_in&) = delete;
 };
 
+// The IP address and port of a socket's endpoint, as events carry them; unspecified for another family.
+inline endpoint ip_endpoint_of(const asio::generic::stream_protocol::endpoint& e) noexcept
+{
+    endpoint ip;
+    const int family = e.protocol().family();
+    if ((family == AF_INET || family == AF_INET6) && e.size() <= ip.capacity()) {
+        std::memcpy(ip.data(), e.data(), e.size());
+        ip.resize(e.size());
+    }
+    return ip;
+}
+
 struct connection {
     // Takes the stream by pointer: the dial made it, and its address must not change (operations
     // and the watchdog refer to it).
@@ -68,7 +82,7 @@ struct connection {
     {
         if (!local) {
             error_code ignored;
-            local = stream.socket().local_endpoint(ignored);
+            local = ip_endpoint_of(stream.socket().local_endpoint(ignored));
         }
         return *local;
     }
@@ -94,7 +108,7 @@ struct connection {
     void close() noexcept
     {
         error_code ignored;
-        stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+        stream.socket().shutdown(asio::socket_base::shutdown_both, ignored);
         stream.socket().close(ignored);
     }
 

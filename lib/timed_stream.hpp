@@ -1,6 +1,8 @@
-// A TCP socket whose operations are bounded by a deadline the transport's watchdog enforces: what
+// A stream socket whose operations are bounded by a deadline the transport's watchdog enforces: what
 // Beast's tcp_stream offers (expires_at, expires_after, expires_never; an operation cut short by its
-// deadline fails with beast::error::timeout), without a timer per operation.
+// deadline fails with beast::error::timeout), without a timer per operation. The socket is Asio's
+// generic stream socket, so one type carries TCP, a Unix-domain socket, or the TCP socket of a
+// tunnel through a proxy: whatever the connect step makes, HTTP and TLS run over it the same way.
 #pragma once
 
 #include "time.hpp"
@@ -10,7 +12,7 @@
 
 #include <boost/asio/associator.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
@@ -35,7 +37,7 @@ struct timed_completion {
 
 class timed_stream : private deadline_entry {
 public:
-    using socket_type = asio::ip::tcp::socket;
+    using socket_type = asio::generic::stream_protocol::socket;
     using executor_type = socket_type::executor_type;
     using lowest_layer_type = socket_type; // as Beast's tcp_stream: what asio::ssl::stream asks for
 

@@ -648,7 +648,7 @@ private:
     {
         c->watched = true;
         c->stream.socket().async_wait(
-            asio::ip::tcp::socket::wait_read,
+            asio::socket_base::wait_read,
             [self = shared_from_this(), weak = std::weak_ptr<connection>(c), epoch = c->idle_epoch](error_code ec) {
                 auto conn = weak.lock();
                 if (conn && conn->idle_epoch == epoch)
