@@ -112,16 +112,20 @@ conn open(broker& b, ports& p, int id, const std::string& key = "h")
     return c;
 }
 
+// A broker over recording ports. The broker reads its options live: a case may change them.
+struct setup {
+    pool_options o = options();
+    ports p;
+    broker b{p, o};
+};
+
 checkout replayable(std::string_view key = "h") { return {key, false, true}; }
 checkout not_replayable(std::string_view key = "h") { return {key, false, false}; }
 
 } // namespace
 
-TEST_CASE("a returned connection goes idle, and the most recently used is taken first with how long it idled")
+TEST_CASE_FIXTURE(setup, "a returned connection goes idle, and the most recently used is taken first with how long it idled")
 {
-    const pool_options o = options();
-    ports p;
-    broker b(p, o);
     conn one = open(b, p, 1);
     conn two = open(b, p, 2);
     b.give_back(one, "a", std::nullopt);
@@ -147,11 +151,8 @@ TEST_CASE("a returned connection goes idle, and the most recently used is taken 
     CHECK(b.stats().active == 2);
 }
 
-TEST_CASE("only a replayable request takes a connection idle for under a millisecond without a look")
+TEST_CASE_FIXTURE(setup, "only a replayable request takes a connection idle for under a millisecond without a look")
 {
-    const pool_options o = options();
-    ports p;
-    broker b(p, o);
     conn c = open(b, p, 1);
     conn look;
     not_reused_reason why = not_reused_reason::none;
@@ -176,11 +177,8 @@ TEST_CASE("only a replayable request takes a connection idle for under a millise
     CHECK(why == not_reused_reason::new_connection_requested);
 }
 
-TEST_CASE("a stale idle connection is closed and the next tried; one that needs a look through TLS comes back")
+TEST_CASE_FIXTURE(setup, "a stale idle connection is closed and the next tried; one that needs a look through TLS comes back")
 {
-    const pool_options o = options();
-    ports p;
-    broker b(p, o);
     conn one = open(b, p, 1);
     conn two = open(b, p, 2);
     b.give_back(one, "a", std::nullopt);
@@ -202,12 +200,9 @@ TEST_CASE("a stale idle connection is closed and the next tried; one that needs 
     CHECK(b.stats().open == 1); // the one looked at stays counted; the closed one is gone
 }
 
-TEST_CASE("below the host's limit a waiter dials; at it a waiter waits, and a failed dial grants its place")
+TEST_CASE_FIXTURE(setup, "below the host's limit a waiter dials; at it a waiter waits, and a failed dial grants its place")
 {
-    pool_options o = options();
     o.max_conns_per_host = 1;
-    ports p;
-    broker b(p, o);
     waiter first("h"), second("h");
     b.wait(first);
     b.wait(second);
@@ -226,11 +221,8 @@ TEST_CASE("below the host's limit a waiter dials; at it a waiter waits, and a fa
     CHECK(b.stats().dialing == 1); // its dial goes on, for whoever comes next
 }
 
-TEST_CASE("a returned connection goes to the oldest waiter, late-bound if it dials; its dial's connection goes idle")
+TEST_CASE_FIXTURE(setup, "a returned connection goes to the oldest waiter, late-bound if it dials; its dial's connection goes idle")
 {
-    const pool_options o = options();
-    ports p;
-    broker b(p, o);
     conn one = open(b, p, 1);
     waiter w("h");
     b.wait(w);
@@ -252,12 +244,9 @@ TEST_CASE("a returned connection goes to the oldest waiter, late-bound if it dia
     CHECK(b.stats().opened == 2);
 }
 
-TEST_CASE("a connection handed to a wait that already ended passes on, and a waiter that wants a new one is skipped")
+TEST_CASE_FIXTURE(setup, "a connection handed to a wait that already ended passes on, and a waiter that wants a new one is skipped")
 {
-    pool_options o = options();
     o.max_conns_per_host = 0; // no limit: at one, a connection nobody but `fresh` waits for would close
-    ports p;
-    broker b(p, o);
     conn one = open(b, p, 1);
     waiter gone("h"), fresh("h", true);
     b.wait(gone);
@@ -271,46 +260,33 @@ TEST_CASE("a connection handed to a wait that already ended passes on, and a wai
     b.finish(fresh, error::canceled, {});
 }
 
-TEST_CASE("at the host's limit, a connection returned while only waiters for new ones wait closes to free a place")
+TEST_CASE_FIXTURE(setup, "at the host's limit, a waiter that wants a new connection has a returned or idle one close for its dial")
 {
-    pool_options o = options();
     o.max_conns_per_host = 1;
-    ports p;
-    broker b(p, o);
     conn one = open(b, p, 1);
     waiter fresh("h", true);
-    b.wait(fresh);
+    SUBCASE("returned while it waits: closed rather than pooled, where it would never be handed over")
+    {
+        b.wait(fresh);
+        b.give_back(one, "a", std::nullopt);
+        CHECK(p.refused == std::vector<std::pair<int, not_pooled_reason>>{{1, not_pooled_reason::pool_full}});
+    }
+    SUBCASE("idle when it comes: the longest idle one closes")
+    {
+        b.give_back(one, "a", std::nullopt);
+        b.wait(fresh);
+        CHECK(p.closed == std::vector<std::pair<int, close_reason>>{{1, close_reason::evicted}});
+        CHECK_FALSE(one->watching);
+    }
     CHECK(p.slot_waits == std::vector<waiter*>{&fresh});
-    b.give_back(one, "a", std::nullopt);
-    CHECK(p.refused == std::vector<std::pair<int, not_pooled_reason>>{{1, not_pooled_reason::pool_full}});
     CHECK(p.dials.back() == &fresh);
     b.finish(fresh, error::canceled, {});
 }
 
-TEST_CASE("a waiter that wants a new connection at the host's limit closes the longest idle one to dial")
+TEST_CASE_FIXTURE(setup, "a refused connection is closed on its attempt's sink and frees its place; so is one the pool will not keep")
 {
-    pool_options o = options();
-    o.max_conns_per_host = 1;
-    ports p;
-    broker b(p, o);
-    conn one = open(b, p, 1);
-    b.give_back(one, "a", std::nullopt);
-    waiter fresh("h", true);
-    b.wait(fresh);
-    CHECK(p.slot_waits == std::vector<waiter*>{&fresh});
-    CHECK(p.closed == std::vector<std::pair<int, close_reason>>{{1, close_reason::evicted}});
-    CHECK(p.dials.back() == &fresh);
-    CHECK_FALSE(one->watching);
-    b.finish(fresh, error::canceled, {});
-}
-
-TEST_CASE("a refused connection is closed on its attempt's sink and frees its place; so is one the pool will not keep")
-{
-    pool_options o = options();
     o.max_conns_per_host = 1;
     o.max_idle_per_host = 1;
-    ports p;
-    broker b(p, o);
     conn one = open(b, p, 1);
     waiter w("h");
     b.wait(w);
@@ -329,11 +305,9 @@ TEST_CASE("a refused connection is closed on its attempt's sink and frees its pl
     CHECK(p.refused.back() == std::pair{3, not_pooled_reason::pool_full});
 }
 
-TEST_CASE("the sweep is asked for at the earliest expiry and closes what expired by then")
+TEST_CASE_FIXTURE(setup, "the sweep is asked for at the earliest expiry and closes what expired by then")
 {
-    const pool_options o = options(); // idle 10s, lifetime 60s
-    ports p;
-    broker b(p, o);
+    // idle 10s, lifetime 60s
     const clock::time_point t0 = p.time;
     conn one = open(b, p, 1);
     conn two = open(b, p, 2);
@@ -351,11 +325,8 @@ TEST_CASE("the sweep is asked for at the earliest expiry and closes what expired
     CHECK(b.stats().open == 1);
 }
 
-TEST_CASE("take_out removes an idle connection once; drain closes the rest with the reason given")
+TEST_CASE_FIXTURE(setup, "take_out removes an idle connection once; drain closes the rest with the reason given")
 {
-    const pool_options o = options();
-    ports p;
-    broker b(p, o);
     conn one = open(b, p, 1);
     conn two = open(b, p, 2);
     b.give_back(one, "a", std::nullopt);
