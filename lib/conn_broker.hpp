@@ -67,10 +67,12 @@ struct checkout {
 //   deliver(waiter&, error_code, lease) complete a wait, never inline
 //   close_unused(const conn&, reason)   close a connection no attempt holds
 //   close_returned(const conn&, const sink&, not_pooled_reason)  close one an attempt gave back
-//   kept(conn&, const sink&)            a returned connection is kept (pooled or handed on)
+//   kept(conn&, const sink&)            a returned connection is kept (pooled or handed on); an
+//                                       observer told so may even close the pool (then `idle` is null)
 //   went_idle(conn&) / left_idle(conn&) it entered / left the idle pool (idle watching)
 //   inspect_idle(conn&) -> idle_verdict a look at an idle connection before it is used
-//   unowned_sink() -> sink              for connections no attempt owns
+//   return_unowned(const conn&)         return a connection whose waiter is gone, as the transport
+//                                       returns one after an exchange (to give_back(), unless closed)
 //   sweep_at(time_point)                call sweep() at that time (replacing a later wake-up)
 //   now() -> clock::time_point
 template <class Ports>
@@ -170,7 +172,7 @@ public:
     {
         if (w.done) {
             if (l.conn)
-                give_back(std::move(l.conn), ports_.unowned_sink(), std::nullopt);
+                ports_.return_unowned(l.conn);
             return;
         }
         w.done = true;
@@ -201,7 +203,7 @@ public:
         }
         if (waiting)
             return finish(*w, {}, lease{std::move(c)});
-        give_back(std::move(c), ports_.unowned_sink(), std::nullopt);
+        ports_.return_unowned(c);
     }
 
     // Returns a connection after its exchange: to the oldest waiter that takes reuse, to the idle pool,
@@ -227,8 +229,10 @@ public:
             return;
         }
         case book::put_result::outcome::pooled:
+            c->idle = put.place; // before anyone hears of it: an observer may drain the pool
             ports_.kept(c, sink);
-            c->idle = put.place;
+            if (!c->idle)
+                return; // drained, and closed, by then
             ports_.went_idle(c);
             schedule_sweep(saturating_add(now, options_.idle_timeout), saturating_add(c->created, options_.max_lifetime));
             return;

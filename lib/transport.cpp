@@ -590,8 +590,9 @@ private:
         });
     }
 
-    // Events of connections no call owns go to the client's observers only.
-    event_sink unowned_sink() const { return pool_sink(); }
+    // A connection nobody took — its waiter gave up — goes back as after an exchange; its events go
+    // to the client's observers only.
+    void return_unowned(const conn_ptr& c) { give_back(c, pool_sink(), std::nullopt); }
 
     void sweep_at(clock::time_point at)
     {
@@ -741,10 +742,6 @@ private:
     // Read buffers kept for reuse: enough for the connections that go idle between two requests at
     // once, a bounded amount of memory (at most 32 KiB each).
     static constexpr std::size_t max_spare_buffers = 16;
-
-    // How long a pooled connection may have been idle for a replayable request to skip the look at
-    // it (take_idle).
-    static constexpr auto peek_after = std::chrono::milliseconds(1);
 
     // How long a connection is idle before a readiness wait watches it.
     static constexpr auto watch_delay = std::chrono::milliseconds(50);

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,9 @@ struct waiter : detail::broker_waiter {
     int deliveries = 0;
 };
 
+struct ports;
+using broker = detail::conn_broker<ports>;
+
 struct ports {
     using conn_type = conn;
     using waiter_type = waiter;
@@ -55,13 +59,22 @@ struct ports {
         w.got = std::move(l.conn);
         w.late_bound = l.late_bound;
     }
-    void close_unused(const conn& c, close_reason why) { closed.push_back({c->id, why}); }
+    void close_unused(const conn& c, close_reason why)
+    {
+        closed.push_back({c->id, why});
+        events.push_back("closed " + std::to_string(c->id));
+    }
     void close_returned(const conn& c, const std::string& sink, not_pooled_reason why)
     {
         refused.push_back({c->id, why});
         events.push_back(sink + " not_pooled");
     }
-    void kept(const conn& c, const std::string& sink) { events.push_back(sink + " put_idle " + std::to_string(c->id)); }
+    void kept(const conn& c, const std::string& sink)
+    {
+        events.push_back(sink + " put_idle " + std::to_string(c->id));
+        if (on_kept)
+            on_kept();
+    }
     void went_idle(const conn& c) { c->watching = true; }
     void left_idle(const conn& c) { c->watching = false; }
     static idle_verdict inspect_idle(const conn& c)
@@ -69,9 +82,11 @@ struct ports {
         ++c->looks;
         return c->look;
     }
-    std::string unowned_sink() const { return "pool"; }
+    void return_unowned(const conn& c) { owner->give_back(c, "pool", std::nullopt); }
     void sweep_at(clock::time_point at) { sweeps.push_back(at); }
 
+    broker* owner = nullptr;
+    std::function<void()> on_kept; // an observer of put_idle_conn
     clock::time_point time = clock::time_point{} + 1000s;
     std::vector<waiter*> dials;
     std::vector<waiter*> slot_waits;
@@ -85,8 +100,6 @@ struct ports {
 
 namespace {
 
-using broker = detail::conn_broker<ports>;
-
 pool_options options()
 {
     pool_options o;
@@ -96,7 +109,8 @@ pool_options options()
     return o;
 }
 
-// A connection dialed for a waiter of `key` and in its hands.
+// A connection dialed for a waiter of `key` and in its hands. The waiter is gone after: so is its dial
+// from the record.
 conn open(broker& b, ports& p, int id, const std::string& key = "h")
 {
     waiter w(key);
@@ -109,6 +123,7 @@ conn open(broker& b, ports& p, int id, const std::string& key = "h")
     c->created = p.time;
     b.dialed(&w, key, {}, c);
     REQUIRE(w.got == c);
+    p.dials.pop_back();
     return c;
 }
 
@@ -117,6 +132,7 @@ struct setup {
     pool_options o = options();
     ports p;
     broker b{p, o};
+    setup() { p.owner = &b; }
 };
 
 checkout replayable(std::string_view key = "h") { return {key, false, true}; }
@@ -226,7 +242,7 @@ TEST_CASE_FIXTURE(setup, "a returned connection goes to the oldest waiter, late-
     conn one = open(b, p, 1);
     waiter w("h");
     b.wait(w);
-    REQUIRE(p.dials.back() == &w);
+    REQUIRE(p.dials == std::vector<waiter*>{&w});
     b.give_back(one, "a", std::nullopt);
     CHECK(w.got == one);
     CHECK(w.late_bound);
@@ -279,7 +295,7 @@ TEST_CASE_FIXTURE(setup, "at the host's limit, a waiter that wants a new connect
         CHECK_FALSE(one->watching);
     }
     CHECK(p.slot_waits == std::vector<waiter*>{&fresh});
-    CHECK(p.dials.back() == &fresh);
+    CHECK(p.dials == std::vector<waiter*>{&fresh});
     b.finish(fresh, error::canceled, {});
 }
 
@@ -294,7 +310,7 @@ TEST_CASE_FIXTURE(setup, "a refused connection is closed on its attempt's sink a
     b.give_back(one, "a", not_pooled_reason::broken);
     CHECK(p.refused == std::vector<std::pair<int, not_pooled_reason>>{{1, not_pooled_reason::broken}});
     CHECK(p.events == std::vector<std::string>{"a not_pooled"});
-    CHECK(p.dials.back() == &w); // the place went to the waiter
+    CHECK(p.dials == std::vector<waiter*>{&w}); // the place went to the waiter
     b.finish(w, error::canceled, {});
 
     o.max_conns_per_host = 0;
@@ -339,4 +355,51 @@ TEST_CASE_FIXTURE(setup, "take_out removes an idle connection once; drain closes
                                                                  {2, close_reason::close_idle}});
     CHECK(b.stats().open == 0);
     CHECK(b.stats().hosts.empty());
+}
+
+TEST_CASE_FIXTURE(setup, "a dialed connection whose waiter is gone serves whoever comes next")
+{
+    auto c = std::make_shared<fake_conn>();
+    c->id = 1;
+    c->key = "h";
+    c->created = p.time;
+    waiter w("h");
+    b.wait(w);
+    b.finish(w, error::canceled, {});
+    b.dialed(nullptr, "h", {}, c);
+    CHECK(p.events == std::vector<std::string>{"pool put_idle 1"});
+    conn look;
+    not_reused_reason why = not_reused_reason::none;
+    CHECK(b.take_idle(replayable(), look, why)->conn == c);
+}
+
+TEST_CASE_FIXTURE(setup, "the idle limit evicts the longest idle before the new one is kept; take_idle closes what expired")
+{
+    o.max_idle = 1;
+    conn one = open(b, p, 1);
+    conn two = open(b, p, 2);
+    b.give_back(one, "a", std::nullopt);
+    b.give_back(two, "b", std::nullopt);
+    CHECK(p.events == std::vector<std::string>{"a put_idle 1", "closed 1", "b put_idle 2"});
+    CHECK(p.closed == std::vector<std::pair<int, close_reason>>{{1, close_reason::evicted}});
+
+    p.time += o.idle_timeout;
+    conn look;
+    not_reused_reason why = not_reused_reason::none;
+    CHECK_FALSE(b.take_idle(replayable(), look, why));
+    CHECK(why == not_reused_reason::idle_expired);
+    CHECK(p.closed.back() == std::pair{2, close_reason::idle_timeout});
+    CHECK(b.stats().open == 0);
+}
+
+TEST_CASE_FIXTURE(setup, "an observer that drains the pool as it hears of a pooled connection leaves it closed, unwatched")
+{
+    conn one = open(b, p, 1);
+    p.on_kept = [this] { b.drain(close_reason::client_closed); };
+    b.give_back(one, "a", std::nullopt);
+    CHECK(p.closed == std::vector<std::pair<int, close_reason>>{{1, close_reason::client_closed}});
+    CHECK(one->idle == nullptr);
+    CHECK_FALSE(one->watching);
+    CHECK(p.sweeps.empty());
+    CHECK(b.stats().open == 0);
 }

@@ -71,10 +71,12 @@ TEST_CASE("an exchange runs over a Unix-domain socket as over TCP")
         io,
         [&]() -> asio::awaitable<void> {
             auto [ec] = co_await s.async_connect(unix_socket::endpoint(path.string()), http1::use_tuple);
-            REQUIRE_FALSE(ec);
-            out = co_await http1::exchange(s, c, x, r);
+            out.error = ec;
+            if (!ec)
+                out = co_await http1::exchange(s, c, x, r);
             local = c.local_endpoint();
             c.close();
+            acceptor.close(); // if the connect failed, the accept still waits
             dog->rest();
         },
         asio::detached);
