@@ -86,10 +86,7 @@ struct retry_state {
             };
         if (!options.random)
             options.random = [] {
-                // Jitter needs no better generator; a small one keeps the thread-local state small
-                // (8 bytes, not mt19937's 2.5 KiB), which the initial-exec TLS model asks of a
-                // library a program may load late (meson.build).
-                thread_local std::minstd_rand generator{std::random_device{}()};
+                thread_local std::mt19937_64 generator{std::random_device{}()};
                 return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
             };
         if (!options.now)
