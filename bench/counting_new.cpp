@@ -16,6 +16,7 @@ namespace {
 // Relaxed: the count orders nothing else. A read between phases may miss an increment another
 // thread (the resolver's) makes at that moment: one allocation of noise in a whole phase.
 std::atomic<std::uint64_t> allocations{0};
+thread_local std::uint64_t thread_allocations = 0;
 
 // Loops on the new-handler as [new.delete.single] requires of a replaceable operator new. Plain
 // requests go to malloc; over-aligned ones to posix_memalign, which wants at least pointer alignment
@@ -30,6 +31,7 @@ void* allocate(std::size_t size, std::size_t align = alignof(std::max_align_t))
         if (align <= alignof(std::max_align_t) ? (p = std::malloc(size)) != nullptr
                                                 : posix_memalign(&p, std::max(align, sizeof(void*)), size) == 0) {
             allocations.fetch_add(1, std::memory_order_relaxed);
+            ++thread_allocations;
             return p;
         }
         std::new_handler handler = std::get_new_handler();
@@ -59,6 +61,8 @@ void* or_null(F&& f) noexcept
 namespace bench {
 
 std::uint64_t allocation_count() noexcept { return allocations.load(std::memory_order_relaxed); }
+
+std::uint64_t thread_allocation_count() noexcept { return thread_allocations; }
 
 } // namespace bench
 
@@ -96,6 +100,7 @@ extern "C" void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept
         return nullptr;
     }
     allocations.fetch_add(1, std::memory_order_relaxed);
+    ++thread_allocations;
     return p;
 }
 

@@ -11,4 +11,7 @@ namespace bench {
 /// every shared library it loads. `malloc` called directly (by libc or OpenSSL) is not counted.
 std::uint64_t allocation_count() noexcept;
 
+/// The same count, of the calling thread's allocations only.
+std::uint64_t thread_allocation_count() noexcept;
+
 } // namespace bench

@@ -14,6 +14,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/recycling_allocator.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -67,7 +68,9 @@ public:
     // invoked as it is; any other is dispatched to its associated executor.
     void start(request&& req, asio::any_completion_handler<void(result)> handler, bool delivers_itself)
     {
-        auto call = std::make_shared<call_record>(std::move(req));
+        // From Asio's per-thread recycling cache, as coroutine frames are: a call would otherwise be
+        // the one heap allocation a keep-alive request makes for roundtrip's own bookkeeping.
+        auto call = std::allocate_shared<call_record>(asio::recycling_allocator<call_record>(), std::move(req));
         auto user_slot = asio::get_associated_cancellation_slot(handler);
         if (user_slot.is_connected())
             user_slot.assign([call, strand = strand_](asio::cancellation_type type) {
