@@ -112,8 +112,7 @@ public:
                 std::lock_guard lock(mutex_);
                 idle = pool_.take_idle(want.key, now, stale);
             }
-            for (auto& s : stale)
-                close_unused(left_idle(std::move(s.conn)), s.reason);
+            close_all(stale);
             if (!stale.empty())
                 not_reused = not_reused_reason::idle_expired;
             if (!idle) {
@@ -270,8 +269,7 @@ public:
             std::lock_guard lock(mutex_);
             pool_.drain(why, out);
         }
-        for (auto& e : out)
-            close_unused(left_idle(std::move(e.conn)), e.reason);
+        close_all(out);
     }
 
     // Closes the idle connections expired by now and asks to be called again at the next expiry.
@@ -286,8 +284,7 @@ public:
             pool_.evict_expired(now, out);
             next = pool_.next_expiry();
         }
-        for (auto& e : out)
-            close_unused(left_idle(std::move(e.conn)), e.reason);
+        close_all(out);
         if (next)
             schedule_sweep(*next, *next);
     }
@@ -306,6 +303,13 @@ private:
         c->idle = nullptr;
         ports_.left_idle(c);
         return c;
+    }
+
+    // Closes connections the pool let go, each for its reason.
+    void close_all(std::vector<typename book::expired>& out)
+    {
+        for (auto& e : out)
+            close_unused(left_idle(std::move(e.conn)), e.reason);
     }
 
     void close_returned(conn_type c, const sink_type& sink, not_pooled_reason why)

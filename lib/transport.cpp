@@ -490,11 +490,8 @@ private:
         d->start([self = shared_from_this(), d, weak = std::weak_ptr<conn_wait>(w),
                   key = w->key](error_code ec, std::unique_ptr<connection> c) mutable {
             self->dials_.erase(d);
-            conn_ptr conn(std::move(c));
-            if (conn)
-                conn->key = key;
             const auto waiter = weak.lock();
-            self->broker_.dialed(waiter.get(), key, ec, std::move(conn));
+            self->broker_.dialed(waiter.get(), key, ec, conn_ptr(std::move(c))); // keyed by the dial
         });
     }
 
@@ -656,12 +653,13 @@ private:
                     conn->watched = false; // an older wait's end says nothing about a newer one
                 if (!conn || conn->idle_epoch != epoch || !conn->idle || ec == asio::error::operation_aborted)
                     return; // taken for a request, or closed, since
-                auto fault = ec ? std::optional(close_reason::error) : conn->idle_fault();
-                if (!fault)
+                const idle_verdict look =
+                    ec ? idle_verdict{idle_verdict::kind::stale, close_reason::error} : inspect_idle(conn);
+                if (look.what == idle_verdict::kind::usable)
                     return self->watch(conn); // readable, yet nothing there: keep watching
                 self->broker_.take_out(conn);
-                if (fault != close_reason::stray_bytes_idle || !conn->tls)
-                    return self->broker_.close_unused(conn, *fault);
+                if (look.what == idle_verdict::kind::stale)
+                    return self->broker_.close_unused(conn, look.why);
                 // Bytes on a TLS connection may be a session ticket or a close_notify: let TLS say.
                 asio::co_spawn(self->strand_, look_through_tls(conn),
                                [self, conn](std::exception_ptr e, std::optional<close_reason> tls_fault) mutable {
@@ -669,7 +667,7 @@ private:
                                        tls_fault = close_reason::error;
                                    if (tls_fault)
                                        return self->broker_.close_unused(conn, *tls_fault);
-                                   self->give_back(std::move(conn), self->pool_sink(), std::nullopt);
+                                   self->return_unowned(conn);
                                });
             });
     }
