@@ -41,10 +41,10 @@ std::vector<endpoint> interleave_families(std::vector<endpoint> in)
 
 } // namespace
 
-dial::dial(executor strand, std::shared_ptr<watchdog> watchdog, const dial_options& options, resolver& names,
+dial::dial(executor strand, std::shared_ptr<watchdog> watchdog, const dial_options& options, std::shared_ptr<lookup_group> names,
            event_sink sink, const target& t, std::uint64_t conn_id, clock::duration connect_timeout,
            clock::time_point call_deadline, std::shared_ptr<tls_context> tls, std::string key)
-    : strand_(strand), watchdog_(std::move(watchdog)), options_(options), resolver_(names), sink_(std::move(sink)), host_(t.host),
+    : strand_(strand), watchdog_(std::move(watchdog)), options_(options), names_(std::move(names)), sink_(std::move(sink)), host_(t.host),
       host_is_ip_(t.host_is_ip), ip_(t.ip), port_(t.port), conn_id_(conn_id),
       dial_deadline_(bounded(connect_timeout, call_deadline)), call_deadline_(call_deadline),
       expiry_(strand), fallback_(strand), tls_(std::move(tls)), key_(std::move(key))
@@ -63,18 +63,26 @@ void dial::start(handler_type handler)
         asio::post(strand_, [self = shared_from_this()] { self->connect_next(); });
         return;
     }
+    look_up(true);
+}
+
+void dial::look_up(bool use_cache)
+{
     sink_.emit(conn_id_, [&] { return dns_start{host_}; });
     resolve_started_ = clock::now();
     resolving_ = true;
-    resolver_.async_resolve(host_, port_,
-                            asio::bind_cancellation_slot(
-                                resolve_cancel_->slot(),
-                                // Weak: an abandoned lookup must not keep the dial (and its timers) alive.
-                                asio::bind_executor(strand_, [weak = weak_from_this(), keep = resolve_cancel_](
-                                                                 error_code ec, std::vector<endpoint> found) {
-                                    if (auto self = weak.lock())
-                                        self->on_resolved(ec, std::move(found));
-                                })));
+    auto answered = names_->find(
+        host_, port_, use_cache,
+        // Weak: a lookup another dial shares must not keep this one (and its timers) alive.
+        [weak = weak_from_this()](lookup_group::answer a) {
+            if (auto self = weak.lock())
+                self->on_resolved(std::move(a));
+        },
+        lookup_);
+    if (answered) // pinned or cached; not from inside start(): the dial's events come from the strand
+        asio::post(strand_, [self = shared_from_this(), a = std::move(*answered)]() mutable {
+            self->on_resolved(std::move(a));
+        });
 }
 
 void dial::cancel()
@@ -105,7 +113,7 @@ void dial::abort_all()
     }
     if (resolving_) {
         resolving_ = false;
-        resolve_cancel_->emit(asio::cancellation_type::terminal);
+        names_->withdraw(lookup_);
         const error_code ec = outcome({});
         sink_.emit(conn_id_, [&] { return dns_done{{}, ec, clock::now() - resolve_started_}; });
         asio::post(strand_, [self = shared_from_this(), ec] { self->finish(ec, nullptr); });
@@ -122,19 +130,22 @@ error_code dial::outcome(error_code ec) const
     return stop_.outcome(ec, error::connect_timeout, call_deadline_);
 }
 
-void dial::on_resolved(error_code ec, std::vector<endpoint> found)
+void dial::on_resolved(lookup_group::answer found)
 {
     if (!resolving_)
         return; // abandoned: abort_all() already reported and finished
     resolving_ = false;
+    lookup_.id = 0;
+    error_code ec = found.error;
     if (ec)
         ec = outcome(ec);
-    else if (found.empty()) // a resolver's "success" with nothing to connect to
+    else if (found.addresses.empty()) // a resolver's "success" with nothing to connect to
         ec = error::host_not_found;
-    sink_.emit(conn_id_, [&] { return dns_done{found, ec, clock::now() - resolve_started_}; });
+    source_ = found.source;
+    sink_.emit(conn_id_, [&] { return dns_done{found.addresses, ec, clock::now() - resolve_started_, found.source}; });
     if (ec)
         return finish(ec, nullptr);
-    addresses_ = interleave_families(std::move(found));
+    addresses_ = interleave_families(std::move(found.addresses));
     connect_next();
 }
 
@@ -212,6 +223,17 @@ void dial::on_connected(std::size_t index, error_code ec)
         if (tls_)
             return handshake(std::move(conn));
         return finish({}, std::move(conn));
+    }
+    if (!stop_.stopped() && source_ == dns_source::cache && !refreshed_) {
+        // Every address the cache gave failed: the name may have moved since it was cached (curl
+        // and Go keep it for its time regardless). Drop it and look up once more.
+        refreshed_ = true;
+        names_->forget(host_);
+        racing_.clear();
+        connect_started_.clear();
+        addresses_.clear();
+        first_error_ = {};
+        return look_up(false);
     }
     finish(stop_.stopped() ? outcome({}) : first_error_, nullptr);
 }

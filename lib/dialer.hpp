@@ -1,19 +1,20 @@
-// The dialer makes one new connection: it resolves the host (unless it is an IP literal), then
-// connects to its addresses in order, starting the next one when the current one has not answered
-// within the fallback delay (RFC 8305), and keeps the first that succeeds; for https it then runs
-// the TLS handshake, so that a connection is ready for HTTP whoever ends up using it.
+// The dialer makes one new connection: it finds the host's addresses (unless it is an IP literal:
+// pinned, cached, or looked up, through the transport's lookup group), then connects to them in
+// order, starting the next one when the current one has not answered within the fallback delay
+// (RFC 8305), and keeps the first that succeeds; addresses from the cache that all fail are looked
+// up once more. For https it then runs the TLS handshake, so that a connection is ready for HTTP
+// whoever ends up using it.
 #pragma once
 
 #include "connection.hpp"
 #include "event_sink.hpp"
+#include "lookup_group.hpp"
 #include "stop_state.hpp"
 #include "tls_context.hpp"
 
-#include <roundtrip/resolver.hpp>
 #include <roundtrip/transport.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <memory>
@@ -32,7 +33,7 @@ public:
     // (connect_timeout). Everything runs on `strand`.
     // `tls` is null for http. `key` is the pool key, which also names the host's TLS sessions.
     // `watchdog` times the new connection's operations, from its connect on.
-    dial(executor strand, std::shared_ptr<watchdog> watchdog, const dial_options& options, resolver& names, event_sink sink, const target& t,
+    dial(executor strand, std::shared_ptr<watchdog> watchdog, const dial_options& options, std::shared_ptr<lookup_group> names, event_sink sink, const target& t,
          std::uint64_t conn_id, clock::duration connect_timeout, clock::time_point call_deadline,
          std::shared_ptr<tls_context> tls, std::string key);
 
@@ -43,7 +44,8 @@ public:
     void cancel();
 
 private:
-    void on_resolved(error_code ec, std::vector<endpoint> found);
+    void look_up(bool use_cache);
+    void on_resolved(lookup_group::answer found);
     void connect_next();
     void on_connected(std::size_t index, error_code ec);
     void on_expired(error_code ec);
@@ -56,7 +58,7 @@ private:
     executor strand_;
     std::shared_ptr<watchdog> watchdog_;
     const dial_options& options_;
-    resolver& resolver_;
+    std::shared_ptr<lookup_group> names_;
     event_sink sink_;
     std::string host_;
     bool host_is_ip_;
@@ -72,9 +74,10 @@ private:
     // All of these are only touched on the strand.
     asio::steady_timer expiry_;   // the dial's deadline
     asio::steady_timer fallback_; // when to start the next address
-    // Shared with the lookup's handler: the resolver may clear the slot after the dial is gone.
-    std::shared_ptr<asio::cancellation_signal> resolve_cancel_ = std::make_shared<asio::cancellation_signal>();
+    lookup_group::ticket lookup_; // while the lookup group owes an answer
     bool resolving_ = false;
+    dns_source source_ = dns_source::lookup; // of addresses_
+    bool refreshed_ = false; // addresses from the cache failed, and the name was looked up again
     std::vector<endpoint> addresses_;
     std::vector<std::unique_ptr<timed_stream>> racing_; // one per address started
     // When each phase started, for the durations its *_done event carries.

@@ -33,7 +33,10 @@ struct core_fields {
     void operator()(const wait_for_conn_start&) {}
     void operator()(const wait_for_conn_done& e) { out("error", e.error), out("took", e.took); }
     void operator()(const dns_start& e) { out("host", e.host); }
-    void operator()(const dns_done& e) { out("addresses", e.addresses), out("error", e.error), out("took", e.took); }
+    void operator()(const dns_done& e)
+    {
+        out("addresses", e.addresses), out("error", e.error), out("took", e.took), out("source", to_string(e.source));
+    }
     void operator()(const connect_start& e) { out("remote", e.remote); }
     void operator()(const connect_done& e) { out("remote", e.remote), out("error", e.error), out("took", e.took); }
     void operator()(const tls_handshake_start& e) { out("server_name", e.server_name); }
@@ -181,6 +184,17 @@ std::string_view to_string(not_reused_reason r) noexcept
     case not_reused_reason::idle_stale: return "idle_stale";
     case not_reused_reason::idle_expired: return "idle_expired";
     case not_reused_reason::new_connection_requested: return "new_connection_requested";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(dns_source s) noexcept
+{
+    switch (s) {
+    case dns_source::lookup: return "lookup";
+    case dns_source::cache: return "cache";
+    case dns_source::coalesced: return "coalesced";
+    case dns_source::pinned: return "pinned";
     }
     return "unknown";
 }

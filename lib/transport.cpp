@@ -111,7 +111,9 @@ class transport_impl : public connection_home,
 public:
     transport_impl(executor strand, transport_options options, observer_list observers)
         : strand_(strand), options_(std::move(options)), observers_(std::move(observers)),
-          resolver_(options_.dial.resolver ? options_.dial.resolver : std::make_shared<system_resolver>()),
+          names_(std::make_shared<lookup_group>(
+              strand, options_.dial.resolver ? options_.dial.resolver : std::make_shared<system_resolver>(),
+              options_.dial)),
           broker_(*this, options_.pool), sweep_(strand), watchdog_(std::make_shared<watchdog>(strand))
     {
         const auto& tls = options_.tls;
@@ -483,7 +485,7 @@ private:
             w->waits_for_slot = false; // the wait for a slot ends here; the dial's events follow
             w->sink.emit(0, [&] { return wait_for_conn_done{{}, clock::now() - w->wait_started}; });
         }
-        auto d = std::make_shared<dial>(strand_, watchdog_, options_.dial, *resolver_, w->sink, w->where, ++last_conn_id_,
+        auto d = std::make_shared<dial>(strand_, watchdog_, options_.dial, names_, w->sink, w->where, ++last_conn_id_,
                                         options_.timeouts.connect, w->deadline,
                                         w->tls, w->key);
         dials_.insert(d);
@@ -749,7 +751,7 @@ private:
 
     transport_options options_;
     observer_list observers_;
-    std::shared_ptr<resolver> resolver_;
+    std::shared_ptr<lookup_group> names_; // pins, the DNS cache and shared lookups, for the dials
     std::shared_ptr<tls_context> tls_; // from options_.tls: made at construction, or at the first https attempt
     conn_broker<transport_impl> broker_;
     // Only touched on the strand:

@@ -276,8 +276,8 @@ TEST_CASE("describe() writes an event as one line of key=value fields, errors as
                          "not_reused=none late_bound=false");
     const endpoint found[] = {endpoint(asio::ip::make_address("::1"), 80),
                               endpoint(asio::ip::make_address("127.0.0.1"), 80)};
-    e.data = dns_done{found, {}, std::chrono::microseconds(1500)};
-    CHECK(describe(e) == "dns_done addresses=[[::1]:80,127.0.0.1:80] error=none took_us=1500");
+    e.data = dns_done{found, {}, std::chrono::microseconds(1500), dns_source::coalesced};
+    CHECK(describe(e) == "dns_done addresses=[[::1]:80,127.0.0.1:80] error=none took_us=1500 source=coalesced");
     e.data = get_conn{"https", "example.com", 443, "PUT", "https://user:secret@example.com/"};
     CHECK(describe(e) == "get_conn scheme=https host=example.com port=443 method=PUT transparent_retry=false"); // never the URL
     e.data = wrote_request{10, make_error_code(error::write_timeout)};

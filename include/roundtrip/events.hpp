@@ -109,6 +109,14 @@ enum class not_reused_reason {
     new_connection_requested, ///< The request asked for a new connection (`request::new_connection`).
 };
 
+/// Where a dial's addresses came from (`dns_done::source`).
+enum class dns_source {
+    lookup,    ///< The resolver was asked for this dial.
+    cache,     ///< The transport's DNS cache (`dns_cache_options`), without a lookup.
+    coalesced, ///< A lookup another dial had started for the same name: one resolver call served both.
+    pinned,    ///< The name is pinned (`name_pins`): no lookup, no cache.
+};
+
 /// `call_start` fires when `client::async_send` starts a call, before the first middleware runs.
 struct call_start {
     std::string_view method;
@@ -145,11 +153,14 @@ struct wait_for_conn_done {
 struct dns_start {
     std::string_view host;
 };
-/// `dns_done` ends name resolution with the addresses found or an error.
+/// `dns_done` ends name resolution with the addresses found or an error, and says where they came
+/// from. A dial that fails on every address from the cache looks the name up once more: a second
+/// dns_start/dns_done pair, with `source = lookup`.
 struct dns_done {
     std::span<const endpoint> addresses;
     error_code error;
     clock::duration took{}; ///< Since dns_start.
+    dns_source source = dns_source::lookup;
 };
 /// `connect_start` fires for each address a dial tries, in order.
 struct connect_start {
@@ -278,6 +289,8 @@ std::string_view to_string(not_pooled_reason r) noexcept;
 std::string_view to_string(close_reason r) noexcept;
 /// Returns the enumerator's name: "none", "no_idle", "idle_stale", ...
 std::string_view to_string(not_reused_reason r) noexcept;
+/// Returns the enumerator's name: "lookup", "cache", "coalesced", "pinned".
+std::string_view to_string(dns_source s) noexcept;
 
 /// Returns the event's payload if it is a `T` — one of roundtrip's event types or a middleware's
 /// `custom_event` — else null: `if (auto r = event_cast<retry_scheduled>(e)) ...`.

@@ -5,6 +5,7 @@
 #include <roundtrip/detail/config.hpp>
 #include <roundtrip/events.hpp>
 #include <roundtrip/limits.hpp>
+#include <roundtrip/name_pins.hpp>
 #include <roundtrip/resolver.hpp>
 #include <roundtrip/round_tripper.hpp>
 #include <roundtrip/tls.hpp>
@@ -37,6 +38,20 @@ struct timeouts {
     clock::duration expect_continue = std::chrono::seconds(1);
 };
 
+/// `dns_cache_options` bound the transport's DNS cache. Concurrent lookups of one name are always
+/// shared (one resolver call, as Go's `DNSDone.Coalesced`), whatever the cache keeps.
+struct dns_cache_options {
+    /// How long a name's addresses are reused before it is looked up again. Default 60 s, as curl's
+    /// `CURLOPT_DNS_CACHE_TIMEOUT`. 0 turns the cache off: unlike the other durations, 0 here does not
+    /// mean "no limit". A dial that fails on every cached address drops the entry and looks up once more.
+    clock::duration ttl = std::chrono::seconds(60);
+    /// How long a failed lookup (`host_not_found`, `dns_failed`) is remembered, so a burst of requests to
+    /// a name that does not resolve makes one lookup, not one each. Default 1 s; 0 keeps none.
+    clock::duration failure_ttl = std::chrono::seconds(1);
+    /// Names kept; beyond it the least recently used is dropped. Default 1000.
+    std::size_t max_names = 1000;
+};
+
 /// `dial_options` shape how new connections are made.
 struct dial_options {
     /// Sets TCP_NODELAY on each connection, so a request is not held back by Nagle's algorithm.
@@ -48,6 +63,11 @@ struct dial_options {
     clock::duration fallback_delay = std::chrono::milliseconds(250);
     /// Resolves host names; null means a `system_resolver` the transport makes.
     std::shared_ptr<roundtrip::resolver> resolver;
+    /// What the transport keeps of the resolver's answers.
+    dns_cache_options dns_cache;
+    /// Names answered with fixed addresses, before the cache and the resolver (curl's `--resolve`);
+    /// null: none. Shared: the caller may change the pins while the transport runs.
+    std::shared_ptr<name_pins> pins;
 };
 
 /// `pool_options` bound how many connections the transport keeps and for how long.

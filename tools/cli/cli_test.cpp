@@ -693,3 +693,25 @@ TEST_CASE("-c above 1 writes each body whole, never interleaved")
     for (std::size_t i = 0; i < 4; ++i)
         CHECK(r.out.substr(i * 200'000, 200'000) == std::string(200'000, r.out[i * 200'000]));
 }
+
+TEST_CASE("--resolve pins a name to addresses: no lookup, and a bad pin is a usage error")
+{
+    testing::test_server server;
+    const std::string port = std::to_string(server.port());
+    auto r = cli("--trace --resolve pinned.invalid:" + port + ":127.0.0.1 http://pinned.invalid:" + port + "/");
+    CHECK(r.status == 0);
+    CHECK(has(r.err, "\"source\":\"pinned\""));
+    CHECK(server.requests() == 1);
+
+    // Several addresses, bracketed as IPv6 ones must be: the first refuses (nothing on 127.0.0.2), the next answers.
+    r = cli("--resolve pinned.invalid:" + port + ":127.0.0.2,[127.0.0.1] http://pinned.invalid:" + port + "/");
+    CHECK(r.status == 0);
+    CHECK(server.requests() == 2);
+
+    r = cli("--resolve pinned.invalid:" + port + ":not-an-address http://pinned.invalid:" + port + "/");
+    CHECK(r.status == 2);
+    CHECK(has(r.err, "not an IP address"));
+    r = cli("--resolve pinned.invalid http://pinned.invalid/");
+    CHECK(r.status == 2);
+    CHECK(has(r.err, "--resolve takes HOST:PORT:ADDRESS"));
+}

@@ -163,6 +163,11 @@ public:
             t.limits.max_body_bytes = *o_.max_body;
         if (o_.max_header)
             t.limits.max_header_bytes = *o_.max_header;
+        if (!o_.resolve.empty()) {
+            t.dial.pins = std::make_shared<name_pins>();
+            for (const auto& p : o_.resolve)
+                t.dial.pins->pin(p.host, p.port, p.addresses);
+        }
         t.tls.insecure_skip_verify = o_.insecure;
         if (o_.cacert && !input_error)
             t.tls.ca_file = *o_.cacert;

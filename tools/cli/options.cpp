@@ -26,6 +26,33 @@ clock::duration seconds(std::string_view flag, std::string_view v)
     return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
 }
 
+// HOST:PORT:ADDR[,ADDR]..., each address an IPv4 or IPv6 literal, the latter bracketed or not.
+pinned pin(std::string_view v)
+{
+    const auto wrong = [] { return usage_error{"--resolve takes HOST:PORT:ADDRESS[,ADDRESS]..."}; };
+    const auto first = v.find(':');
+    const auto second = first == std::string_view::npos ? first : v.find(':', first + 1);
+    if (first == 0 || second == std::string_view::npos)
+        throw wrong();
+    pinned p;
+    p.host = std::string(v.substr(0, first));
+    p.port = static_cast<std::uint16_t>(whole("--resolve's port", v.substr(first + 1, second - first - 1), 65535));
+    for (std::string_view rest = v.substr(second + 1);;) {
+        const auto comma = rest.find(',');
+        std::string_view a = rest.substr(0, comma);
+        if (a.size() >= 2 && a.front() == '[' && a.back() == ']')
+            a = a.substr(1, a.size() - 2);
+        boost::system::error_code ec;
+        p.addresses.push_back(asio::ip::make_address(std::string(a), ec));
+        if (ec)
+            throw usage_error{"--resolve: '" + std::string(a) + "' is not an IP address"};
+        if (comma == std::string_view::npos)
+            break;
+        rest.remove_prefix(comma + 1);
+    }
+    return p;
+}
+
 } // namespace
 
 options parse(int argc, char** argv)
@@ -75,6 +102,7 @@ options parse(int argc, char** argv)
         else if (a == "--sleep-between") o.sleep_between = std::chrono::milliseconds(whole(a, value(), 3'600'000));
         else if (a == "--insecure") o.insecure = true;
         else if (a == "--cacert") o.cacert = std::string(value());
+        else if (a == "--resolve") o.resolve.push_back(pin(value()));
         else if (a == "--max-body") o.max_body = whole(a, value(), 1ull << 40);
         else if (a == "--max-header") o.max_header = whole(a, value(), 1ull << 30);
         else if (a == "-o") o.output_file = std::string(value());
@@ -122,6 +150,10 @@ Limits and timeouts:
   --max-body BYTES          largest response body accepted (default 64 MiB with -c above 1;
                             with -c 1 bodies are streamed, with no limit)
   --max-header BYTES        largest response head accepted
+Connecting:
+  --resolve HOST:PORT:ADDR[,ADDR]
+                            connect to ADDR for HOST on PORT, without a lookup (repeatable;
+                            PORT 0: every port)
 TLS:
   --insecure                do not verify the server's certificate
   --cacert FILE             trust the CA certificates in FILE (must be readable)

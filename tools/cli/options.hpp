@@ -3,6 +3,8 @@
 
 #include <roundtrip/detail/config.hpp>
 
+#include <boost/asio/ip/address.hpp>
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -10,6 +12,13 @@
 #include <vector>
 
 namespace roundtrip::cli {
+
+// --resolve HOST:PORT:ADDR[,ADDR]...: a name pinned to addresses, as curl's.
+struct pinned {
+    std::string host;
+    std::uint16_t port = 0;
+    std::vector<asio::ip::address> addresses;
+};
 
 struct options {
     std::string url;
@@ -33,6 +42,7 @@ struct options {
     clock::duration sleep_between{};
     bool insecure = false;
     std::optional<std::string> cacert;
+    std::vector<pinned> resolve; // --resolve, in order; a later one for the same host and port wins
     std::optional<std::size_t> max_body;
     std::optional<std::size_t> max_header;
     std::optional<std::string> output_file; // -o
