@@ -1,5 +1,5 @@
-// A connection: one stream socket (timed by the transport's watchdog; TCP today, any stream the connect step
-// makes later), with its read buffer and its history. It serves one exchange at a time; the pool keeps it
+// A connection: one stream socket (timed by the transport's watchdog; TCP or Unix-domain), with its
+// read buffer and its history. It serves one exchange at a time; the pool keeps it
 // between exchanges.
 #pragma once
 

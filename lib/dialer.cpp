@@ -1,6 +1,7 @@
 // Dialing with RFC 8305 fallback: one candidate stream per address started, the first to connect wins.
 #include "dialer.hpp"
 
+#include "error_from_exception.hpp"
 #include "target.hpp"
 #include "time.hpp"
 
@@ -8,13 +9,19 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <chrono>
 
 namespace roundtrip::detail {
 namespace {
@@ -45,7 +52,7 @@ dial::dial(executor strand, std::shared_ptr<watchdog> watchdog, const dial_optio
            event_sink sink, const target& t, std::uint64_t conn_id, clock::duration connect_timeout,
            clock::time_point call_deadline, std::shared_ptr<tls_context> tls, std::string key)
     : strand_(strand), watchdog_(std::move(watchdog)), options_(options), names_(std::move(names)), sink_(std::move(sink)), host_(t.host),
-      host_is_ip_(t.host_is_ip), ip_(t.ip), port_(t.port), conn_id_(conn_id),
+      host_is_ip_(t.host_is_ip), ip_(t.ip), port_(t.port), unix_path_(t.unix_socket), conn_id_(conn_id),
       dial_deadline_(bounded(connect_timeout, call_deadline)), call_deadline_(call_deadline),
       expiry_(strand), fallback_(strand), tls_(std::move(tls)), key_(std::move(key))
 {
@@ -57,8 +64,8 @@ void dial::start(handler_type handler)
     expiry_.expires_at(dial_deadline_);
     expiry_.async_wait([self = shared_from_this()](error_code ec) { self->on_expired(ec); });
 
-    if (host_is_ip_) {
-        addresses_.emplace_back(ip_, port_);
+    if (host_is_ip_ || !unix_path_.empty()) {
+        addresses_.push_back(host_is_ip_ && unix_path_.empty() ? endpoint(ip_, port_) : endpoint());
         // Not from inside start(): the first connect's events and completion come from the strand.
         asio::post(strand_, [self = shared_from_this()] { self->connect_next(); });
         return;
@@ -79,6 +86,7 @@ void dial::look_up(bool use_cache)
                 self->on_resolved(std::move(a));
         },
         lookup_);
+    pending_source_ = answered ? answered->source : lookup_.joined ? dns_source::coalesced : dns_source::lookup;
     if (answered) // pinned or cached; not from inside start(): the dial's events come from the strand
         asio::post(strand_, [self = shared_from_this(), a = std::move(*answered)]() mutable {
             self->on_resolved(std::move(a));
@@ -115,7 +123,7 @@ void dial::abort_all()
         resolving_ = false;
         names_->withdraw(lookup_);
         const error_code ec = outcome({});
-        sink_.emit(conn_id_, [&] { return dns_done{{}, ec, clock::now() - resolve_started_}; });
+        sink_.emit(conn_id_, [&] { return dns_done{{}, ec, clock::now() - resolve_started_, pending_source_}; });
         asio::post(strand_, [self = shared_from_this(), ec] { self->finish(ec, nullptr); });
         return;
     }
@@ -165,11 +173,18 @@ void dial::connect_next()
     auto& stream = racing_.emplace_back(std::make_unique<timed_stream>(strand_, watchdog_));
     stream->expires_at(dial_deadline_);
     ++in_flight_;
-    sink_.emit(conn_id_, [&] { return connect_start{remote}; });
+    sink_.emit(conn_id_, [&] { return connect_start{remote, unix_path_}; });
     connect_started_.push_back(clock::now());
-    stream->async_connect(remote, [self = shared_from_this(), index](error_code ec) {
-        self->on_connected(index, ec);
-    });
+    const timed_stream::socket_type::endpoint_type peer =
+        unix_path_.empty() ? timed_stream::socket_type::endpoint_type(remote)
+                           : timed_stream::socket_type::endpoint_type(asio::local::stream_protocol::endpoint(unix_path_));
+    if (const error_code refused = prepare(stream->socket(), peer)) {
+        setup_failed_ = true;
+        asio::post(strand_, [self = shared_from_this(), index, refused] { self->on_connected(index, refused); });
+    } else
+        stream->async_connect(peer, [self = shared_from_this(), index](error_code ec) {
+            self->on_connected(index, ec);
+        });
     if (racing_.size() < addresses_.size()) {
         fallback_.expires_after(options_.fallback_delay);
         fallback_.async_wait([self = shared_from_this()](error_code ec) {
@@ -177,6 +192,47 @@ void dial::connect_next()
                 self->connect_next();
         });
     }
+}
+
+// Opens the socket and sets it up before it connects: roundtrip's TCP options, the local address, then
+// the user's own (`prepare_socket`). A TCP option the system refuses is not worth failing a connect for.
+error_code dial::prepare(timed_stream::socket_type& socket, const timed_stream::socket_type::endpoint_type& peer)
+{
+    error_code ec;
+    socket.open(peer.protocol(), ec);
+    if (ec)
+        return ec;
+    if (unix_path_.empty()) {
+        error_code ignored;
+        socket.set_option(asio::ip::tcp::no_delay(options_.tcp_no_delay), ignored);
+        const auto& k = options_.keep_alive;
+        socket.set_option(asio::socket_base::keep_alive(k.enabled), ignored);
+        if (k.enabled) {
+            const auto whole_seconds = [](clock::duration d) {
+                const auto s = std::chrono::ceil<std::chrono::seconds>(d).count();
+                return static_cast<int>(std::clamp<decltype(s)>(s, 1, 32767)); // the kernel's own bound
+            };
+            const auto set = [&](int name, int value) {
+                ::setsockopt(socket.native_handle(), IPPROTO_TCP, name, &value, sizeof value);
+            };
+            set(TCP_KEEPIDLE, whole_seconds(k.idle));
+            set(TCP_KEEPINTVL, whole_seconds(k.interval));
+            set(TCP_KEEPCNT, std::clamp(k.count, 1, 127));
+        }
+        if (options_.local_address) {
+            socket.bind(timed_stream::socket_type::endpoint_type(endpoint(*options_.local_address, 0)), ec);
+            if (ec)
+                return ec;
+        }
+    }
+    if (options_.prepare_socket) {
+        try {
+            options_.prepare_socket(socket, ec);
+        } catch (...) { // it runs in a handler of the strand: nothing may escape into the event loop
+            ec = error_from_exception(std::current_exception());
+        }
+    }
+    return ec;
 }
 
 void dial::on_connected(std::size_t index, error_code ec)
@@ -188,7 +244,13 @@ void dial::on_connected(std::size_t index, error_code ec)
         ec = error::canceled;
     else if (ec || stop_.stopped())
         ec = outcome(ec ? ec : error_code(error::canceled));
-    sink_.emit(conn_id_, [&] { return connect_done{addresses_[index], ec, clock::now() - connect_started_[index]}; });
+    sink_.emit(conn_id_, [&] {
+        return connect_done{addresses_[index], ec, clock::now() - connect_started_[index], unix_path_};
+    });
+    // A Unix-domain socket's path that is not there: nothing listens. The event keeps the system's
+    // code; the dial ends with its meaning. (ENOENT means nothing of the kind elsewhere.)
+    if (ec == boost::system::errc::no_such_file_or_directory && !unix_path_.empty())
+        ec = error::connection_refused;
 
     if (!ec) {
         winner_ = index;
@@ -215,8 +277,6 @@ void dial::on_connected(std::size_t index, error_code ec)
         return;
     if (winner_ != SIZE_MAX) {
         auto& stream = racing_[winner_];
-        error_code ignored;
-        stream->socket().set_option(asio::ip::tcp::no_delay(options_.tcp_no_delay), ignored);
         stream->expires_never();
         auto conn = std::make_unique<connection>(std::move(stream), conn_id_, addresses_[winner_]);
         conn->key = key_;
@@ -224,11 +284,13 @@ void dial::on_connected(std::size_t index, error_code ec)
             return handshake(std::move(conn));
         return finish({}, std::move(conn));
     }
-    if (!stop_.stopped() && source_ == dns_source::cache && !refreshed_) {
-        // Every address the cache gave failed: the name may have moved since it was cached (curl
-        // and Go keep it for its time regardless). Drop it and look up once more.
+    if (!stop_.stopped() && source_ == dns_source::cache && !refreshed_ && !setup_failed_) {
+        // Every address the cache gave refused or could not be reached: the name may have moved since
+        // it was cached (curl and Go keep it for its time regardless). Drop it and look up once more.
+        // Not when our own setup of a socket failed (a bind, prepare_socket): that says nothing about
+        // the name.
         refreshed_ = true;
-        names_->forget(host_);
+        names_->forget(host_, addresses_);
         racing_.clear();
         connect_started_.clear();
         addresses_.clear();

@@ -1,4 +1,5 @@
-// The dialer makes one new connection: it finds the host's addresses (unless it is an IP literal:
+// The dialer makes one new connection: through a Unix-domain socket when the target names one;
+// else it finds the host's addresses (unless it is an IP literal:
 // pinned, cached, or looked up, through the transport's lookup group), then connects to them in
 // order, starting the next one when the current one has not answered within the fallback delay
 // (RFC 8305), and keeps the first that succeeds; addresses from the cache that all fail are looked
@@ -47,6 +48,7 @@ private:
     void look_up(bool use_cache);
     void on_resolved(lookup_group::answer found);
     void connect_next();
+    error_code prepare(timed_stream::socket_type& socket, const timed_stream::socket_type::endpoint_type& peer);
     void on_connected(std::size_t index, error_code ec);
     void on_expired(error_code ec);
     void abort_all();
@@ -64,6 +66,7 @@ private:
     bool host_is_ip_;
     asio::ip::address ip_;
     std::uint16_t port_;
+    std::string unix_path_; // connect through this Unix-domain socket; empty: TCP
     std::uint64_t conn_id_;
     clock::time_point dial_deadline_;
     clock::time_point call_deadline_;
@@ -76,7 +79,9 @@ private:
     asio::steady_timer fallback_; // when to start the next address
     lookup_group::ticket lookup_; // while the lookup group owes an answer
     bool resolving_ = false;
-    dns_source source_ = dns_source::lookup; // of addresses_
+    dns_source source_ = dns_source::lookup;         // of addresses_
+    dns_source pending_source_ = dns_source::lookup; // of the answer the dial waits for
+    bool setup_failed_ = false; // a socket's own setup failed (bind, prepare_socket), not a connect
     bool refreshed_ = false; // addresses from the cache failed, and the name was looked up again
     std::vector<endpoint> addresses_;
     std::vector<std::unique_ptr<timed_stream>> racing_; // one per address started

@@ -37,8 +37,8 @@ struct core_fields {
     {
         out("addresses", e.addresses), out("error", e.error), out("took", e.took), out("source", to_string(e.source));
     }
-    void operator()(const connect_start& e) { out("remote", e.remote); }
-    void operator()(const connect_done& e) { out("remote", e.remote), out("error", e.error), out("took", e.took); }
+    void operator()(const connect_start& e) { where(e); }
+    void operator()(const connect_done& e) { where(e), out("error", e.error), out("took", e.took); }
     void operator()(const tls_handshake_start& e) { out("server_name", e.server_name); }
     void operator()(const tls_handshake_done& e)
     {
@@ -71,6 +71,16 @@ struct core_fields {
         out("reason", to_string(e.reason)), out("requests_served", e.requests_served), out("lifetime", e.lifetime);
     }
     void operator()(const middleware_event& e) { e.write_fields(out); }
+
+    // Where a connect goes: an IP endpoint, or a Unix-domain socket's path.
+    template <class Connect>
+    void where(const Connect& e)
+    {
+        if (e.unix_socket.empty())
+            out("remote", e.remote);
+        else
+            out("unix_socket", e.unix_socket);
+    }
 };
 
 // A double in the shortest form that reads back the same: "0.75", "1e+100".

@@ -1,6 +1,8 @@
 // Pins, the cache and shared lookups, for the dials of one transport.
 #include "lookup_group.hpp"
 
+#include "ascii.hpp"
+
 #include <roundtrip/error.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -27,12 +29,19 @@ lookup_group::lookup_group(executor strand, std::shared_ptr<resolver> names, con
 {
 }
 
-std::string lookup_group::lowercase(std::string_view host)
+void lookup_group::forget(std::string_view host, const std::vector<endpoint>& addresses)
 {
-    std::string out(host);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
-    return out;
+    const std::string name = ascii_lower(host);
+    auto kept = cache_.find(name, clock::now());
+    if (!kept || kept->error)
+        return;
+    std::vector<asio::ip::address> tried;
+    for (const auto& e : addresses)
+        tried.push_back(e.address());
+    std::sort(tried.begin(), tried.end());
+    std::sort(kept->addresses.begin(), kept->addresses.end());
+    if (tried == kept->addresses)
+        cache_.forget(name);
 }
 
 std::optional<lookup_group::answer> lookup_group::find(std::string_view host, std::uint16_t port, bool use_cache,
@@ -43,7 +52,7 @@ std::optional<lookup_group::answer> lookup_group::find(std::string_view host, st
         if (!pinned.empty())
             return answer{{}, with_port(pinned, port), dns_source::pinned};
     }
-    std::string name = lowercase(host);
+    std::string name = ascii_lower(host);
     if (use_cache)
         if (auto kept = cache_.find(name, clock::now()))
             return answer{kept->error, with_port(kept->addresses, port), dns_source::cache};
@@ -51,14 +60,14 @@ std::optional<lookup_group::answer> lookup_group::find(std::string_view host, st
     out.host = name;
     out.id = ++last_ticket_;
     auto it = flights_.find(name);
-    if (it != flights_.end()) {
+    out.joined = it != flights_.end();
+    if (out.joined) {
         it->second.waiting.push_back({out.id, port, std::move(then)});
         return std::nullopt;
     }
     auto cancel = std::make_shared<asio::cancellation_signal>();
     it = flights_.emplace(name, flight{out.id, cancel, {}}).first;
     it->second.waiting.push_back({out.id, port, std::move(then)});
-    ++lookups_;
     resolver_->async_resolve(
         name, port,
         asio::bind_cancellation_slot(

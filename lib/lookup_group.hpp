@@ -37,6 +37,7 @@ public:
     struct ticket {
         std::string host;
         std::uint64_t id = 0; // 0: none
+        bool joined = false;  // joined a lookup another dial started
     };
 
     // `options` (and the resolver and pins it names) must outlive the group.
@@ -51,11 +52,9 @@ public:
     // `then` of `t` will not run. The last dial to withdraw from a lookup cancels it.
     void withdraw(ticket& t);
 
-    // Drops what the cache keeps for `host`.
-    void forget(std::string_view host) { cache_.forget(lowercase(host)); }
-
-    // How many lookups the resolver was asked for since the group was built.
-    std::uint64_t lookups() const noexcept { return lookups_; }
+    // Drops what the cache keeps for `host` if it is still `addresses` (in any order): a dial whose
+    // cached addresses all failed must not drop a newer answer another dial stored meanwhile.
+    void forget(std::string_view host, const std::vector<endpoint>& addresses);
 
 private:
     struct joined {
@@ -69,7 +68,6 @@ private:
         std::vector<joined> waiting;
     };
 
-    static std::string lowercase(std::string_view host);
     void on_answer(const std::string& host, std::uint64_t starter, error_code ec, std::vector<endpoint> found);
 
     executor strand_;
@@ -78,7 +76,6 @@ private:
     dns_cache cache_;
     std::map<std::string, flight, std::less<>> flights_; // by lowercased host name
     std::uint64_t last_ticket_ = 0;
-    std::uint64_t lookups_ = 0;
 };
 
 } // namespace roundtrip::detail

@@ -23,6 +23,7 @@ struct target {
     std::string_view host_header; // host[:port] as the URL spells it; points into the request's url
     std::string_view path;        // origin-form request target; points into the url or owned_path
     std::string owned_path;       // only when the URL's target lacks its leading "/"
+    std::string_view unix_socket; // connect through this Unix-domain socket; set by the transport
 
     target() = default;
     target(const target&) = delete; // `path` may point into `owned_path`

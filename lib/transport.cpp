@@ -2,6 +2,7 @@
 // gets a connection from the pool (or dials one: dialer.cpp), runs the HTTP/1.1 exchange
 // (http1_exchange.hpp), gives the connection back, and retries transparently when that is safe,
 // emitting each step as an event.
+#include "ascii.hpp"
 #include "call_state.hpp"
 #include "chain.hpp"
 #include "completion.hpp"
@@ -25,6 +26,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/intrusive/list.hpp>
+
+#include <sys/un.h>
 
 #include <optional>
 #include <set>
@@ -305,6 +308,11 @@ private:
         target t;
         if (auto ec = targets_.parse(req, t)) {
             r.error = ec;
+            co_return;
+        }
+        t.unix_socket = options_.dial.unix_socket;
+        if (t.unix_socket.size() >= sizeof(sockaddr_un::sun_path)) { // what the system can address
+            r.error = error::invalid_config;
             co_return;
         }
         if (t.tls && req.tls)
@@ -708,19 +716,21 @@ private:
     {
         const std::uint64_t tls_id = own_tls ? own_tls->id() + 1 : 0;
         if (!last_key_ || last_key_.tls != t.tls || last_key_.port != t.port || last_key_.tls_id != tls_id
-            || last_key_.host != t.host) {
+            || last_key_.host != t.host || last_key_.unix_socket != t.unix_socket) {
             last_key_.key = std::make_shared<const std::string>(pool_key(t, own_tls));
             last_key_.tls = t.tls;
             last_key_.port = t.port;
             last_key_.tls_id = tls_id;
             last_key_.host = t.host;
+            last_key_.unix_socket = t.unix_socket;
         }
         return last_key_.key;
     }
 
     // "http://example.com:80": the host lowercased and the port always spelled, so that one server
     // has one pool however its URLs spell it. Connections made with a request's own TLS configuration
-    // (`own_tls`) are keyed apart: "https://example.com:443#tls7".
+    // (`own_tls`) are keyed apart: "https://example.com:443#tls7"; so are those through a Unix-domain
+    // socket: "http://localhost:80#unix:/run/app.sock".
     static std::string pool_key(const target& t, const tls_context* own_tls)
     {
         const bool bracketed = t.host_is_ip && t.ip.is_v6();
@@ -728,11 +738,13 @@ private:
         if (bracketed)
             key += '[';
         for (char ch : t.host)
-            key += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+            key += ascii_lower(ch);
         key += bracketed ? "]:" : ":";
         key += std::to_string(t.port);
         if (own_tls)
             key.append("#tls").append(std::to_string(own_tls->id()));
+        if (!t.unix_socket.empty())
+            key.append("#unix:").append(t.unix_socket);
         return key;
     }
 
@@ -767,6 +779,7 @@ private:
         std::uint16_t port = 0;
         std::uint64_t tls_id = 0;
         std::string host;
+        std::string unix_socket;
         explicit operator bool() const noexcept { return key != nullptr; }
     } last_key_;
     // Connections put idle since the last watch round, and the round itself.

@@ -25,7 +25,9 @@
 //     tls_handshake_start/tls_handshake_done, wait_for_conn_start/wait_for_conn_done,
 //     call_start/call_done.
 //   - On a reused connection there are no dns_*, connect_* or tls_* events: got_conn follows get_conn
-//     with `reused = true`. An IP-literal host has no dns_* events.
+//     with `reused = true`. An IP-literal host, or a dial through a Unix-domain socket, has no dns_*
+//     events. A dial whose addresses from the DNS cache all failed looks the name up again: a second
+//     [dns_start, dns_done] pair follows its connect_* pairs.
 //   - The order within an attempt is: get_conn, [wait_for_conn_start, wait_for_conn_done],
 //     [dns_start, dns_done], [connect_start, connect_done]..., [tls_handshake_start, tls_handshake_done],
 //     got_conn, wrote_headers, wrote_request, got_first_response_byte, [got_1xx]..., response_headers,
@@ -155,7 +157,7 @@ struct dns_start {
 };
 /// `dns_done` ends name resolution with the addresses found or an error, and says where they came
 /// from. A dial that fails on every address from the cache looks the name up once more: a second
-/// dns_start/dns_done pair, with `source = lookup`.
+/// dns_start/dns_done pair, whose source is `lookup` (or `coalesced`).
 struct dns_done {
     std::span<const endpoint> addresses;
     error_code error;
@@ -164,7 +166,8 @@ struct dns_done {
 };
 /// `connect_start` fires for each address a dial tries, in order.
 struct connect_start {
-    endpoint remote;
+    endpoint remote;              ///< Unspecified (0.0.0.0:0) for a Unix-domain socket.
+    std::string_view unix_socket; ///< The socket's path, when the dial connects to one.
 };
 /// `connect_done` ends the connect to one address: success, its failure, or canceled when
 /// another address won the race.
@@ -173,6 +176,8 @@ struct connect_done {
     error_code error; ///< The operating system's own code (e.g. ECONNREFUSED); the call ends with
                       ///< its roundtrip counterpart (`error::connection_refused`).
     clock::duration took{}; ///< Since this address's connect_start.
+    std::string_view unix_socket; ///< The socket's path, when the dial connected to one (`remote` is
+                                  ///< then unspecified).
 };
 /// `tls_handshake_start` fires before a TLS handshake on a new connection.
 struct tls_handshake_start {

@@ -32,9 +32,6 @@ public:
     /// an empty list when the name is not pinned.
     std::vector<asio::ip::address> find(std::string_view host, std::uint16_t port) const;
 
-    /// Returns true when no name is pinned.
-    bool empty() const;
-
 private:
     mutable std::mutex mutex_;
     std::map<std::pair<std::string, std::uint16_t>, std::vector<asio::ip::address>> pins_;

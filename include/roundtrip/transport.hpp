@@ -1,5 +1,5 @@
-// The transport: the round tripper at the bottom of every chain, which dials connections with Beast
-// TCP streams and exchanges HTTP/1.1 messages on them, emitting the lifecycle events.
+// The transport: the round tripper at the bottom of every chain, which dials connections (TCP or
+// Unix-domain) and exchanges HTTP/1.1 messages on them, emitting the lifecycle events.
 #pragma once
 
 #include <roundtrip/detail/config.hpp>
@@ -10,9 +10,13 @@
 #include <roundtrip/round_tripper.hpp>
 #include <roundtrip/tls.hpp>
 
+#include <boost/asio/generic/stream_protocol.hpp>
+
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,8 +46,9 @@ struct timeouts {
 /// shared (one resolver call, as Go's `DNSDone.Coalesced`), whatever the cache keeps.
 struct dns_cache_options {
     /// How long a name's addresses are reused before it is looked up again. Default 60 s, as curl's
-    /// `CURLOPT_DNS_CACHE_TIMEOUT`. 0 turns the cache off: unlike the other durations, 0 here does not
-    /// mean "no limit". A dial that fails on every cached address drops the entry and looks up once more.
+    /// `CURLOPT_DNS_CACHE_TIMEOUT`. 0 keeps no answers (failures still follow `failure_ttl`): unlike
+    /// the other durations, 0 here does not mean "no limit". A dial whose cached addresses all refuse
+    /// or cannot be reached drops the entry and looks up once more.
     clock::duration ttl = std::chrono::seconds(60);
     /// How long a failed lookup (`host_not_found`, `dns_failed`) is remembered, so a burst of requests to
     /// a name that does not resolve makes one lookup, not one each. Default 1 s; 0 keeps none.
@@ -52,10 +57,44 @@ struct dns_cache_options {
     std::size_t max_names = 1000;
 };
 
+/// `tcp_keep_alive` makes the operating system probe an idle TCP connection, so that a peer that
+/// vanished (a crashed host, a dropped NAT entry) is noticed (`network_timeout`) rather than waited
+/// on forever. The defaults are Go's `net.Dialer`'s (`KeepAliveConfig`). Times are whole seconds,
+/// at least 1.
+struct tcp_keep_alive {
+    /// Sets SO_KEEPALIVE. Default on.
+    bool enabled = true;
+    /// Idle time before the first probe (TCP_KEEPIDLE). Default 15 s.
+    clock::duration idle = std::chrono::seconds(15);
+    /// Time between probes (TCP_KEEPINTVL). Default 15 s.
+    clock::duration interval = std::chrono::seconds(15);
+    /// Unanswered probes before the connection is dropped (TCP_KEEPCNT). Default 9.
+    int count = 9;
+};
+
+/// A stream socket as the connect step makes it: Asio's generic one, which is TCP or Unix-domain.
+using stream_socket = asio::generic::stream_protocol::socket;
+
 /// `dial_options` shape how new connections are made.
 struct dial_options {
     /// Sets TCP_NODELAY on each connection, so a request is not held back by Nagle's algorithm.
     bool tcp_no_delay = true;
+    /// TCP keep-alive probes on each TCP connection (not on Unix-domain sockets).
+    tcp_keep_alive keep_alive;
+    /// The local address TCP connections are made from (Go's `Dialer.LocalAddr`, curl's
+    /// `--interface`); the port is chosen by the system. An address of the other family than the
+    /// server's fails that connect. Default: none, the system chooses.
+    std::optional<asio::ip::address> local_address;
+    /// Connects every request through the Unix-domain socket at this path instead of TCP (curl's
+    /// `--unix-socket`): a sidecar, a local daemon. The URL still gives `Host` and, for https, the
+    /// name TLS verifies. Connections are pooled under a key of their own. Default: TCP. A path
+    /// longer than the system can address (107 bytes on Linux) fails with `invalid_config`.
+    std::string unix_socket;
+    /// Called with each new socket, opened and with roundtrip's options set, before it connects:
+    /// set socket options of your own (SO_MARK, a send buffer, ...), as Go's `Dialer.Control`. An
+    /// error it sets fails that connect (`connect_done` carries it); so does an exception, which it
+    /// should not throw. Runs on the transport's executor.
+    std::function<void(stream_socket& socket, error_code& ec)> prepare_socket;
     /// How long a connect to one address may go unanswered before the next address is tried in
     /// parallel: the connection attempt delay of RFC 8305 (Happy Eyeballs v2), whose addresses are
     /// tried alternating IPv6 and IPv4. The A and AAAA lookups are not raced (section 3): the

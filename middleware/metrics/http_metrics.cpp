@@ -381,11 +381,14 @@ private:
         const dial_state* dial = dial_of(e);
         if (!dial)
             return;
-        attribute_list attrs;
-        attrs.set("dns.question.name", dial->target.host);
-        if (d.error)
-            attrs.set("error.type", error_class(d.error));
-        m_->dns_duration.record(at(m_->dns_duration, attrs), d.took);
+        // Only lookups have a duration to record: an answer from the cache or a pin was none.
+        if (d.source == dns_source::lookup || d.source == dns_source::coalesced) {
+            attribute_list attrs;
+            attrs.set("dns.question.name", dial->target.host);
+            if (d.error)
+                attrs.set("error.type", error_class(d.error));
+            m_->dns_duration.record(at(m_->dns_duration, attrs), d.took);
+        }
         if (d.error)
             forget_dial(e.conn);
     }

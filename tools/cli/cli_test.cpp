@@ -1,5 +1,7 @@
 // The `roundtrip` program from the outside: each flag, the JSON and trace formats, exit statuses and
 // error classes, run against the loopback server. The program's path comes from ROUNDTRIP_CLI.
+#include "unix_server.hpp"
+
 #include <roundtrip/testing/test_certs.hpp>
 #include <roundtrip/testing/test_server.hpp>
 
@@ -704,8 +706,9 @@ TEST_CASE("--resolve pins a name to addresses: no lookup, and a bad pin is a usa
     CHECK(server.requests() == 1);
 
     // Several addresses, bracketed as IPv6 ones must be: the first refuses (nothing on 127.0.0.2), the next answers.
-    r = cli("--resolve pinned.invalid:" + port + ":127.0.0.2,[127.0.0.1] http://pinned.invalid:" + port + "/");
+    r = cli("--trace --resolve pinned.invalid:" + port + ":127.0.0.2,[127.0.0.1] http://pinned.invalid:" + port + "/");
     CHECK(r.status == 0);
+    CHECK(has(r.err, "\"remote\":\"127.0.0.2:" + port + "\",\"error\":\"connection_refused\""));
     CHECK(server.requests() == 2);
 
     r = cli("--resolve pinned.invalid:" + port + ":not-an-address http://pinned.invalid:" + port + "/");
@@ -714,4 +717,15 @@ TEST_CASE("--resolve pins a name to addresses: no lookup, and a bad pin is a usa
     r = cli("--resolve pinned.invalid http://pinned.invalid/");
     CHECK(r.status == 2);
     CHECK(has(r.err, "--resolve takes HOST:PORT:ADDRESS"));
+}
+
+TEST_CASE("--unix-socket sends the request through a Unix-domain socket, Host from the URL")
+{
+    testing::unix_server server("cli");
+    auto r = cli("--unix-socket " + server.path() + " http://sidecar.local/health");
+    CHECK(r.status == 0);
+    CHECK(r.out == server.path() + " sidecar.local");
+    r = cli("--unix-socket /nonexistent/roundtrip.sock http://sidecar.local/");
+    CHECK(r.status == 1);
+    CHECK(has(r.err, "connection_refused"));
 }

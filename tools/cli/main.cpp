@@ -168,6 +168,8 @@ public:
             for (const auto& p : o_.resolve)
                 t.dial.pins->pin(p.host, p.port, p.addresses);
         }
+        if (o_.unix_socket)
+            t.dial.unix_socket = *o_.unix_socket;
         t.tls.insecure_skip_verify = o_.insecure;
         if (o_.cacert && !input_error)
             t.tls.ca_file = *o_.cacert;

@@ -103,6 +103,7 @@ options parse(int argc, char** argv)
         else if (a == "--insecure") o.insecure = true;
         else if (a == "--cacert") o.cacert = std::string(value());
         else if (a == "--resolve") o.resolve.push_back(pin(value()));
+        else if (a == "--unix-socket") o.unix_socket = std::string(value());
         else if (a == "--max-body") o.max_body = whole(a, value(), 1ull << 40);
         else if (a == "--max-header") o.max_header = whole(a, value(), 1ull << 30);
         else if (a == "-o") o.output_file = std::string(value());
@@ -154,6 +155,7 @@ Connecting:
   --resolve HOST:PORT:ADDR[,ADDR]
                             connect to ADDR for HOST on PORT, without a lookup (repeatable;
                             PORT 0: every port)
+  --unix-socket PATH        connect through the Unix-domain socket at PATH instead of TCP
 TLS:
   --insecure                do not verify the server's certificate
   --cacert FILE             trust the CA certificates in FILE (must be readable)

@@ -43,6 +43,7 @@ struct options {
     bool insecure = false;
     std::optional<std::string> cacert;
     std::vector<pinned> resolve; // --resolve, in order; a later one for the same host and port wins
+    std::optional<std::string> unix_socket; // --unix-socket PATH
     std::optional<std::size_t> max_body;
     std::optional<std::size_t> max_header;
     std::optional<std::string> output_file; // -o
