@@ -11,6 +11,9 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
 #include <boost/beast/core/error.hpp>
 
 #include <openssl/ssl.h>
@@ -51,11 +54,18 @@ std::vector<endpoint> interleave_families(std::vector<endpoint> in)
 dial::dial(executor strand, std::shared_ptr<watchdog> watchdog, const dial_options& options, std::shared_ptr<lookup_group> names,
            event_sink sink, const target& t, std::uint64_t conn_id, clock::duration connect_timeout,
            clock::time_point call_deadline, std::shared_ptr<tls_context> tls, std::string key)
-    : strand_(strand), watchdog_(std::move(watchdog)), options_(options), names_(std::move(names)), sink_(std::move(sink)), host_(t.host),
-      host_is_ip_(t.host_is_ip), ip_(t.ip), port_(t.port), unix_path_(t.unix_socket), conn_id_(conn_id),
+    : strand_(strand), watchdog_(std::move(watchdog)), options_(options), names_(std::move(names)), sink_(std::move(sink)), origin_host_(t.host),
+      origin_is_ip_(t.host_is_ip), origin_port_(t.port), route_(t.route), host_(route_ ? route_->via->host : t.host),
+      host_is_ip_(t.host_is_ip), ip_(t.ip), port_(route_ ? route_->via->port : t.port), unix_path_(options.unix_socket),
+      conn_id_(conn_id),
       dial_deadline_(bounded(connect_timeout, call_deadline)), call_deadline_(call_deadline),
       expiry_(strand), fallback_(strand), tls_(std::move(tls)), key_(std::move(key))
 {
+    if (route_) {
+        error_code not_ip;
+        ip_ = asio::ip::make_address(host_, not_ip);
+        host_is_ip_ = !not_ip;
+    }
 }
 
 void dial::start(handler_type handler)
@@ -107,6 +117,8 @@ void dial::on_expired(error_code ec)
     // has a timeout of its own, and cutting it here would pass for a failed handshake.
     if (ec || done_ || stop_.stopped() || handshaking_)
         return;
+    // A tunnel being opened is bounded by the same deadline on its stream; stopping here as well
+    // makes the outcome a connect timeout either way.
     stop_.stop(stop_state::reason::expired);
     abort_all();
 }
@@ -117,6 +129,10 @@ void dial::abort_all()
 {
     if (handshaking_) {
         handshaking_->stream.cancel();
+        return;
+    }
+    if (tunneling_) {
+        tunneling_->stream.cancel();
         return;
     }
     if (resolving_) {
@@ -280,6 +296,8 @@ void dial::on_connected(std::size_t index, error_code ec)
         stream->expires_never();
         auto conn = std::make_unique<connection>(std::move(stream), conn_id_, addresses_[winner_]);
         conn->key = key_;
+        if (tls_ && route_)
+            return open_tunnel(std::move(conn));
         if (tls_)
             return handshake(std::move(conn));
         return finish({}, std::move(conn));
@@ -300,13 +318,81 @@ void dial::on_connected(std::size_t index, error_code ec)
     finish(stop_.stopped() ? outcome({}) : first_error_, nullptr);
 }
 
+// The CONNECT request and the proxy's answer, for as long as the tunnel is being opened.
+struct dial::tunnel_exchange {
+    std::string target; // host:port, IPv6 in brackets
+    std::string request;
+    boost::beast::flat_buffer in{16 * 1024}; // the answer's head must fit: a proxy has no reason to send more
+    boost::beast::http::response_parser<boost::beast::http::empty_body> answer;
+};
+
+dial::~dial() = default;
+
+// Asks the proxy for a tunnel to the server: CONNECT host:port, with the proxy's credentials. Bounded
+// by the dial's deadline, as connecting is.
+void dial::open_tunnel(std::unique_ptr<connection> conn)
+{
+    tunnel_ = std::make_unique<tunnel_exchange>();
+    auto& x = *tunnel_;
+    const bool v6 = origin_host_.find(':') != std::string::npos;
+    x.target = (v6 ? "[" + origin_host_ + "]" : origin_host_) + ":" + std::to_string(origin_port_);
+    x.request = "CONNECT " + x.target + " HTTP/1.1\r\nHost: " + x.target + "\r\n";
+    if (!route_->authorization.empty())
+        x.request.append("Proxy-Authorization: ").append(route_->authorization).append("\r\n");
+    x.request.append("\r\n");
+    x.answer.skip(true); // a 2xx to CONNECT has no body; the tunnel's bytes follow the head
+    x.answer.header_limit(16 * 1024);
+    sink_.emit(conn_id_, [&] { return proxy_connect_start{route_->where, x.target}; });
+    tunnel_started_ = clock::now();
+    conn->stream.expires_at(dial_deadline_);
+    tunneling_ = std::move(conn);
+    asio::async_write(tunneling_->stream, asio::buffer(x.request),
+                      asio::bind_executor(strand_, [self = shared_from_this()](error_code ec, std::size_t) {
+                          if (ec)
+                              return self->on_tunnel(ec);
+                          auto& x = *self->tunnel_;
+                          boost::beast::http::async_read(
+                              self->tunneling_->stream, x.in, x.answer,
+                              asio::bind_executor(self->strand_, [self](error_code ec, std::size_t) {
+                                  self->on_tunnel(ec);
+                              }));
+                      }));
+}
+
+void dial::on_tunnel(error_code ec)
+{
+    std::unique_ptr<connection> conn = std::move(tunneling_);
+    std::unique_ptr<tunnel_exchange> x = std::move(tunnel_);
+    conn->stream.expires_never();
+    unsigned status = 0;
+    if (stop_.stopped() || ec == boost::beast::error::timeout)
+        ec = outcome(ec ? ec : error_code(error::canceled));
+    else if (ec && ec.category() == boost::beast::http::make_error_code(boost::beast::http::error::end_of_stream).category())
+        ec = error::proxy_error; // what came back is not an HTTP answer
+    else if (ec == asio::error::eof)
+        ec = error::proxy_error; // the proxy closed the connection instead of answering
+    else if (!ec) {
+        status = x->answer.get().result_int();
+        // Anything but 2xx is a refusal (407: credentials, 403: not allowed there, 502: the server
+        // could not be reached). Bytes after a 2xx head, before our TLS hello, are not the server's.
+        if (status / 100 != 2 || x->in.size() != 0)
+            ec = error::proxy_error;
+    }
+    sink_.emit(conn_id_, [&] { return proxy_connect_done{status, ec, clock::now() - tunnel_started_}; });
+    if (ec) {
+        conn->close();
+        return finish(ec, nullptr);
+    }
+    handshake(std::move(conn));
+}
+
 void dial::handshake(std::unique_ptr<connection> conn)
 {
     expiry_.cancel(); // connecting is over; the handshake has a timeout of its own
     conn->tls_config = tls_;
     auto& tls = conn->tls.emplace(conn->stream, tls_->native());
-    tls_->prepare(tls.native_handle(), host_, host_is_ip_, conn->key);
-    sink_.emit(conn_id_, [&] { return tls_handshake_start{host_is_ip_ ? std::string_view() : host_}; });
+    tls_->prepare(tls.native_handle(), origin_host_, origin_is_ip_, conn->key);
+    sink_.emit(conn_id_, [&] { return tls_handshake_start{origin_is_ip_ ? std::string_view() : origin_host_}; });
     handshake_started_ = clock::now();
     conn->stream.expires_at(bounded(tls_->options().handshake_timeout, call_deadline_));
     handshaking_ = std::move(conn);

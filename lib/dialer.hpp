@@ -3,13 +3,15 @@
 // pinned, cached, or looked up, through the transport's lookup group), then connects to them in
 // order, starting the next one when the current one has not answered within the fallback delay
 // (RFC 8305), and keeps the first that succeeds; addresses from the cache that all fail are looked
-// up once more. For https it then runs the TLS handshake, so that a connection is ready for HTTP
-// whoever ends up using it.
+// up once more. Through a proxy, it connects to the proxy instead, and for https asks it for a
+// tunnel to the server (CONNECT). For https it then runs the TLS handshake with the server, so that a
+// connection is ready for HTTP whoever ends up using it.
 #pragma once
 
 #include "connection.hpp"
 #include "event_sink.hpp"
 #include "lookup_group.hpp"
+#include "proxy_route.hpp"
 #include "stop_state.hpp"
 #include "tls_context.hpp"
 
@@ -38,6 +40,8 @@ public:
          std::uint64_t conn_id, clock::duration connect_timeout, clock::time_point call_deadline,
          std::shared_ptr<tls_context> tls, std::string key);
 
+    ~dial();
+
     // Starts the dial; `handler` runs once, on the strand, never inside this function.
     void start(handler_type handler);
 
@@ -53,6 +57,8 @@ private:
     void on_expired(error_code ec);
     void abort_all();
     error_code outcome(error_code ec) const;
+    void open_tunnel(std::unique_ptr<connection> conn);
+    void on_tunnel(error_code ec);
     void handshake(std::unique_ptr<connection> conn);
     void on_handshake(error_code ec);
     void finish(error_code ec, std::unique_ptr<connection> conn);
@@ -62,6 +68,12 @@ private:
     const dial_options& options_;
     std::shared_ptr<lookup_group> names_;
     event_sink sink_;
+    // The server the connection is for: what TLS verifies, and where a tunnel goes.
+    std::string origin_host_;
+    bool origin_is_ip_;
+    std::uint16_t origin_port_;
+    std::shared_ptr<const proxy_route> route_; // null: the dial connects to the server itself
+    // Where the dial connects: the server, or its proxy.
     std::string host_;
     bool host_is_ip_;
     asio::ip::address ip_;
@@ -95,6 +107,10 @@ private:
     std::shared_ptr<tls_context> tls_;
     std::string key_;
     std::unique_ptr<connection> handshaking_; // connected, its TLS handshake in progress
+    std::unique_ptr<connection> tunneling_;   // connected to the proxy, its CONNECT in progress
+    struct tunnel_exchange;
+    std::unique_ptr<tunnel_exchange> tunnel_;
+    clock::time_point tunnel_started_;
     stop_state stop_; // cancel() or the dial's deadline (expiry_)
     bool done_ = false;
 };

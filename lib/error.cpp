@@ -53,6 +53,7 @@ public:
         case error::network_timeout: return "connection timed out by the operating system";
         case error::io_failed: return "i/o failed";
         case error::tls_failed: return "tls failed after the handshake";
+        case error::proxy_error: return "the proxy refused the connection";
         }
         return "unknown roundtrip error";
     }
@@ -105,6 +106,7 @@ condition classify_own(error e) noexcept
     case error::header_too_large: return condition::header_too_large;
     case error::body_too_large: return condition::body_too_large;
     case error::canceled: return condition::canceled;
+    case error::proxy_error: return condition::proxy_error;
     case error::connection_refused: return condition::connection_refused;
     case error::connection_reset: return condition::connection_reset;
     case error::network_unreachable: return condition::connect_failed;
@@ -267,6 +269,7 @@ std::string_view to_string(condition c) noexcept
     case condition::invalid_header: return "invalid_header";
     case condition::invalid_method: return "invalid_method";
     case condition::invalid_config: return "invalid_config";
+    case condition::proxy_error: return "proxy_error";
     case condition::canceled: return "canceled";
     case condition::other: return "other";
     }

@@ -14,7 +14,8 @@ namespace {
 
 constexpr std::array<std::string_view, std::variant_size_v<event_data> - 1> core_names{
     "call_start", "call_done", "get_conn", "wait_for_conn_start", "wait_for_conn_done",
-    "dns_start", "dns_done", "connect_start", "connect_done", "tls_handshake_start",
+    "dns_start", "dns_done", "connect_start", "connect_done", "proxy_connect_start", "proxy_connect_done",
+    "tls_handshake_start",
     "tls_handshake_done", "got_conn", "wrote_headers", "wrote_request",
     "got_first_response_byte", "got_1xx", "response_headers", "response_body_done",
     "put_idle_conn", "conn_not_pooled", "conn_closed", "attempt_done"};
@@ -39,6 +40,8 @@ struct core_fields {
     }
     void operator()(const connect_start& e) { where(e); }
     void operator()(const connect_done& e) { where(e), out("error", e.error), out("took", e.took); }
+    void operator()(const proxy_connect_start& e) { out("proxy", e.proxy), out("target", e.target); }
+    void operator()(const proxy_connect_done& e) { out("status", e.status), out("error", e.error), out("took", e.took); }
     void operator()(const tls_handshake_start& e) { out("server_name", e.server_name); }
     void operator()(const tls_handshake_done& e)
     {

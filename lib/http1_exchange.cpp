@@ -2,6 +2,8 @@
 // response parser's set-up, and the mapping of I/O outcomes to roundtrip's errors.
 #include "http1_exchange.hpp"
 
+#include "proxy_route.hpp"
+
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
@@ -85,6 +87,9 @@ error_code write_head(std::string& out, const exchange_scope& x)
     out.append(req.method).append(" ").append(x.where.path).append(" HTTP/1.1\r\n");
     if (fields->find(http::field::host) == fields->end())
         out.append("Host: ").append(x.where.host_header).append("\r\n");
+    if (x.where.absolute_form && !x.where.route->authorization.empty()
+        && fields->find(http::field::proxy_authorization) == fields->end())
+        out.append("Proxy-Authorization: ").append(x.where.route->authorization).append("\r\n");
     for (const auto& f : *fields) {
         switch (f.name()) {
         case http::field::content_length:

@@ -8,10 +8,13 @@
 #include <boost/asio/ip/address.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace roundtrip::detail {
+
+struct proxy_route;
 
 struct target {
     std::string host;             // the name to resolve, or the IP literal without brackets
@@ -23,7 +26,8 @@ struct target {
     std::string_view host_header; // host[:port] as the URL spells it; points into the request's url
     std::string_view path;        // origin-form request target; points into the url or owned_path
     std::string owned_path;       // only when the URL's target lacks its leading "/"
-    std::string_view unix_socket; // connect through this Unix-domain socket; set by the transport
+    std::shared_ptr<const proxy_route> route; // the proxy the connection goes through; set by the transport
+    bool absolute_form = false;               // `path` is the absolute URL, for a proxy; set by the transport
 
     target() = default;
     target(const target&) = delete; // `path` may point into `owned_path`

@@ -10,6 +10,7 @@
 #include "connection.hpp"
 #include "dialer.hpp"
 #include "error_from_exception.hpp"
+#include "proxy_route.hpp"
 #include "event_sink.hpp"
 #include "http1_exchange.hpp"
 #include "streamed_body.hpp"
@@ -117,6 +118,7 @@ public:
           names_(std::make_shared<lookup_group>(
               strand, options_.dial.resolver ? options_.dial.resolver : std::make_shared<system_resolver>(),
               options_.dial)),
+          proxy_(options_.dial.proxy ? options_.dial.proxy : proxy_from_environment()),
           broker_(*this, options_.pool), sweep_(strand), watchdog_(std::make_shared<watchdog>(strand))
     {
         const auto& tls = options_.tls;
@@ -310,10 +312,15 @@ private:
             r.error = ec;
             co_return;
         }
-        t.unix_socket = options_.dial.unix_socket;
-        if (t.unix_socket.size() >= sizeof(sockaddr_un::sun_path)) { // what the system can address
+        if (options_.dial.unix_socket.size() >= sizeof(sockaddr_un::sun_path)) { // what the system can address
             r.error = error::invalid_config;
             co_return;
+        }
+        if (proxy_ && options_.dial.unix_socket.empty()) {
+            if (auto ec = route(t)) {
+                r.error = ec;
+                co_return;
+            }
         }
         if (t.tls && req.tls)
             a.tls = tls_access::context(*req.tls);
@@ -716,13 +723,13 @@ private:
     {
         const std::uint64_t tls_id = own_tls ? own_tls->id() + 1 : 0;
         if (!last_key_ || last_key_.tls != t.tls || last_key_.port != t.port || last_key_.tls_id != tls_id
-            || last_key_.host != t.host || last_key_.unix_socket != t.unix_socket) {
+            || last_key_.host != t.host || last_key_.route != t.route) {
             last_key_.key = std::make_shared<const std::string>(pool_key(t, own_tls));
             last_key_.tls = t.tls;
             last_key_.port = t.port;
             last_key_.tls_id = tls_id;
             last_key_.host = t.host;
-            last_key_.unix_socket = t.unix_socket;
+            last_key_.route = t.route;
         }
         return last_key_.key;
     }
@@ -730,8 +737,9 @@ private:
     // "http://example.com:80": the host lowercased and the port always spelled, so that one server
     // has one pool however its URLs spell it. Connections made with a request's own TLS configuration
     // (`own_tls`) are keyed apart: "https://example.com:443#tls7"; so are those through a Unix-domain
-    // socket: "http://localhost:80#unix:/run/app.sock".
-    static std::string pool_key(const target& t, const tls_context* own_tls)
+    // socket: "http://localhost:80#unix:/run/app.sock", and those through a proxy, by the proxy and a
+    // hash of its credentials: "https://example.com:443#proxy=http://proxy:3128#auth1f0c...".
+    std::string pool_key(const target& t, const tls_context* own_tls) const
     {
         const bool bracketed = t.host_is_ip && t.ip.is_v6();
         std::string key = t.tls ? "https://" : "http://";
@@ -743,9 +751,33 @@ private:
         key += std::to_string(t.port);
         if (own_tls)
             key.append("#tls").append(std::to_string(own_tls->id()));
-        if (!t.unix_socket.empty())
-            key.append("#unix:").append(t.unix_socket);
+        if (!options_.dial.unix_socket.empty())
+            key.append("#unix:").append(options_.dial.unix_socket);
+        if (t.route)
+            key.append(t.route->key_suffix);
         return key;
+    }
+
+    // Asks the proxy selector about `t` and routes it: through the proxy chosen (an http URL then
+    // goes in absolute form), or directly. A route is made once per proxy the selector hands out.
+    error_code route(target& t)
+    {
+        proxy_choice chosen = proxy_(t.scheme(), t.host, t.port);
+        if (chosen.error)
+            return chosen.error;
+        if (!chosen.via)
+            return {};
+        if (!last_route_ || last_route_->via != chosen.via)
+            last_route_ = std::make_shared<const proxy_route>(std::move(chosen.via));
+        t.route = last_route_;
+        if (!t.tls) { // http: the proxy gets the whole URL, without user info or fragment
+            std::string absolute = "http://";
+            absolute.append(t.host_header).append(t.path);
+            t.owned_path = std::move(absolute);
+            t.path = t.owned_path;
+            t.absolute_form = true;
+        }
+        return {};
     }
 
     // Transparent retries of one round trip, each after a reused connection failed: a bound against a
@@ -764,6 +796,8 @@ private:
     transport_options options_;
     observer_list observers_;
     std::shared_ptr<lookup_group> names_; // pins, the DNS cache and shared lookups, for the dials
+    proxy_selector proxy_;                // null: no proxy, at no cost per request
+    std::shared_ptr<const proxy_route> last_route_; // route()'s memory
     std::shared_ptr<tls_context> tls_; // from options_.tls: made at construction, or at the first https attempt
     conn_broker<transport_impl> broker_;
     // Only touched on the strand:
@@ -779,7 +813,7 @@ private:
         std::uint16_t port = 0;
         std::uint64_t tls_id = 0;
         std::string host;
-        std::string unix_socket;
+        std::shared_ptr<const proxy_route> route;
         explicit operator bool() const noexcept { return key != nullptr; }
     } last_key_;
     // Connections put idle since the last watch round, and the round itself.

@@ -89,6 +89,9 @@ enum class error {
     /// server. (An alert refusing the client's certificate, which TLS 1.3 sends after the handshake
     /// completed, is `tls_handshake_failed`.)
     tls_failed,
+    /// A proxy refused to open the tunnel or relay the connection: a `CONNECT` answered with
+    /// anything but 2xx (its status is on `proxy_connect_done`), or an answer that is not HTTP.
+    proxy_error,
 };
 
 /// A `condition` is a class of errors that callers test for: `ec == condition::timeout` holds for
@@ -111,6 +114,7 @@ enum class condition {
     invalid_header,
     invalid_method,
     invalid_config,
+    proxy_error,
     canceled,
     other,
 };

@@ -29,7 +29,8 @@
 //     events. A dial whose addresses from the DNS cache all failed looks the name up again: a second
 //     [dns_start, dns_done] pair follows its connect_* pairs.
 //   - The order within an attempt is: get_conn, [wait_for_conn_start, wait_for_conn_done],
-//     [dns_start, dns_done], [connect_start, connect_done]..., [tls_handshake_start, tls_handshake_done],
+//     [dns_start, dns_done], [connect_start, connect_done]..., [proxy_connect_start, proxy_connect_done],
+//     [tls_handshake_start, tls_handshake_done],
 //     got_conn, wrote_headers, wrote_request, got_first_response_byte, [got_1xx]..., response_headers,
 //     response_body_done, then put_idle_conn or conn_not_pooled followed by conn_closed, and last
 //     attempt_done. An attempt that fails stops where it failed; its connection, if it had one, still
@@ -179,6 +180,19 @@ struct connect_done {
     std::string_view unix_socket; ///< The socket's path, when the dial connected to one (`remote` is
                                   ///< then unspecified).
 };
+/// `proxy_connect_start` fires when a dial through an HTTP proxy asks it for a tunnel (`CONNECT`), once
+/// the connection to the proxy is made.
+struct proxy_connect_start {
+    std::string_view proxy;  ///< The proxy's host and port; never its credentials.
+    std::string_view target; ///< The `host:port` the tunnel goes to.
+};
+/// `proxy_connect_done` ends the `CONNECT`: the tunnel is open (2xx), or `error` says why not
+/// (`proxy_error` when the proxy answered with another status, which `status` holds).
+struct proxy_connect_done {
+    unsigned status = 0; ///< The proxy's answer; 0 when none arrived.
+    error_code error;
+    clock::duration took{}; ///< Since proxy_connect_start.
+};
 /// `tls_handshake_start` fires before a TLS handshake on a new connection.
 struct tls_handshake_start {
     std::string_view server_name; ///< The SNI sent; empty for an IP literal (RFC 6066 forbids it).
@@ -258,7 +272,7 @@ struct conn_closed {
 /// an event a middleware defined (middleware_event.hpp).
 using event_data = std::variant<
     call_start, call_done, get_conn, wait_for_conn_start, wait_for_conn_done, dns_start, dns_done,
-    connect_start, connect_done, tls_handshake_start, tls_handshake_done, got_conn, wrote_headers,
+    connect_start, connect_done, proxy_connect_start, proxy_connect_done, tls_handshake_start, tls_handshake_done, got_conn, wrote_headers,
     wrote_request, got_first_response_byte, got_1xx, response_headers, response_body_done,
     put_idle_conn, conn_not_pooled, conn_closed, attempt_done, middleware_event>;
 

@@ -6,6 +6,7 @@
 #include <roundtrip/events.hpp>
 #include <roundtrip/limits.hpp>
 #include <roundtrip/name_pins.hpp>
+#include <roundtrip/proxy.hpp>
 #include <roundtrip/resolver.hpp>
 #include <roundtrip/round_tripper.hpp>
 #include <roundtrip/tls.hpp>
@@ -95,6 +96,10 @@ struct dial_options {
     /// error it sets fails that connect (`connect_done` carries it); so does an exception, which it
     /// should not throw. Runs on the transport's executor.
     std::function<void(stream_socket& socket, error_code& ec)> prepare_socket;
+    /// Chooses a proxy for each request (Go's `Transport.Proxy`); null: `proxy_from_environment()`,
+    /// read when the transport is built (curl's rules: `http_proxy`, `HTTPS_PROXY`, `NO_PROXY`, ...).
+    /// `direct()` ignores the environment. Not used for a Unix-domain socket.
+    proxy_selector proxy;
     /// How long a connect to one address may go unanswered before the next address is tried in
     /// parallel: the connection attempt delay of RFC 8305 (Happy Eyeballs v2), whose addresses are
     /// tried alternating IPv6 and IPv4. The A and AAAA lookups are not raced (section 3): the

@@ -23,6 +23,7 @@ public:
     std::string decoded_from;       // the coding the body was decoded from (--compressed), if any
     // Why the server's certificate was refused, and whose it was (copied: events' strings are not kept).
     std::string verify_error, peer_subject;
+    unsigned proxy_status = 0; // the proxy's answer to the last CONNECT, 0 when there was none
 
     // The final attempt's wait for a connection beyond dialing one: queued at the host's limit, or
     // for a connection another request handed over.

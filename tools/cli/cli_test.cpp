@@ -1,5 +1,6 @@
 // The `roundtrip` program from the outside: each flag, the JSON and trace formats, exit statuses and
 // error classes, run against the loopback server. The program's path comes from ROUNDTRIP_CLI.
+#include "forward_proxy.hpp"
 #include "unix_server.hpp"
 
 #include <roundtrip/testing/test_certs.hpp>
@@ -728,4 +729,33 @@ TEST_CASE("--unix-socket sends the request through a Unix-domain socket, Host fr
     r = cli("--unix-socket /nonexistent/roundtrip.sock http://sidecar.local/");
     CHECK(r.status == 1);
     CHECK(has(r.err, "connection_refused"));
+}
+
+TEST_CASE("-x sends through a proxy, --proxy-user gives its credentials, --noproxy skips it; a refusal names the status")
+{
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
+        ex.reply(200, "direct " + std::string(req.target));
+    });
+    testing::forward_proxy fwd({.require_authorization = "Basic dTpw"});
+    const std::string origin = server.url("/x");
+
+    auto r = cli("-x " + fwd.url() + " --proxy-user u:p " + origin);
+    CHECK(r.status == 0);
+    CHECK(r.out == "GET " + origin + " HTTP/1.1|Basic dTpw"); // the proxy answered, in absolute form
+    r = cli("-x 127.0.0.1:" + std::to_string(fwd.port()) + " " + origin);
+    CHECK(r.status == 0);
+    CHECK(has(r.out, "denied")); // a 407 to an absolute-form request is a response
+    r = cli("-x " + fwd.url() + " --noproxy 127.0.0.1 " + origin);
+    CHECK(r.out == "direct /x");
+
+    // A tunnel refused: the class, and the proxy's status, on one line; credentials never echoed.
+    r = cli("-x http://u:wrong@127.0.0.1:" + std::to_string(fwd.port()) + " https://localhost:1/");
+    CHECK(r.status == 1);
+    CHECK(has(r.err, "roundtrip: proxy_error: "));
+    CHECK(has(r.err, "(CONNECT answered 407)"));
+    CHECK_FALSE(has(r.err, "wrong"));
+
+    r = cli("-x socks4://old:1080 " + origin);
+    CHECK(r.status == 2);
+    CHECK(has(r.err, "-x takes a proxy URL"));
 }

@@ -104,6 +104,24 @@ options parse(int argc, char** argv)
         else if (a == "--cacert") o.cacert = std::string(value());
         else if (a == "--resolve") o.resolve.push_back(pin(value()));
         else if (a == "--unix-socket") o.unix_socket = std::string(value());
+        else if (a == "-x" || a == "--proxy") {
+            const std::string_view url = value();
+            proxy p;
+            if (proxy::parse(url, p))
+                throw usage_error{std::string(a) + " takes a proxy URL: [http://][user:password@]host[:port]"};
+            if (o.proxy && !o.proxy->username.empty() && p.username.empty()) // --proxy-user came first
+                p.username = o.proxy->username, p.password = o.proxy->password;
+            o.proxy = std::move(p);
+        }
+        else if (a == "--proxy-user") {
+            const std::string_view v = value();
+            const auto colon = v.find(':');
+            if (!o.proxy)
+                o.proxy.emplace(); // -x follows: it keeps these
+            o.proxy->username = std::string(v.substr(0, colon));
+            o.proxy->password = colon == std::string_view::npos ? std::string() : std::string(v.substr(colon + 1));
+        }
+        else if (a == "--noproxy") o.noproxy = std::string(value());
         else if (a == "--max-body") o.max_body = whole(a, value(), 1ull << 40);
         else if (a == "--max-header") o.max_header = whole(a, value(), 1ull << 30);
         else if (a == "-o") o.output_file = std::string(value());
@@ -122,6 +140,8 @@ options parse(int argc, char** argv)
     }
     if (o.requests == 0 || o.concurrency == 0)
         throw usage_error{"-n and -c take at least 1"};
+    if (o.proxy && o.proxy->host.empty())
+        throw usage_error{"--proxy-user needs -x"};
     return o;
 }
 
@@ -156,6 +176,10 @@ Connecting:
                             connect to ADDR for HOST on PORT, without a lookup (repeatable;
                             PORT 0: every port)
   --unix-socket PATH        connect through the Unix-domain socket at PATH instead of TCP
+  -x, --proxy URL           use the HTTP proxy at URL ([http://][user:password@]host[:port]);
+                            without it, http_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY apply
+  --proxy-user USER:PASS    the proxy's credentials (Basic)
+  --noproxy LIST            hosts to reach directly, as NO_PROXY ('*': all)
 TLS:
   --insecure                do not verify the server's certificate
   --cacert FILE             trust the CA certificates in FILE (must be readable)

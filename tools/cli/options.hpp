@@ -2,6 +2,7 @@
 #pragma once
 
 #include <roundtrip/detail/config.hpp>
+#include <roundtrip/proxy.hpp>
 
 #include <boost/asio/ip/address.hpp>
 
@@ -44,6 +45,8 @@ struct options {
     std::optional<std::string> cacert;
     std::vector<pinned> resolve; // --resolve, in order; a later one for the same host and port wins
     std::optional<std::string> unix_socket; // --unix-socket PATH
+    std::optional<roundtrip::proxy> proxy;  // -x, --proxy URL, with --proxy-user's credentials
+    std::optional<std::string> noproxy;     // --noproxy LIST
     std::optional<std::size_t> max_body;
     std::optional<std::size_t> max_header;
     std::optional<std::string> output_file; // -o

@@ -1,0 +1,66 @@
+// Proxies: where a request's connection goes instead of the server, and which proxy a request uses.
+#pragma once
+
+#include <roundtrip/detail/config.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace roundtrip {
+
+/// A `proxy` is an HTTP proxy: `http://` URLs go to it in absolute form (`GET http://host/path`),
+/// `https://` URLs through a tunnel it opens (`CONNECT host:443`), with TLS to the server inside, so
+/// that the server's certificate is verified against the server's name, never the proxy's.
+struct proxy {
+    std::string host;      ///< A name or an IP literal, without brackets.
+    std::uint16_t port = 0;
+    std::string username;  ///< Basic credentials sent as `Proxy-Authorization`; empty: none.
+    std::string password;
+
+    /// Parses a proxy URL as curl takes it: `http://[user[:password]@]host[:port]`, a missing
+    /// scheme meaning `http://` and a missing port 1080; user and password are percent-decoded.
+    /// Returns `invalid_url` for what does not parse, `unsupported_scheme` for another scheme.
+    static error_code parse(std::string_view url, proxy& out);
+
+    /// Returns `http://host:port`: the proxy as logs and errors may show it, without credentials.
+    std::string where() const;
+};
+
+/// What a `proxy_selector` decides for one request: a proxy, none (`via` null: connect directly), or
+/// an error that fails the request (a proxy setting that does not parse).
+struct proxy_choice {
+    std::shared_ptr<const proxy> via;
+    error_code error;
+};
+
+/// A `proxy_selector` chooses the proxy for a request's scheme, host and port (Go's
+/// `Transport.Proxy`). It runs for every request, on the transport's executor: keep it cheap, and
+/// return the same `shared_ptr` for the same proxy (connections are pooled by proxy).
+using proxy_selector = std::function<proxy_choice(std::string_view scheme, std::string_view host, std::uint16_t port)>;
+
+/// Returns a selector that never uses a proxy, whatever the environment says.
+proxy_selector direct();
+
+/// Returns a selector for one proxy, for every request except those to hosts `bypass` lists (the
+/// `NO_PROXY` syntax of `bypasses_proxy`).
+proxy_selector proxy_for_all(proxy p, std::string bypass = {});
+
+/// Returns the selector curl's environment rules give, read once now: `http_proxy` (lowercase only,
+/// as curl: `HTTP_PROXY` may be set by a CGI request) for `http://` URLs; `https_proxy` or
+/// `HTTPS_PROXY` for `https://`; else `all_proxy` or `ALL_PROXY`; none for hosts `no_proxy` or
+/// `NO_PROXY` lists. Loopback hosts are proxied unless listed. Empty variables count as unset. When
+/// none is set it returns an empty selector, which a transport takes as "no proxy" at no cost per
+/// request. A `no_proxy` given replaces the variables' list (curl's `--noproxy`). A proxy variable that
+/// does not parse fails, with `invalid_config`, every request it applies to.
+proxy_selector proxy_from_environment(const char* no_proxy = nullptr);
+
+/// Returns true when `no_proxy`, a list in curl's `NO_PROXY` syntax, names `host`: entries are
+/// separated by commas (and spaces); `*` alone matches every host; a name matches itself and its
+/// subdomains (`example.com` and `.example.com` both match `api.example.com`); an IP address matches
+/// itself, and `10.0.0.0/8` or `fd00::/8` the addresses in that block. Names compare without case.
+bool bypasses_proxy(std::string_view no_proxy, std::string_view host);
+
+} // namespace roundtrip
