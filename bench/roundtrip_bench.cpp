@@ -4,7 +4,7 @@
 // against, so keep it exactly as it is:
 //
 //   roundtrip-bench --url URL --concurrency C --requests N [--new-conn] [--insecure] [--middleware NAME ...]
-//                   [--client-observer] [--metrics]
+//                   [--client-observer] [--metrics] [--proxy URL]
 //   roundtrip-bench --url URL --idle-probe N [--insecure]
 //
 // One thread does all the work: it runs the io_context the client is built on, and the workers run
@@ -60,7 +60,7 @@ constexpr const char* program = "roundtrip-bench";
 
 constexpr const char* usage_text =
     "usage: roundtrip-bench --url URL --concurrency C --requests N [--new-conn] [--insecure]\n"
-    "                       [--middleware NAME ...] [--client-observer] [--metrics]\n"
+    "                       [--middleware NAME ...] [--client-observer] [--metrics] [--proxy URL]\n"
     "Sends N GET requests to URL through a roundtrip::client with C concurrent workers and prints\n"
     "one JSON line. --new-conn: a new connection for every request. --insecure: accept any TLS\n"
     "certificate (for https URLs; without it the system trust store, or SSL_CERT_FILE, decides).\n"
@@ -71,6 +71,7 @@ constexpr const char* usage_text =
     "built and handed to an exporter that drops them) and tracing-unsampled (traceparent only).\n"
     "--client-observer adds one client-wide observer that counts events (without it, none).\n"
     "--metrics adds the metrics middleware's observer (its instruments are never exported).\n"
+    "--proxy URL sends every request through the HTTP proxy at URL (https: a CONNECT tunnel).\n"
     "--idle-probe N: open N connections at once (N concurrent requests), hold them idle, and print\n"
     "the resident memory they add, per connection, as one JSON line.\n";
 
@@ -80,6 +81,7 @@ struct settings {
     std::vector<std::string> middleware; // outermost first, as given
     bool client_observer = false;
     bool metrics = false;
+    std::string proxy; // --proxy URL: every request through this HTTP proxy
 };
 
 constexpr std::string_view known_middleware[] = {"noop",          "observe",       "headers", "logging-off",
@@ -107,7 +109,12 @@ settings parse_command_line(int argc, char** argv)
             s.client_observer = true;
         else if (flag == "--metrics")
             s.metrics = true;
-        else if (flag == "--idle-probe")
+        else if (flag == "--proxy") {
+            s.proxy = std::string(args.value());
+            roundtrip::proxy p;
+            if (roundtrip::proxy::parse(s.proxy, p))
+                throw usage_error{"--proxy takes a proxy URL, e.g. http://127.0.0.1:3128"};
+        } else if (flag == "--idle-probe")
             s.idle_probe = bench::parse_number(flag, args.value(), 1, bench::max_concurrency);
         else
             throw usage_error{"unknown option '" + std::string(flag) + "' (see --help)"};
@@ -272,6 +279,11 @@ int run(const settings& s)
     if (s.metrics)
         options.observers.push_back(metrics->new_observer());
     options.transport.tls.insecure_skip_verify = s.load.insecure;
+    if (!s.proxy.empty()) {
+        roundtrip::proxy p;
+        roundtrip::proxy::parse(s.proxy, p); // checked by parse_command_line
+        options.transport.dial.proxy = roundtrip::proxy_for_all(std::move(p));
+    }
     for (const auto& name : s.middleware)
         options.middleware.push_back(make_layer(name));
     roundtrip::client client(io.get_executor(), std::move(options));

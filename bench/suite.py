@@ -8,7 +8,8 @@ round), and prints a table of medians: client CPU per request and its ratio to r
 p50/p99, max RSS. Then the memory an idle kept-alive connection holds (1000 opened at once and held
 idle, http and https), and under callgrind, user-space instructions per request (marginal: the
 difference between two run lengths); heap allocations per request come from the clients that count
-them. Writes every figure as JSON.
+them. When Debian's tinyproxy is installed, roundtrip's cost for a new TLS connection each request
+through a CONNECT tunnel beside the same connections made directly. Writes every figure as JSON.
 
     bench/suite.py --build build-release [--rounds 3] [--scale 1.0] [--json out.json]
 
@@ -146,6 +147,54 @@ http {{
                 self.proc.wait()
 
 
+class Tinyproxy:
+    """Debian's tinyproxy on a loopback port, in the foreground; stopped by its PID."""
+
+    def __init__(self, work: Path):
+        self.port = free_port()
+        conf = work / "tinyproxy.conf"
+        conf.write_text(f"Port {self.port}\nListen 127.0.0.1\nTimeout 60\nMaxClients 64\nAllow 127.0.0.1\n"
+                        "DisableViaHeader Yes\nLogLevel Critical\n")
+        self.proc = subprocess.Popen(["tinyproxy", "-d", "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        self.stop()
+        raise SystemExit("suite: tinyproxy did not start")
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def tunnel_cost(command, server, proxy, rounds, requests, callgrind):
+    """roundtrip's own CPU for a new TLS connection each request, direct and through a CONNECT tunnel
+    (tinyproxy): medians of CPU µs per request over the rounds, interleaved, and under callgrind the
+    marginal instructions per request."""
+    url = server.url("/small", True)
+    through = command + ["--proxy", proxy.url()]
+    cpu = {"direct": [], "tunnel": []}
+    for _ in range(rounds):
+        for name, cmd in (("direct", command), ("tunnel", through)):
+            f = run_client(cmd, url, 4, requests, True, True)
+            if f["errors"]:
+                raise SystemExit(f"suite: the {name} TLS run had {f['errors']} errors")
+            cpu[name].append(f["cpu_us_per_req"])
+    out = {name: {"cpu_us_per_req": statistics.median(v)} for name, v in cpu.items()}
+    if callgrind:
+        for name, cmd in (("direct", command), ("tunnel", through)):
+            out[name]["instructions_per_req"] = instructions_per_request(cmd + ["--new-conn", "--insecure"], url, 100)
+    return out
+
+
 def run_client(command, url, concurrency, requests, new_conn, tls, timeout=300):
     """Runs one client; returns its JSON figures."""
     argv = command + ["--url", url, "--concurrency", str(concurrency), "--requests", str(requests)]
@@ -247,6 +296,15 @@ def main():
                     raise SystemExit(f"suite: idle probe failed: {p.stderr.strip()} {p.stdout.strip()}")
                 idle_memory["https" if tls else "http"] = json.loads(p.stdout.strip().splitlines()[-1])
                 print(f"idle probe | {'https' if tls else 'http'}: {p.stdout.strip()}", file=sys.stderr)
+            tunnel = None
+            if shutil.which("tinyproxy") and "roundtrip" in names:
+                proxy = Tinyproxy(work)
+                try:
+                    tunnel = tunnel_cost(all_clients["roundtrip"], server, proxy, args.rounds,
+                                         max(20, int(1500 * args.scale)), not args.no_callgrind)
+                finally:
+                    proxy.stop()
+                print(f"tunnel | {tunnel}", file=sys.stderr)
             instructions = {}
             if not args.no_callgrind:
                 url = server.url("/small", False)
@@ -261,7 +319,8 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     failed = [f"{k[0]} / {k[1]}" for k, fs in runs.items() if any(f["errors"] for f in fs)]
-    summary = {"scenarios": [], "instructions_per_request": instructions, "idle_memory": idle_memory}
+    summary = {"scenarios": [], "instructions_per_request": instructions, "idle_memory": idle_memory,
+               "connect_tunnel": tunnel}
     print("| scenario | client | CPU µs/req | × beast | req/s | p50 µs | p99 µs | max RSS MiB | allocs/req | conns opened |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for scenario in SCENARIOS:
@@ -289,6 +348,16 @@ def main():
         for client, v in instructions.items():
             ratio = v / instructions["beast"] if "beast" in instructions else None
             print(f"| {client} | {v:,.0f} | {fmt(ratio, 2)} |")
+    if tunnel:
+        print()
+        print("| roundtrip, TLS new connection each, c=4 | CPU µs/req | × direct | instructions/req (callgrind, c=1) | × direct |")
+        print("|---|---|---|---|---|")
+        for name in ("direct", "tunnel"):
+            t, d = tunnel[name], tunnel["direct"]
+            i, di = t.get("instructions_per_req"), d.get("instructions_per_req")
+            print(f"| {'direct' if name == 'direct' else 'through tinyproxy (CONNECT)'} | {fmt(t['cpu_us_per_req'])} "
+                  f"| {fmt(t['cpu_us_per_req'] / d['cpu_us_per_req'], 2)} | {fmt(i, 0)} "
+                  f"| {fmt(i / di if i and di else None, 2)} |")
     print()
     print("| idle kept-alive connections, opened at once | heap KiB per connection | resident KiB per connection |")
     print("|---|---|---|")

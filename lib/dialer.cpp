@@ -132,7 +132,11 @@ void dial::abort_all()
         return;
     }
     if (tunneling_) {
+        // Beast's read is several reads in turn: a cancel between two of them would be lost. Shutting
+        // the socket down ends the next one too.
         tunneling_->stream.cancel();
+        error_code ignored;
+        tunneling_->stream.socket().shutdown(asio::socket_base::shutdown_both, ignored);
         return;
     }
     if (resolving_) {
@@ -334,8 +338,7 @@ void dial::open_tunnel(std::unique_ptr<connection> conn)
 {
     tunnel_ = std::make_unique<tunnel_exchange>();
     auto& x = *tunnel_;
-    const bool v6 = origin_host_.find(':') != std::string::npos;
-    x.target = (v6 ? "[" + origin_host_ + "]" : origin_host_) + ":" + std::to_string(origin_port_);
+    x.target = bracketed(origin_host_) + ":" + std::to_string(origin_port_);
     x.request = "CONNECT " + x.target + " HTTP/1.1\r\nHost: " + x.target + "\r\n";
     if (!route_->authorization.empty())
         x.request.append("Proxy-Authorization: ").append(route_->authorization).append("\r\n");
@@ -348,7 +351,7 @@ void dial::open_tunnel(std::unique_ptr<connection> conn)
     tunneling_ = std::move(conn);
     asio::async_write(tunneling_->stream, asio::buffer(x.request),
                       asio::bind_executor(strand_, [self = shared_from_this()](error_code ec, std::size_t) {
-                          if (ec)
+                          if (ec || self->stop_.stopped()) // stopped as the write finished: no read to cancel
                               return self->on_tunnel(ec);
                           auto& x = *self->tunnel_;
                           boost::beast::http::async_read(
@@ -368,9 +371,7 @@ void dial::on_tunnel(error_code ec)
     if (stop_.stopped() || ec == boost::beast::error::timeout)
         ec = outcome(ec ? ec : error_code(error::canceled));
     else if (ec && ec.category() == boost::beast::http::make_error_code(boost::beast::http::error::end_of_stream).category())
-        ec = error::proxy_error; // what came back is not an HTTP answer
-    else if (ec == asio::error::eof)
-        ec = error::proxy_error; // the proxy closed the connection instead of answering
+        ec = error::proxy_error; // not an HTTP answer, or the proxy closed the connection instead of answering
     else if (!ec) {
         status = x->answer.get().result_int();
         // Anything but 2xx is a refusal (407: credentials, 403: not allowed there, 502: the server

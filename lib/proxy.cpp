@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -37,6 +36,8 @@ bool in_block(const asio::ip::address& host, std::string_view block)
     if (ec || base.is_v4() != host.is_v4())
         return false;
     unsigned bits = 0;
+    if (block.size() == slash + 1)
+        return false; // "10.0.0.0/": malformed, matches nothing
     for (char c : block.substr(slash + 1)) {
         if (c < '0' || c > '9' || bits > 128)
             return false;
@@ -117,13 +118,14 @@ error_code proxy::parse(std::string_view url, proxy& out)
 
 std::string proxy::where() const
 {
-    const bool v6 = host.find(':') != std::string::npos;
-    return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+    return "http://" + detail::bracketed(host) + ":" + std::to_string(port);
 }
 
 bool bypasses_proxy(std::string_view no_proxy, std::string_view host)
 {
-    const std::string name = ascii_lower(host);
+    std::string name = ascii_lower(host);
+    if (name.size() > 1 && name.back() == '.')
+        name.pop_back(); // "example.com." is example.com
     error_code not_ip;
     const auto ip = asio::ip::make_address(name, not_ip);
     while (!no_proxy.empty()) {
@@ -150,11 +152,23 @@ bool bypasses_proxy(std::string_view no_proxy, std::string_view host)
         }
         if (entry.front() == '.')
             entry.erase(0, 1);
+        if (!entry.empty() && entry.back() == '.')
+            entry.pop_back();
+        if (entry.empty())
+            continue;
         if (name == entry || (name.size() > entry.size() && name.ends_with(entry)
                               && name[name.size() - entry.size() - 1] == '.'))
             return true;
     }
     return false;
+}
+
+std::string no_proxy_from_environment()
+{
+    for (const char* name : {"no_proxy", "NO_PROXY"})
+        if (auto v = env(name); !v.empty())
+            return v;
+    return {};
 }
 
 proxy_selector direct()
@@ -178,16 +192,18 @@ proxy_selector proxy_from_environment(const char* no_proxy)
                 return v;
         return std::string();
     };
-    const std::string http = first_set({"http_proxy"});
-    const std::string https = first_set({"https_proxy", "HTTPS_PROXY"});
     const std::string all = first_set({"all_proxy", "ALL_PROXY"});
-    std::string bypass = no_proxy ? std::string(no_proxy) : first_set({"no_proxy", "NO_PROXY"});
+    std::string http = first_set({"http_proxy"});
+    std::string https = first_set({"https_proxy", "HTTPS_PROXY"});
     if (http.empty() && https.empty() && all.empty())
         return {};
-    const auto setting = [&](const std::string& own) {
-        return !own.empty() ? choice_of(own) : !all.empty() ? choice_of(all) : proxy_choice{};
-    };
-    return [for_http = setting(http), for_https = setting(https), bypass = std::move(bypass)](
+    http = http.empty() ? all : http;
+    https = https.empty() ? all : https;
+    std::string bypass = no_proxy ? std::string(no_proxy) : no_proxy_from_environment();
+    // One proxy object per distinct URL: the transport makes a route, and keys, once per object.
+    const proxy_choice for_http = http.empty() ? proxy_choice{} : choice_of(http);
+    const proxy_choice for_https = https.empty() ? proxy_choice{} : https == http ? for_http : choice_of(https);
+    return [for_http, for_https, bypass = std::move(bypass)](
                std::string_view scheme, std::string_view host, std::uint16_t) {
         if (!bypass.empty() && bypasses_proxy(bypass, host))
             return proxy_choice{};
@@ -220,26 +236,15 @@ std::string base64(std::string_view in)
     return out;
 }
 
-// FNV-1a: a stable hash that keys connections by credentials without showing them.
-std::uint64_t fnv1a(std::string_view s)
-{
-    std::uint64_t h = 14695981039346656037ull;
-    for (unsigned char c : s)
-        h = (h ^ c) * 1099511628211ull;
-    return h;
-}
-
 } // namespace
 
-proxy_route::proxy_route(std::shared_ptr<const proxy> p) : via(std::move(p)), where(via->where())
+proxy_route::proxy_route(std::shared_ptr<const proxy> p, std::uint64_t credentials)
+    : via(std::move(p)), where(via->where())
 {
     key_suffix = "#proxy=" + where;
     if (!via->username.empty() || !via->password.empty()) {
-        const std::string credentials = via->username + ":" + via->password;
-        char hash[17];
-        std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(credentials)));
-        key_suffix.append("#auth").append(hash);
-        authorization = "Basic " + base64(credentials);
+        key_suffix.append("#auth").append(std::to_string(credentials));
+        authorization = "Basic " + base64(via->username + ":" + via->password);
     }
 }
 

@@ -5,18 +5,28 @@
 
 #include <roundtrip/proxy.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace roundtrip::detail {
 
 struct proxy_route {
     std::shared_ptr<const proxy> via;
     std::string where;         // "http://host:port", never the credentials
-    std::string key_suffix;    // "#proxy=http://host:port", with "#auth<hash>" when it has credentials
+    std::string key_suffix;    // "#proxy=http://host:port", with "#auth<n>" when it has credentials
     std::string authorization; // "Basic ..." when it has credentials, else empty
 
-    explicit proxy_route(std::shared_ptr<const proxy> p);
+    // `credentials` numbers the proxy's user and password among those the transport has seen (1, 2,
+    // ...): keys tell credentials apart without showing them, or anything derived from them.
+    proxy_route(std::shared_ptr<const proxy> p, std::uint64_t credentials);
 };
+
+// `host` as it appears before ":port": an IPv6 address in brackets.
+inline std::string bracketed(std::string_view host)
+{
+    return host.find(':') == std::string_view::npos ? std::string(host) : "[" + std::string(host) + "]";
+}
 
 } // namespace roundtrip::detail

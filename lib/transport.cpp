@@ -30,6 +30,7 @@
 
 #include <sys/un.h>
 
+#include <map>
 #include <optional>
 #include <set>
 
@@ -737,8 +738,8 @@ private:
     // "http://example.com:80": the host lowercased and the port always spelled, so that one server
     // has one pool however its URLs spell it. Connections made with a request's own TLS configuration
     // (`own_tls`) are keyed apart: "https://example.com:443#tls7"; so are those through a Unix-domain
-    // socket: "http://localhost:80#unix:/run/app.sock", and those through a proxy, by the proxy and a
-    // hash of its credentials: "https://example.com:443#proxy=http://proxy:3128#auth1f0c...".
+    // socket: "http://localhost:80#unix:/run/app.sock", and those through a proxy, by the proxy and
+    // the number of its credentials: "https://example.com:443#proxy=http://proxy:3128#auth1".
     std::string pool_key(const target& t, const tls_context* own_tls) const
     {
         const bool bracketed = t.host_is_ip && t.ip.is_v6();
@@ -767,8 +768,14 @@ private:
             return chosen.error;
         if (!chosen.via)
             return {};
-        if (!last_route_ || last_route_->via != chosen.via)
-            last_route_ = std::make_shared<const proxy_route>(std::move(chosen.via));
+        if (chosen.via->host.empty() || chosen.via->port == 0) // a proxy built in code, not parsed
+            return error::invalid_config;
+        if (!last_route_ || last_route_->via != chosen.via) {
+            std::uint64_t& credentials = credential_ids_[chosen.via->username + ":" + chosen.via->password];
+            if (credentials == 0)
+                credentials = credential_ids_.size();
+            last_route_ = std::make_shared<const proxy_route>(std::move(chosen.via), credentials);
+        }
         t.route = last_route_;
         if (!t.tls) { // http: the proxy gets the whole URL, without user info or fragment
             std::string absolute = "http://";
@@ -798,6 +805,7 @@ private:
     std::shared_ptr<lookup_group> names_; // pins, the DNS cache and shared lookups, for the dials
     proxy_selector proxy_;                // null: no proxy, at no cost per request
     std::shared_ptr<const proxy_route> last_route_; // route()'s memory
+    std::map<std::string, std::uint64_t> credential_ids_; // "user:password" -> its number in pool keys
     std::shared_ptr<tls_context> tls_; // from options_.tls: made at construction, or at the first https attempt
     conn_broker<transport_impl> broker_;
     // Only touched on the strand:

@@ -259,12 +259,59 @@ TEST_CASE("a CONNECT answered with anything but 2xx fails with proxy_error, the 
     }
 }
 
+TEST_CASE("a CONNECT left unanswered is bounded by the connect timeout; bytes before the server's are a proxy_error")
+{
+    testing::test_server server(testing::reply_ok(), serving_tls());
+    const std::string url = "https://localhost:" + std::to_string(server.port()) + "/";
+
+    SUBCASE("unanswered")
+    {
+        testing::forward_proxy fwd({.ignore_connect = true});
+        auto events = std::make_shared<testing::recorder>();
+        client_options o = through(parsed(fwd.url()), events);
+        o.transport.timeouts.connect = 200ms;
+        client c(std::move(o));
+        CHECK(c.round_trip(request("GET", url)).error == error::connect_timeout);
+        CHECK(events->first<proxy_connect_done>()->error == error::connect_timeout);
+    }
+    SUBCASE("stray bytes after the 2xx")
+    {
+        testing::forward_proxy fwd({.after_established = "junk"});
+        client c(through(parsed(fwd.url())));
+        CHECK(c.round_trip(request("GET", url)).error == error::proxy_error);
+    }
+    SUBCASE("a proxy built in code without a port")
+    {
+        proxy p;
+        p.host = "127.0.0.1";
+        client c(through(p));
+        CHECK(c.round_trip(request("GET", url)).error == error::invalid_config);
+    }
+}
+
 namespace {
 
 // Debian's tinyproxy on a free loopback port, in the foreground, ended by its PID.
 class tinyproxy {
 public:
     tinyproxy()
+    {
+        REQUIRE_MESSAGE(::access("/usr/bin/tinyproxy", X_OK) == 0, "tinyproxy is not installed: ./dev installs it");
+        // The free port is found by binding port 0 and letting it go: another test may take it first,
+        // and then tinyproxy does not start. A few tries with a new port settle it.
+        for (int attempt = 0; attempt < 5; ++attempt)
+            if (start())
+                return;
+        FAIL("tinyproxy did not start");
+    }
+    ~tinyproxy()
+    {
+        stop();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+private:
+    bool start()
     {
         int s = ::socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
@@ -280,21 +327,30 @@ public:
                               "Allow 127.0.0.1\nDisableViaHeader Yes\nLogLevel Critical\n");
         const char* argv[] = {"/usr/bin/tinyproxy", "-d", "-c", conf.c_str(), nullptr};
         REQUIRE(::posix_spawn(&pid_, argv[0], nullptr, nullptr, const_cast<char**>(argv), environ) == 0);
-        REQUIRE(testing::eventually([&] {
+        const bool up = testing::eventually([&] {
+            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) { // exited: the port was taken
+                pid_ = 0;
+                return true;
+            }
             int probe = ::socket(AF_INET, SOCK_STREAM, 0);
-            const bool up = ::connect(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+            const bool listening = ::connect(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
             ::close(probe);
-            return up;
-        }));
+            return listening;
+        });
+        if (up && pid_ != 0)
+            return true;
+        stop();
+        return false;
     }
-    ~tinyproxy()
+    void stop()
     {
+        if (pid_ == 0)
+            return;
         ::kill(pid_, SIGTERM);
         ::waitpid(pid_, nullptr, 0);
+        pid_ = 0;
     }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
-private:
     pid_t pid_ = 0;
     std::uint16_t port_ = 0;
 };

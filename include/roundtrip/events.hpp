@@ -22,9 +22,9 @@
 //     Copy what you need: string views and spans in an event are valid only during the call.
 //   - Every `*_start` is followed by its `*_done` for the same call and attempt, also on failure and
 //     cancellation: dns_start/dns_done, connect_start/connect_done (one pair per address tried),
-//     tls_handshake_start/tls_handshake_done, wait_for_conn_start/wait_for_conn_done,
+//     proxy_connect_start/proxy_connect_done, tls_handshake_start/tls_handshake_done, wait_for_conn_start/wait_for_conn_done,
 //     call_start/call_done.
-//   - On a reused connection there are no dns_*, connect_* or tls_* events: got_conn follows get_conn
+//   - On a reused connection there are no dns_*, connect_*, proxy_connect_* or tls_* events: got_conn follows get_conn
 //     with `reused = true`. An IP-literal host, or a dial through a Unix-domain socket, has no dns_*
 //     events. A dial whose addresses from the DNS cache all failed looks the name up again: a second
 //     [dns_start, dns_done] pair follows its connect_* pairs.

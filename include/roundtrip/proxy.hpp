@@ -57,10 +57,14 @@ proxy_selector proxy_for_all(proxy p, std::string bypass = {});
 /// does not parse fails, with `invalid_config`, every request it applies to.
 proxy_selector proxy_from_environment(const char* no_proxy = nullptr);
 
+/// Returns the list `no_proxy` or `NO_PROXY` holds (the lowercase name first, as curl), or "".
+std::string no_proxy_from_environment();
+
 /// Returns true when `no_proxy`, a list in curl's `NO_PROXY` syntax, names `host`: entries are
 /// separated by commas (and spaces); `*` alone matches every host; a name matches itself and its
 /// subdomains (`example.com` and `.example.com` both match `api.example.com`); an IP address matches
-/// itself, and `10.0.0.0/8` or `fd00::/8` the addresses in that block. Names compare without case.
+/// itself, and `10.0.0.0/8` or `fd00::/8` the addresses in that block. Names compare without case and
+/// without a trailing dot. Entries with a port (`host:8080`, Go's form) match nothing, as in curl.
 bool bypasses_proxy(std::string_view no_proxy, std::string_view host);
 
 } // namespace roundtrip

@@ -20,12 +20,15 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace roundtrip::testing {
 
 struct forward_proxy_settings {
     std::string require_authorization; // e.g. "Basic dTpw"; empty: anyone may use the proxy
     unsigned refuse_connect = 0;       // answer every CONNECT with this status; 0: open tunnels
+    bool ignore_connect = false;       // read a CONNECT and never answer it
+    std::string after_established;     // bytes sent right after "200 Connection established"
 };
 
 class forward_proxy {
@@ -112,6 +115,10 @@ private:
     boost::asio::awaitable<void> tunnel(tcp::socket client, std::string target)
     {
         namespace asio = boost::asio;
+        if (settings_.ignore_connect) {
+            held_.push_back(std::move(client)); // open, unanswered, until the proxy stops
+            co_return;
+        }
         if (settings_.refuse_connect) {
             const std::string no = "HTTP/1.1 " + std::to_string(settings_.refuse_connect) + " Refused\r\nContent-Length: 0\r\n\r\n";
             co_await asio::async_write(client, asio::buffer(no), asio::use_awaitable);
@@ -126,7 +133,7 @@ private:
         auto server = std::make_shared<tcp::socket>(io_);
         co_await asio::async_connect(*server, found, asio::use_awaitable);
         ++tunnels_;
-        const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
+        const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n" + settings_.after_established;
         co_await asio::async_write(client, asio::buffer(ok), asio::use_awaitable);
         auto shared_client = std::make_shared<tcp::socket>(std::move(client));
         asio::co_spawn(io_, relay(shared_client, server), asio::detached);
@@ -153,6 +160,7 @@ private:
     std::optional<tcp::acceptor> acceptor_;
     std::thread thread_;
     std::atomic<std::size_t> connections_{0}, tunnels_{0};
+    std::vector<tcp::socket> held_; // ignored CONNECTs; only touched on the proxy's thread
     mutable std::mutex mutex_;
     std::string last_line_;
 };

@@ -28,6 +28,8 @@ void call_stats::on_event(const event& e) noexcept
             connect_start_ = e.at; // the race's first address: connect time covers the fallback too
     } else if (auto c = std::get_if<connect_done>(&e.data); c && !c->error && connect_start_ != clock::time_point{}) {
         connect = e.at - connect_start_;
+    } else if (std::holds_alternative<get_conn>(e.data)) {
+        proxy_status = 0; // the final attempt's tunnel, if it had one
     } else if (auto p = std::get_if<proxy_connect_done>(&e.data)) {
         proxy_status = p->status;
     } else if (auto t = std::get_if<tls_handshake_done>(&e.data)) {

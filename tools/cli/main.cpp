@@ -64,15 +64,6 @@ bool is_invalid_input(const error_code& ec)
     }
 }
 
-// NO_PROXY as curl reads it for -x too: the lowercase name first.
-std::string environment_no_proxy()
-{
-    for (const char* name : {"no_proxy", "NO_PROXY"})
-        if (const char* v = std::getenv(name); v && *v)
-            return v;
-    return {};
-}
-
 std::uint64_t us(clock::duration d)
 {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
@@ -181,7 +172,7 @@ public:
         if (o_.unix_socket)
             t.dial.unix_socket = *o_.unix_socket;
         if (o_.proxy) // -x; NO_PROXY from the environment still applies unless --noproxy replaces it
-            t.dial.proxy = proxy_for_all(*o_.proxy, o_.noproxy ? *o_.noproxy : environment_no_proxy());
+            t.dial.proxy = proxy_for_all(*o_.proxy, o_.noproxy ? *o_.noproxy : no_proxy_from_environment());
         else if (o_.noproxy)
             t.dial.proxy = proxy_from_environment(o_.noproxy->c_str());
         t.tls.insecure_skip_verify = o_.insecure;
@@ -337,7 +328,7 @@ private:
                 message = input_problem_;
             else if (!s.verify_error.empty()) // why the certificate was refused, and whose it is
                 message += " (" + s.verify_error + "; certificate of " + s.peer_subject + ")";
-            else if (r.error == error::proxy_error && s.proxy_status != 0)
+            else if (r.error == error::proxy_error && s.proxy_status != 0 && s.proxy_status / 100 != 2)
                 message += " (CONNECT answered " + std::to_string(s.proxy_status) + ")";
             if (!o_.silent)
                 std::fprintf(stderr, "%s: %s: %s\n", program, std::string(error_class(r.error)).c_str(),

@@ -59,6 +59,7 @@ options parse(int argc, char** argv)
 {
     options o;
     unsigned header_args = 0;
+    std::optional<std::string> proxy_user; // applied to -x's proxy once both are known
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         auto value = [&]() -> std::string_view {
@@ -109,18 +110,9 @@ options parse(int argc, char** argv)
             proxy p;
             if (proxy::parse(url, p))
                 throw usage_error{std::string(a) + " takes a proxy URL: [http://][user:password@]host[:port]"};
-            if (o.proxy && !o.proxy->username.empty() && p.username.empty()) // --proxy-user came first
-                p.username = o.proxy->username, p.password = o.proxy->password;
             o.proxy = std::move(p);
         }
-        else if (a == "--proxy-user") {
-            const std::string_view v = value();
-            const auto colon = v.find(':');
-            if (!o.proxy)
-                o.proxy.emplace(); // -x follows: it keeps these
-            o.proxy->username = std::string(v.substr(0, colon));
-            o.proxy->password = colon == std::string_view::npos ? std::string() : std::string(v.substr(colon + 1));
-        }
+        else if (a == "--proxy-user") proxy_user = std::string(value());
         else if (a == "--noproxy") o.noproxy = std::string(value());
         else if (a == "--max-body") o.max_body = whole(a, value(), 1ull << 40);
         else if (a == "--max-header") o.max_header = whole(a, value(), 1ull << 30);
@@ -140,8 +132,13 @@ options parse(int argc, char** argv)
     }
     if (o.requests == 0 || o.concurrency == 0)
         throw usage_error{"-n and -c take at least 1"};
-    if (o.proxy && o.proxy->host.empty())
-        throw usage_error{"--proxy-user needs -x"};
+    if (proxy_user) { // wins over credentials in -x's URL, whichever came first
+        if (!o.proxy)
+            throw usage_error{"--proxy-user needs -x"};
+        const auto colon = proxy_user->find(':');
+        o.proxy->username = proxy_user->substr(0, colon);
+        o.proxy->password = colon == std::string::npos ? std::string() : proxy_user->substr(colon + 1);
+    }
     return o;
 }
 
