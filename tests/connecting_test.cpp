@@ -1,6 +1,7 @@
 // How a dial connects: through a Unix-domain socket (pooled apart), with
 // TCP keep-alive on by default (Go's 15 s / 15 s / 9), from a chosen local address, and with a hook
 // that sets socket options of the caller's own before the connect.
+#include "pool_keys.hpp"
 #include "unix_server.hpp"
 
 #include <roundtrip/client.hpp>
@@ -18,14 +19,6 @@ using namespace roundtrip;
 using namespace std::chrono_literals;
 
 namespace {
-
-bool has_key_containing(const pool_stats& s, std::string_view part)
-{
-    for (const auto& h : s.hosts)
-        if (h.key.find(part) != std::string::npos)
-            return true;
-    return false;
-}
 
 struct keep_alive_seen {
     int enabled = -1, idle = -1, interval = -1, count = -1;
@@ -61,7 +54,7 @@ TEST_CASE("a client with a Unix socket sends every request through it, Host from
     CHECK(first.body == server.path() + " sidecar.local");
     CHECK(c.send(request("GET", "http://sidecar.local/again")).status == 200);
     CHECK(server.connections() == 1); // kept alive and reused
-    CHECK(has_key_containing(c.stats(), "http://sidecar.local:80#unix:" + server.path()));
+    CHECK(testing::has_key_containing(c.stats(), "http://sidecar.local:80#unix:" + server.path()));
     // No lookup for a Unix socket; the connect events name its path instead of an address.
     CHECK(events->names().starts_with("call_start get_conn connect_start connect_done got_conn"));
     CHECK(events->describe_first("connect_start") == "connect_start unix_socket=" + server.path());

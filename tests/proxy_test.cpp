@@ -2,6 +2,7 @@
 // URLs through CONNECT tunnels, against a proxy of our own and against Debian's tinyproxy; credentials
 // that never show in pool keys; refusals as proxy_error with the proxy's status.
 #include "forward_proxy.hpp"
+#include "pool_keys.hpp"
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -52,14 +53,6 @@ testing::tls_options serving_tls()
     testing::tls_options o;
     o.identity = testing::pki().server;
     return o;
-}
-
-bool has_key_containing(const pool_stats& s, std::string_view part)
-{
-    for (const auto& h : s.hosts)
-        if (h.key.find(part) != std::string::npos)
-            return true;
-    return false;
 }
 
 // Sets environment variables for one scope, and puts back what was there.
@@ -179,7 +172,7 @@ TEST_CASE("an http URL goes to the proxy in absolute form with its Basic credent
     // No lookup of origin.test: the proxy resolves it. The proxy's address is a literal: no lookup either.
     CHECK(events->names().starts_with("call_start get_conn connect_start connect_done got_conn"));
     const pool_stats s = c.stats();
-    CHECK(has_key_containing(s, "http://origin.test:8080#proxy=http://127.0.0.1:" + std::to_string(fwd.port()) + "#auth"));
+    CHECK(testing::has_key_containing(s, "http://origin.test:8080#proxy=http://127.0.0.1:" + std::to_string(fwd.port()) + "#auth"));
     for (const auto& h : s.hosts) {
         CHECK(h.key.find("user") == std::string::npos);
         CHECK(h.key.find("p@ss") == std::string::npos);
