@@ -2,6 +2,7 @@
 #include "dialer.hpp"
 
 #include "error_from_exception.hpp"
+#include "socks5.hpp"
 #include "target.hpp"
 #include "time.hpp"
 
@@ -9,6 +10,7 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -22,6 +24,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <algorithm>
 #include <chrono>
@@ -74,9 +77,24 @@ void dial::start(handler_type handler)
     expiry_.expires_at(dial_deadline_);
     expiry_.async_wait([self = shared_from_this()](error_code ec) { self->on_expired(ec); });
 
+    if (route_ && route_->via->kind == proxy::protocol::socks5 && !origin_is_ip_) {
+        // socks5:// sends the proxy an address: the server's name is resolved here, first.
+        resolving_origin_ = true;
+        return look_up(true);
+    }
+    tunnel_host_ = origin_host_;
+    reach();
+}
+
+// Reaches the next hop, the server or its proxy: through the user's connect step, or by connecting to
+// its address (an IP literal, a Unix-domain socket), or to those a lookup finds.
+void dial::reach()
+{
+    if (options_.connect)
+        // Not from inside start(): the step's events and completion come from the strand.
+        return asio::post(strand_, [self = shared_from_this()] { self->run_connect_step(); });
     if (host_is_ip_ || !unix_path_.empty()) {
         addresses_.push_back(host_is_ip_ && unix_path_.empty() ? endpoint(ip_, port_) : endpoint());
-        // Not from inside start(): the first connect's events and completion come from the strand.
         asio::post(strand_, [self = shared_from_this()] { self->connect_next(); });
         return;
     }
@@ -85,11 +103,12 @@ void dial::start(handler_type handler)
 
 void dial::look_up(bool use_cache)
 {
-    sink_.emit(conn_id_, [&] { return dns_start{host_}; });
+    const std::string& host = resolving_origin_ ? origin_host_ : host_;
+    sink_.emit(conn_id_, [&] { return dns_start{host}; });
     resolve_started_ = clock::now();
     resolving_ = true;
     auto answered = names_->find(
-        host_, port_, use_cache,
+        host, resolving_origin_ ? origin_port_ : port_, use_cache,
         // Weak: a lookup another dial shares must not keep this one (and its timers) alive.
         [weak = weak_from_this()](lookup_group::answer a) {
             if (auto self = weak.lock())
@@ -131,6 +150,15 @@ void dial::abort_all()
         handshaking_->stream.cancel();
         return;
     }
+    if (stepping_) {
+        // The step is told to stop; the dial does not wait for it (a step may not listen).
+        stepping_ = false;
+        step_cancel_.emit(asio::cancellation_type::terminal);
+        const error_code ec = outcome({});
+        sink_.emit(conn_id_, [&] { return connect_done{{}, ec, clock::now() - connect_started_.front(), {}}; });
+        asio::post(strand_, [self = shared_from_this(), ec] { self->finish(ec, nullptr); });
+        return;
+    }
     if (tunneling_) {
         // Beast's read is several reads in turn: a cancel between two of them would be lost. Shutting
         // the socket down ends the next one too.
@@ -169,10 +197,15 @@ void dial::on_resolved(lookup_group::answer found)
         ec = outcome(ec);
     else if (found.addresses.empty()) // a resolver's "success" with nothing to connect to
         ec = error::host_not_found;
-    source_ = found.source;
     sink_.emit(conn_id_, [&] { return dns_done{found.addresses, ec, clock::now() - resolve_started_, found.source}; });
     if (ec)
         return finish(ec, nullptr);
+    if (resolving_origin_) { // for socks5://: the proxy is sent the address the resolver put first, as curl does
+        resolving_origin_ = false;
+        tunnel_host_ = found.addresses.front().address().to_string();
+        return reach();
+    }
+    source_ = found.source;
     addresses_ = interleave_families(std::move(found.addresses));
     connect_next();
 }
@@ -298,13 +331,7 @@ void dial::on_connected(std::size_t index, error_code ec)
     if (winner_ != SIZE_MAX) {
         auto& stream = racing_[winner_];
         stream->expires_never();
-        auto conn = std::make_unique<connection>(std::move(stream), conn_id_, addresses_[winner_]);
-        conn->key = key_;
-        if (tls_ && route_)
-            return open_tunnel(std::move(conn));
-        if (tls_)
-            return handshake(std::move(conn));
-        return finish({}, std::move(conn));
+        return connected(std::make_unique<connection>(std::move(stream), conn_id_, addresses_[winner_]));
     }
     if (!stop_.stopped() && source_ == dns_source::cache && !refreshed_ && !setup_failed_) {
         // Every address the cache gave refused or could not be reached: the name may have moved since
@@ -322,6 +349,87 @@ void dial::on_connected(std::size_t index, error_code ec)
     finish(stop_.stopped() ? outcome({}) : first_error_, nullptr);
 }
 
+// The next hop is reached: a tunnel through it when there is a proxy (an HTTP proxy takes http
+// requests as they are), then TLS for https.
+void dial::connected(std::unique_ptr<connection> conn)
+{
+    conn->key = key_;
+    if (route_ && (tls_ || route_->via->kind != proxy::protocol::http))
+        return open_tunnel(std::move(conn));
+    if (tls_)
+        return handshake(std::move(conn));
+    finish({}, std::move(conn));
+}
+
+// Runs the user's connect step; its socket comes back through on_step.
+void dial::run_connect_step()
+{
+    if (done_ || stop_.stopped())
+        return; // stopped while this was queued: abort_all() has finished the dial
+    sink_.emit(conn_id_, [&] { return connect_start{{}, {}}; });
+    connect_started_.push_back(clock::now());
+    stepping_ = true;
+    const connect_target target{key_, host_, port_, route_ ? route_->via.get() : nullptr, origin_host_, origin_port_, strand_};
+    // The handler keeps the dial alive, and with it the cancellation signal its slot refers to. It may
+    // be called from any thread: it hops to the strand.
+    auto done = asio::bind_cancellation_slot(step_cancel_.slot(), [self = shared_from_this()](error_code ec, stream_socket s) {
+        asio::post(self->strand_, [self, ec, s = std::move(s)]() mutable { self->on_step(ec, std::move(s)); });
+    });
+    try {
+        options_.connect(target, connect_handler(std::move(done)));
+    } catch (...) { // it runs in a handler of the strand: nothing may escape into the event loop
+        const error_code ec = error_from_exception(std::current_exception());
+        asio::post(strand_, [self = shared_from_this(), ec] { self->on_step(ec, stream_socket(self->strand_)); });
+    }
+}
+
+namespace {
+
+// The path of a Unix-domain socket's endpoint, for the connect_done of a connect step; else empty.
+std::string unix_path_of(const timed_stream::socket_type::endpoint_type& e)
+{
+    if (e.protocol().family() != AF_UNIX || e.size() <= offsetof(sockaddr_un, sun_path))
+        return {};
+    const auto* un = reinterpret_cast<const sockaddr_un*>(e.data());
+    const std::size_t room = e.size() - offsetof(sockaddr_un, sun_path);
+    return std::string(un->sun_path, strnlen(un->sun_path, room));
+}
+
+} // namespace
+
+void dial::on_step(error_code ec, stream_socket socket)
+{
+    if (!stepping_) { // the dial ended without it: a late socket is not wanted
+        error_code ignored;
+        socket.close(ignored);
+        return;
+    }
+    stepping_ = false;
+    if (!ec && !socket.is_open())
+        ec = error::invalid_config; // "connected", with no socket to show for it
+    auto stream = std::make_unique<timed_stream>(strand_, watchdog_);
+    if (!ec) {
+        // The socket is re-homed on the strand, whatever executor the step made it with: the
+        // connection's operations must complete there.
+        int family = 0, protocol = 0;
+        socklen_t size = sizeof family;
+        ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_DOMAIN, &family, &size);
+        size = sizeof protocol;
+        ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PROTOCOL, &protocol, &size);
+        const auto fd = socket.release(ec);
+        if (!ec)
+            stream->socket().assign(asio::generic::stream_protocol(family, protocol), fd, ec);
+    }
+    error_code ignored;
+    const auto peer = ec ? timed_stream::socket_type::endpoint_type() : stream->socket().remote_endpoint(ignored);
+    const endpoint remote = ip_endpoint_of(peer);
+    const std::string path = unix_path_of(peer);
+    sink_.emit(conn_id_, [&] { return connect_done{remote, ec, clock::now() - connect_started_.front(), path}; });
+    if (ec)
+        return finish(ec, nullptr);
+    connected(std::make_unique<connection>(std::move(stream), conn_id_, remote));
+}
+
 // The CONNECT request and the proxy's answer, for as long as the tunnel is being opened.
 struct dial::tunnel_exchange {
     std::string target; // host:port, IPv6 in brackets
@@ -332,45 +440,54 @@ struct dial::tunnel_exchange {
 
 dial::~dial() = default;
 
-// Asks the proxy for a tunnel to the server: CONNECT host:port, with the proxy's credentials. Bounded
-// by the dial's deadline, as connecting is.
+// Asks the proxy for a tunnel to the server, bounded by the dial's deadline, as connecting is.
 void dial::open_tunnel(std::unique_ptr<connection> conn)
+{
+    const std::string target = bracketed(tunnel_host_) + ":" + std::to_string(origin_port_);
+    sink_.emit(conn_id_, [&] { return proxy_connect_start{route_->where, target}; });
+    tunnel_started_ = clock::now();
+    conn->stream.expires_at(dial_deadline_);
+    tunneling_ = std::move(conn);
+    if (route_->via->kind == proxy::protocol::http)
+        return send_connect(target);
+    asio::co_spawn(strand_, socks5::handshake(tunneling_->stream, *route_->via, tunnel_host_, origin_port_),
+                   asio::bind_executor(strand_, [self = shared_from_this()](std::exception_ptr e, socks5::outcome o) {
+                       if (e)
+                           o = {0, error_from_exception(e)};
+                       self->on_tunnel(o.error, o.reply);
+                   }));
+}
+
+// An HTTP proxy's tunnel: CONNECT host:port, with the proxy's credentials.
+void dial::send_connect(std::string target)
 {
     tunnel_ = std::make_unique<tunnel_exchange>();
     auto& x = *tunnel_;
-    x.target = bracketed(origin_host_) + ":" + std::to_string(origin_port_);
+    x.target = std::move(target);
     x.request = "CONNECT " + x.target + " HTTP/1.1\r\nHost: " + x.target + "\r\n";
     if (!route_->authorization.empty())
         x.request.append("Proxy-Authorization: ").append(route_->authorization).append("\r\n");
     x.request.append("\r\n");
     x.answer.skip(true); // a 2xx to CONNECT has no body; the tunnel's bytes follow the head
     x.answer.header_limit(16 * 1024);
-    sink_.emit(conn_id_, [&] { return proxy_connect_start{route_->where, x.target}; });
-    tunnel_started_ = clock::now();
-    conn->stream.expires_at(dial_deadline_);
-    tunneling_ = std::move(conn);
     asio::async_write(tunneling_->stream, asio::buffer(x.request),
                       asio::bind_executor(strand_, [self = shared_from_this()](error_code ec, std::size_t) {
                           if (ec || self->stop_.stopped()) // stopped as the write finished: no read to cancel
-                              return self->on_tunnel(ec);
+                              return self->on_connect_answer(ec);
                           auto& x = *self->tunnel_;
                           boost::beast::http::async_read(
                               self->tunneling_->stream, x.in, x.answer,
                               asio::bind_executor(self->strand_, [self](error_code ec, std::size_t) {
-                                  self->on_tunnel(ec);
+                                  self->on_connect_answer(ec);
                               }));
                       }));
 }
 
-void dial::on_tunnel(error_code ec)
+void dial::on_connect_answer(error_code ec)
 {
-    std::unique_ptr<connection> conn = std::move(tunneling_);
     std::unique_ptr<tunnel_exchange> x = std::move(tunnel_);
-    conn->stream.expires_never();
     unsigned status = 0;
-    if (stop_.stopped() || ec == boost::beast::error::timeout)
-        ec = outcome(ec ? ec : error_code(error::canceled));
-    else if (ec && ec.category() == boost::beast::http::make_error_code(boost::beast::http::error::end_of_stream).category())
+    if (ec && ec.category() == boost::beast::http::make_error_code(boost::beast::http::error::end_of_stream).category())
         ec = error::proxy_error; // not an HTTP answer, or the proxy closed the connection instead of answering
     else if (!ec) {
         status = x->answer.get().result_int();
@@ -379,12 +496,23 @@ void dial::on_tunnel(error_code ec)
         if (status / 100 != 2 || x->in.size() != 0)
             ec = error::proxy_error;
     }
+    on_tunnel(ec, status);
+}
+
+void dial::on_tunnel(error_code ec, unsigned status)
+{
+    std::unique_ptr<connection> conn = std::move(tunneling_);
+    conn->stream.expires_never();
+    if (stop_.stopped() || ec == boost::beast::error::timeout)
+        ec = outcome(ec ? ec : error_code(error::canceled));
     sink_.emit(conn_id_, [&] { return proxy_connect_done{status, ec, clock::now() - tunnel_started_}; });
     if (ec) {
         conn->close();
         return finish(ec, nullptr);
     }
-    handshake(std::move(conn));
+    if (tls_)
+        return handshake(std::move(conn));
+    finish({}, std::move(conn));
 }
 
 void dial::handshake(std::unique_ptr<connection> conn)

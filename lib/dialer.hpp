@@ -18,6 +18,7 @@
 #include <roundtrip/transport.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <memory>
@@ -49,6 +50,7 @@ public:
     void cancel();
 
 private:
+    void reach();
     void look_up(bool use_cache);
     void on_resolved(lookup_group::answer found);
     void connect_next();
@@ -57,8 +59,13 @@ private:
     void on_expired(error_code ec);
     void abort_all();
     error_code outcome(error_code ec) const;
+    void run_connect_step();
+    void on_step(error_code ec, stream_socket socket);
+    void connected(std::unique_ptr<connection> conn);
     void open_tunnel(std::unique_ptr<connection> conn);
-    void on_tunnel(error_code ec);
+    void send_connect(std::string target);
+    void on_connect_answer(error_code ec);
+    void on_tunnel(error_code ec, unsigned status);
     void handshake(std::unique_ptr<connection> conn);
     void on_handshake(error_code ec);
     void finish(error_code ec, std::unique_ptr<connection> conn);
@@ -79,6 +86,9 @@ private:
     asio::ip::address ip_;
     std::uint16_t port_;
     std::string unix_path_; // connect through this Unix-domain socket; empty: TCP
+    // What a tunnel through a proxy is asked to reach: the server's host, or for socks5:// the
+    // address found for it here.
+    std::string tunnel_host_;
     std::uint64_t conn_id_;
     clock::time_point dial_deadline_;
     clock::time_point call_deadline_;
@@ -91,6 +101,9 @@ private:
     asio::steady_timer fallback_; // when to start the next address
     lookup_group::ticket lookup_; // while the lookup group owes an answer
     bool resolving_ = false;
+    bool resolving_origin_ = false; // the lookup is of the server's name, for a socks5:// proxy
+    bool stepping_ = false;         // the user's connect step owes its socket
+    asio::cancellation_signal step_cancel_; // tells the step to stop
     dns_source source_ = dns_source::lookup;         // of addresses_
     dns_source pending_source_ = dns_source::lookup; // of the answer the dial waits for
     bool setup_failed_ = false; // a socket's own setup failed (bind, prepare_socket), not a connect

@@ -92,9 +92,15 @@ error_code proxy::parse(std::string_view url, proxy& out)
     if (!parsed)
         return error::invalid_url;
     const auto& u = *parsed;
-    if (ascii_lower(u.scheme()) != "http")
-        return error::unsupported_scheme;
     proxy p;
+    if (const std::string scheme = ascii_lower(u.scheme()); scheme == "http")
+        p.kind = proxy::protocol::http;
+    else if (scheme == "socks5")
+        p.kind = proxy::protocol::socks5;
+    else if (scheme == "socks5h")
+        p.kind = proxy::protocol::socks5h;
+    else
+        return error::unsupported_scheme;
     if (u.host_type() == boost::urls::host_type::ipv6)
         p.host = u.host_ipv6_address().to_string();
     else
@@ -118,7 +124,8 @@ error_code proxy::parse(std::string_view url, proxy& out)
 
 std::string proxy::where() const
 {
-    return "http://" + detail::bracketed(host) + ":" + std::to_string(port);
+    const char* scheme = kind == protocol::socks5 ? "socks5://" : kind == protocol::socks5h ? "socks5h://" : "http://";
+    return scheme + detail::bracketed(host) + ":" + std::to_string(port);
 }
 
 bool bypasses_proxy(std::string_view no_proxy, std::string_view host)
@@ -244,7 +251,8 @@ proxy_route::proxy_route(std::shared_ptr<const proxy> p, std::uint64_t credentia
     key_suffix = "#proxy=" + where;
     if (!via->username.empty() || !via->password.empty()) {
         key_suffix.append("#auth").append(std::to_string(credentials));
-        authorization = "Basic " + base64(via->username + ":" + via->password);
+        if (via->kind == proxy::protocol::http)
+            authorization = "Basic " + base64(via->username + ":" + via->password);
     }
 }
 

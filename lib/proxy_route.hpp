@@ -14,9 +14,9 @@ namespace roundtrip::detail {
 
 struct proxy_route {
     std::shared_ptr<const proxy> via;
-    std::string where;         // "http://host:port", never the credentials
-    std::string key_suffix;    // "#proxy=http://host:port", with "#auth<n>" when it has credentials
-    std::string authorization; // "Basic ..." when it has credentials, else empty
+    std::string where;         // "http://host:port", "socks5h://host:port": never the credentials
+    std::string key_suffix;    // "#proxy=" and `where`, with "#auth<n>" when it has credentials
+    std::string authorization; // "Basic ..." for an HTTP proxy with credentials, else empty
 
     // `credentials` numbers the proxy's user and password among those the transport has seen (1, 2,
     // ...): keys tell credentials apart without showing them, or anything derived from them.

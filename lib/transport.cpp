@@ -760,7 +760,7 @@ private:
     }
 
     // Asks the proxy selector about `t` and routes it: through the proxy chosen (an http URL then
-    // goes in absolute form), or directly. A route is made once per proxy the selector hands out.
+    // goes to an HTTP proxy in absolute form, through a SOCKS5 one in a tunnel), or directly. A route is made once per proxy the selector hands out.
     error_code route(target& t)
     {
         proxy_choice chosen = proxy_(t.scheme(), t.host, t.port);
@@ -770,6 +770,11 @@ private:
             return {};
         if (chosen.via->host.empty() || chosen.via->port == 0) // a proxy built in code, not parsed
             return error::invalid_config;
+        const bool socks = chosen.via->kind != proxy::protocol::http;
+        if (socks && (chosen.via->username.size() > 255 || chosen.via->password.size() > 255)) // RFC 1929's bytes
+            return error::invalid_config;
+        if (chosen.via->kind == proxy::protocol::socks5h && t.host.size() > 255) // the name's length is one byte
+            return error::invalid_url;
         if (!last_route_ || last_route_->via != chosen.via) {
             std::uint64_t& credentials = credential_ids_[chosen.via->username + ":" + chosen.via->password];
             if (credentials == 0)
@@ -777,7 +782,7 @@ private:
             last_route_ = std::make_shared<const proxy_route>(std::move(chosen.via), credentials);
         }
         t.route = last_route_;
-        if (!t.tls) { // http: the proxy gets the whole URL, without user info or fragment
+        if (!t.tls && !socks) { // http through an HTTP proxy: it gets the whole URL, without user info or fragment
             std::string absolute = "http://";
             absolute.append(t.host_header).append(t.path);
             t.owned_path = std::move(absolute);

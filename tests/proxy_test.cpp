@@ -2,6 +2,7 @@
 // URLs through CONNECT tunnels, against a proxy of our own and against Debian's tinyproxy; credentials
 // that never show in pool keys; refusals as proxy_error with the proxy's status.
 #include "forward_proxy.hpp"
+#include "local_daemon.hpp"
 #include "pool_keys.hpp"
 
 #include <roundtrip/client.hpp>
@@ -14,17 +15,7 @@
 
 #include <doctest/doctest.h>
 
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdlib>
-#include <fstream>
-
-extern char** environ;
 
 using namespace roundtrip;
 using namespace std::chrono_literals;
@@ -100,8 +91,15 @@ TEST_CASE("a proxy URL parses as curl takes it")
     CHECK(p.username == "us:er");
     CHECK(p.password == "p@ss");
     CHECK(p.where() == "http://[::1]:8080");
+    CHECK(p.kind == proxy::protocol::http);
+    p = parsed("SOCKS5H://u:p@Proxy.Example");
+    CHECK(p.kind == proxy::protocol::socks5h);
+    CHECK(p.port == 1080);
+    CHECK(p.where() == "socks5h://proxy.example:1080");
+    CHECK(parsed("socks5://127.0.0.1:9050").kind == proxy::protocol::socks5);
 
     proxy out;
+    CHECK(proxy::parse("https://proxy:443", out) == error::unsupported_scheme);
     CHECK(proxy::parse("socks4://proxy:1080", out) == error::unsupported_scheme);
     CHECK(proxy::parse("http://proxy:1080/path", out) == error::invalid_url);
     CHECK(proxy::parse("http://:1080", out) == error::invalid_url);
@@ -146,6 +144,13 @@ TEST_CASE("the environment, by curl's rules")
         const proxy_selector s = proxy_from_environment();
         CHECK(proxy_of(s, "http", "a.test") == "http://fallback:8080");
         CHECK(proxy_of(s, "https", "a.test") == "http://fallback:8080"); // empty counts as unset
+    }
+    {
+        environment e({{"ALL_PROXY", "socks5h://tor:9050"}, {"no_proxy", "localhost"}});
+        const proxy_selector s = proxy_from_environment();
+        CHECK(proxy_of(s, "http", "a.test") == "socks5h://tor:9050");
+        CHECK(proxy_of(s, "https", "a.test") == "socks5h://tor:9050");
+        CHECK(proxy_of(s, "https", "localhost") == "direct");
     }
     {
         environment e({{"http_proxy", "socks4://old:1080"}});
@@ -282,83 +287,20 @@ TEST_CASE("a CONNECT left unanswered is bounded by the connect timeout; bytes be
     }
 }
 
-namespace {
-
-// Debian's tinyproxy on a free loopback port, in the foreground, ended by its PID.
-class tinyproxy {
-public:
-    tinyproxy()
-    {
-        REQUIRE_MESSAGE(::access("/usr/bin/tinyproxy", X_OK) == 0, "tinyproxy is not installed: ./dev installs it");
-        // The free port is found by binding port 0 and letting it go: another test may take it first,
-        // and then tinyproxy does not start. A few tries with a new port settle it.
-        for (int attempt = 0; attempt < 5; ++attempt)
-            if (start())
-                return;
-        FAIL("tinyproxy did not start");
-    }
-    ~tinyproxy()
-    {
-        stop();
-    }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
-private:
-    bool start()
-    {
-        int s = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t size = sizeof a;
-        ::bind(s, reinterpret_cast<sockaddr*>(&a), size);
-        ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &size);
-        port_ = ntohs(a.sin_port);
-        ::close(s);
-        const std::string conf = testing::write_temp_file(
-            "tinyproxy.conf", "Port " + std::to_string(port_) + "\nListen 127.0.0.1\nTimeout 30\nMaxClients 20\n"
-                              "Allow 127.0.0.1\nDisableViaHeader Yes\nLogLevel Critical\n");
-        const char* argv[] = {"/usr/bin/tinyproxy", "-d", "-c", conf.c_str(), nullptr};
-        REQUIRE(::posix_spawn(&pid_, argv[0], nullptr, nullptr, const_cast<char**>(argv), environ) == 0);
-        const bool up = testing::eventually([&] {
-            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) { // exited: the port was taken
-                pid_ = 0;
-                return true;
-            }
-            int probe = ::socket(AF_INET, SOCK_STREAM, 0);
-            const bool listening = ::connect(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-            ::close(probe);
-            return listening;
-        });
-        if (up && pid_ != 0)
-            return true;
-        stop();
-        return false;
-    }
-    void stop()
-    {
-        if (pid_ == 0)
-            return;
-        ::kill(pid_, SIGTERM);
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = 0;
-    }
-
-    pid_t pid_ = 0;
-    std::uint16_t port_ = 0;
-};
-
-} // namespace
-
 TEST_CASE("through Debian's tinyproxy: an http URL in absolute form and an https URL through CONNECT")
 {
-    tinyproxy real;
+    testing::local_daemon real([](std::uint16_t port) -> std::vector<std::string> {
+        const std::string conf = testing::write_temp_file(
+            "tinyproxy.conf", "Port " + std::to_string(port) + "\nListen 127.0.0.1\nTimeout 30\nMaxClients 20\n"
+                              "Allow 127.0.0.1\nDisableViaHeader Yes\nLogLevel Critical\n");
+        return {"/usr/bin/tinyproxy", "-d", "-c", conf};
+    });
     testing::test_server plain([](const testing::server_request& req, testing::exchange& ex) {
         ex.reply(200, "origin saw " + std::string(req.target));
     });
     testing::test_server secure(testing::reply_ok(), serving_tls());
     auto events = std::make_shared<testing::recorder>();
-    client c(through(parsed(real.url()), events));
+    client c(through(parsed("http://127.0.0.1:" + std::to_string(real.port())), events));
     CHECK(c.send(request("GET", plain.url("/via-tinyproxy"))).body == "origin saw /via-tinyproxy");
     CHECK(c.send(request("GET", "https://localhost:" + std::to_string(secure.port()) + "/")).status == 200);
     CHECK(events->first<proxy_connect_done>()->status == 200);

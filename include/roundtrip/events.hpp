@@ -180,16 +180,22 @@ struct connect_done {
     std::string_view unix_socket; ///< The socket's path, when the dial connected to one (`remote` is
                                   ///< then unspecified).
 };
-/// `proxy_connect_start` fires when a dial through an HTTP proxy asks it for a tunnel (`CONNECT`), once
-/// the connection to the proxy is made.
+/// `proxy_connect_start` fires when a dial asks a proxy for a tunnel, once the connection to the
+/// proxy is made: `CONNECT` to an HTTP proxy (for https), the SOCKS5 handshake (for http and https).
 struct proxy_connect_start {
-    std::string_view proxy;  ///< The proxy's host and port; never its credentials.
-    std::string_view target; ///< The `host:port` the tunnel goes to.
+    std::string_view proxy;  ///< The proxy as `scheme://host:port`; never its credentials.
+    std::string_view target; ///< The `host:port` the tunnel goes to (for socks5://, the address resolved here).
 };
-/// `proxy_connect_done` ends the `CONNECT`: the tunnel is open (2xx), or `error` says why not
-/// (`proxy_error` when the proxy answered with another status, which `status` holds).
+/// `proxy_connect_done` ends it: the tunnel is open, or `error` says why not. From an HTTP proxy,
+/// anything but 2xx is `proxy_error`. From a SOCKS5 proxy, a reply code other than 0 is
+/// `connection_refused` for 5 (the server refused the proxy), else `proxy_error`; so is a refused
+/// authentication or a proxy that does not speak SOCKS5.
 struct proxy_connect_done {
-    unsigned status = 0; ///< The proxy's answer; 0 when none arrived.
+    /// The proxy's answer: the HTTP status of its answer to `CONNECT`, or the SOCKS5 reply code (RFC
+    /// 1928's REP: 0 succeeded, 1 general failure, 2 not allowed, 3 network unreachable, 4 host
+    /// unreachable, 5 connection refused, 6 TTL expired, 7 command or 8 address type not supported).
+    /// 0 when none arrived (`error` says why).
+    unsigned status = 0;
     error_code error;
     clock::duration took{}; ///< Since proxy_connect_start.
 };

@@ -11,21 +11,33 @@
 
 namespace roundtrip {
 
-/// A `proxy` is an HTTP proxy: `http://` URLs go to it in absolute form (`GET http://host/path`),
-/// `https://` URLs through a tunnel it opens (`CONNECT host:443`), with TLS to the server inside, so
-/// that the server's certificate is verified against the server's name, never the proxy's.
+/// A `proxy` is where a request's connection goes instead of the server. With an HTTP proxy,
+/// `http://` URLs go to it in absolute form (`GET http://host/path`) and `https://` URLs through a
+/// tunnel it opens (`CONNECT host:443`). A SOCKS5 proxy (RFC 1928) opens a tunnel for both. TLS to
+/// the server runs inside the tunnel, so that the server's certificate is verified against the
+/// server's name, never the proxy's.
 struct proxy {
+    /// How roundtrip speaks to the proxy: the scheme of its URL.
+    enum class protocol : std::uint8_t {
+        http,    ///< `http://`: an HTTP proxy.
+        socks5,  ///< `socks5://`: SOCKS5; roundtrip resolves the server's name and sends an address.
+        socks5h, ///< `socks5h://`: SOCKS5; the proxy is sent the name and resolves it.
+    };
+    protocol kind = protocol::http;
     std::string host;      ///< A name or an IP literal, without brackets.
     std::uint16_t port = 0;
-    std::string username;  ///< Basic credentials sent as `Proxy-Authorization`; empty: none.
+    /// Credentials: Basic in `Proxy-Authorization` for HTTP, RFC 1929 for SOCKS5 (at most 255 bytes
+    /// each); empty: none.
+    std::string username;
     std::string password;
 
-    /// Parses a proxy URL as curl takes it: `http://[user[:password]@]host[:port]`, a missing
-    /// scheme meaning `http://` and a missing port 1080; user and password are percent-decoded.
-    /// Returns `invalid_url` for what does not parse, `unsupported_scheme` for another scheme.
+    /// Parses a proxy URL as curl takes it: `scheme://[user[:password]@]host[:port]`, the scheme
+    /// `http`, `socks5` or `socks5h` (missing: `http`), a missing port 1080; user and password are
+    /// percent-decoded. Returns `invalid_url` for what does not parse, `unsupported_scheme` for
+    /// another scheme (`https` proxies are not supported yet).
     static error_code parse(std::string_view url, proxy& out);
 
-    /// Returns `http://host:port`: the proxy as logs and errors may show it, without credentials.
+    /// Returns `scheme://host:port`: the proxy as logs and errors may show it, without credentials.
     std::string where() const;
 };
 

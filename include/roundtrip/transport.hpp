@@ -2,6 +2,7 @@
 // Unix-domain) and exchanges HTTP/1.1 messages on them, emitting the lifecycle events.
 #pragma once
 
+#include <roundtrip/connect_step.hpp>
 #include <roundtrip/detail/config.hpp>
 #include <roundtrip/events.hpp>
 #include <roundtrip/limits.hpp>
@@ -10,8 +11,6 @@
 #include <roundtrip/resolver.hpp>
 #include <roundtrip/round_tripper.hpp>
 #include <roundtrip/tls.hpp>
-
-#include <boost/asio/generic/stream_protocol.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -73,9 +72,6 @@ struct tcp_keep_alive {
     int count = 9;
 };
 
-/// A stream socket as the connect step makes it: Asio's generic one, which is TCP or Unix-domain.
-using stream_socket = asio::generic::stream_protocol::socket;
-
 /// `dial_options` shape how new connections are made.
 struct dial_options {
     /// Sets TCP_NODELAY on each connection, so a request is not held back by Nagle's algorithm.
@@ -105,6 +101,9 @@ struct dial_options {
     /// tried alternating IPv6 and IPv4. The A and AAAA lookups are not raced (section 3): the
     /// resolver answers both at once. Default 250 ms.
     clock::duration fallback_delay = std::chrono::milliseconds(250);
+    /// Replaces how a new connection reaches its next hop (`connect_step`): null, the default,
+    /// resolves and races addresses as the options here say.
+    connect_step connect;
     /// Resolves host names; null means a `system_resolver` the transport makes.
     std::shared_ptr<roundtrip::resolver> resolver;
     /// What the transport keeps of the resolver's answers.

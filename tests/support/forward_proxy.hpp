@@ -5,6 +5,8 @@
 // and refuse tunnels with a status of the test's choosing. One thread; counts what it served.
 #pragma once
 
+#include "relay.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -138,21 +140,6 @@ private:
         auto shared_client = std::make_shared<tcp::socket>(std::move(client));
         asio::co_spawn(io_, relay(shared_client, server), asio::detached);
         asio::co_spawn(io_, relay(server, shared_client), asio::detached);
-    }
-
-    static boost::asio::awaitable<void> relay(std::shared_ptr<tcp::socket> from, std::shared_ptr<tcp::socket> to)
-    {
-        namespace asio = boost::asio;
-        char data[16 * 1024];
-        try {
-            for (;;) {
-                const std::size_t n = co_await from->async_read_some(asio::buffer(data), asio::use_awaitable);
-                co_await asio::async_write(*to, asio::buffer(data, n), asio::use_awaitable);
-            }
-        } catch (const std::exception&) {
-        }
-        boost::system::error_code ignored;
-        to->shutdown(tcp::socket::shutdown_send, ignored);
     }
 
     settings settings_;

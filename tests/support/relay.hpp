@@ -1,0 +1,29 @@
+// Copies bytes from one socket to the other until either end closes, then passes the close on: the
+// half of a tunnel, for the test proxies.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <memory>
+
+namespace roundtrip::testing {
+
+inline boost::asio::awaitable<void> relay(std::shared_ptr<boost::asio::ip::tcp::socket> from,
+                                          std::shared_ptr<boost::asio::ip::tcp::socket> to)
+{
+    namespace asio = boost::asio;
+    char data[16 * 1024];
+    try {
+        for (;;) {
+            const std::size_t n = co_await from->async_read_some(asio::buffer(data), asio::use_awaitable);
+            co_await asio::async_write(*to, asio::buffer(data, n), asio::use_awaitable);
+        }
+    } catch (const std::exception&) {
+    }
+    boost::system::error_code ignored;
+    to->shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+} // namespace roundtrip::testing
