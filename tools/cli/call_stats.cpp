@@ -30,6 +30,8 @@ void call_stats::on_event(const event& e) noexcept
         connect = e.at - connect_start_;
     } else if (std::holds_alternative<get_conn>(e.data)) {
         proxy_status = 0; // the final attempt's tunnel, if it had one
+    } else if (auto p = std::get_if<proxy_connect_start>(&e.data)) {
+        proxy_socks = p->proxy.starts_with("socks");
     } else if (auto p = std::get_if<proxy_connect_done>(&e.data)) {
         proxy_status = p->status;
     } else if (auto t = std::get_if<tls_handshake_done>(&e.data)) {

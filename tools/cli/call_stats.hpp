@@ -23,7 +23,8 @@ public:
     std::string decoded_from;       // the coding the body was decoded from (--compressed), if any
     // Why the server's certificate was refused, and whose it was (copied: events' strings are not kept).
     std::string verify_error, peer_subject;
-    unsigned proxy_status = 0; // the proxy's answer to the last CONNECT, 0 when there was none
+    unsigned proxy_status = 0; // the proxy's answer to the last tunnel asked for, 0 when there was none
+    bool proxy_socks = false;  // that proxy speaks SOCKS5: proxy_status is its reply code
 
     // The final attempt's wait for a connection beyond dialing one: queued at the host's limit, or
     // for a connection another request handed over.

@@ -1,6 +1,7 @@
 // The `roundtrip` program from the outside: each flag, the JSON and trace formats, exit statuses and
 // error classes, run against the loopback server. The program's path comes from ROUNDTRIP_CLI.
 #include "forward_proxy.hpp"
+#include "socks5_server.hpp"
 #include "unix_server.hpp"
 
 #include <roundtrip/testing/test_certs.hpp>
@@ -758,4 +759,27 @@ TEST_CASE("-x sends through a proxy, --proxy-user gives its credentials, --nopro
     r = cli("-x socks4://old:1080 " + origin);
     CHECK(r.status == 2);
     CHECK(has(r.err, "-x takes a proxy URL"));
+}
+
+TEST_CASE("-x socks5h:// and socks5:// tunnel through a SOCKS5 proxy, --proxy-user gives its credentials; a refusal names the reply")
+{
+    testing::test_server server([](const testing::server_request& req, testing::exchange& ex) {
+        ex.reply(200, "origin saw " + std::string(req.target));
+    });
+    testing::socks5_server socks({.username = "u", .password = "p"});
+    const std::string at = "127.0.0.1:" + std::to_string(socks.port());
+    auto r = cli("-x socks5h://" + at + " --proxy-user u:p " + server.url("/x"));
+    CHECK(r.status == 0);
+    CHECK(r.out == "origin saw /x");
+    CHECK(socks.last_destination() == "ipv4 127.0.0.1:" + std::to_string(server.port()));
+    r = cli("-x socks5://u:p@" + at + " --resolve sidecar.test:" + std::to_string(server.port()) + ":127.0.0.1 "
+            + "http://sidecar.test:" + std::to_string(server.port()) + "/y");
+    CHECK(r.out == "origin saw /y");
+    CHECK(socks.last_destination() == "ipv4 127.0.0.1:" + std::to_string(server.port())); // resolved here
+
+    testing::socks5_server refusing({.refuse_with = 2});
+    r = cli("-x socks5h://127.0.0.1:" + std::to_string(refusing.port()) + " " + server.url("/"));
+    CHECK(r.status == 1);
+    CHECK(has(r.err, "roundtrip: proxy_error: "));
+    CHECK(has(r.err, "(SOCKS5 reply 2)"));
 }

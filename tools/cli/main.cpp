@@ -328,6 +328,8 @@ private:
                 message = input_problem_;
             else if (!s.verify_error.empty()) // why the certificate was refused, and whose it is
                 message += " (" + s.verify_error + "; certificate of " + s.peer_subject + ")";
+            else if (s.proxy_socks && s.proxy_status != 0) // a refusal: proxy_error, or connection_refused
+                message += " (SOCKS5 reply " + std::to_string(s.proxy_status) + ")";
             else if (r.error == error::proxy_error && s.proxy_status != 0 && s.proxy_status / 100 != 2)
                 message += " (CONNECT answered " + std::to_string(s.proxy_status) + ")";
             if (!o_.silent)
