@@ -112,18 +112,34 @@ struct connection {
         stream.socket().close(ignored);
     }
 
-    // Runs `f` with the stream HTTP travels on: the TLS stream of an https connection, else the TCP one.
+    // Runs `f` with the stream HTTP travels on: the innermost TLS stream (TLS with the server, or with
+    // an https:// proxy that takes http requests), else the socket's.
     template <class F>
     decltype(auto) on_stream(F&& f)
     {
-        return tls ? f(*tls) : f(stream);
+        return tunneled_tls ? f(*tunneled_tls) : tls ? f(*tls) : f(stream);
+    }
+
+    // The TLS session HTTP travels in, or null.
+    SSL* http_tls() noexcept
+    {
+        return tunneled_tls ? tunneled_tls->native_handle() : tls ? tls->native_handle() : nullptr;
     }
 
     timed_stream& stream;
     std::unique_ptr<timed_stream> owned_stream;
-    std::shared_ptr<tls_context> tls_config; // what `tls` was made with; outlives it (declared first)
-    std::optional<asio::ssl::stream<timed_stream&>> tls; // over `stream`, for https
-    std::string tls_peer; // the server certificate's subject, for the handshake's event
+    // What `tls` and `tunneled_tls` were made with; they outlive the streams (declared first).
+    std::shared_ptr<tls_context> tls_config;
+    std::shared_ptr<tls_context> tunneled_tls_config;
+    // The key an https:// proxy's TLS sessions are kept under (its URL). OpenSSL's new-session
+    // callback reads it through a pointer, as `key` for the server's: it lives with the connection.
+    std::string proxy_session_key;
+    // Over `stream`: TLS with the server for https, or with an https:// proxy.
+    std::optional<asio::ssl::stream<timed_stream&>> tls;
+    // Over `tls`: TLS with the server, inside the tunnel an https:// proxy opened (declared after
+    // `tls`, so destroyed before it).
+    std::optional<asio::ssl::stream<asio::ssl::stream<timed_stream&>&>> tunneled_tls;
+    std::string tls_peer; // the subject of the certificate the last handshake met, for its event
     boost::beast::flat_buffer buffer; // bytes read and not yet parsed
     response_in in;                   // while an exchange or a streamed body reads a response
     std::string head;                 // the request head being written; reused across requests
@@ -147,14 +163,22 @@ inline constexpr auto close_notify_wait = std::chrono::milliseconds(100);
 
 // Closes `c` for good. A TLS connection first sends close_notify — a clean end, which also keeps its
 // session resumable (OpenSSL discards the session of a connection freed without one) — and waits a
-// moment for the peer's, never longer: a peer that does not answer must not hold the socket.
+// moment for the peer's, never longer: a peer that does not answer must not hold the socket. Inside an
+// https:// proxy's TLS, the server's TLS ends first, then the proxy's, each within its moment.
 inline void shut_down(conn_ptr c)
 {
     if (!c->tls)
         return c->close();
     c->stream.expires_after(close_notify_wait);
     auto& tls = *c->tls;
-    tls.async_shutdown([c = std::move(c)](error_code) { c->close(); });
+    if (!c->tunneled_tls)
+        return tls.async_shutdown([c = std::move(c)](error_code) { c->close(); });
+    auto& tunneled = *c->tunneled_tls;
+    tunneled.async_shutdown([c = std::move(c)](error_code) mutable {
+        c->stream.expires_after(close_notify_wait); // the proxy's close_notify is sent even when the server did not answer
+        auto& tls = *c->tls;
+        tls.async_shutdown([c = std::move(c)](error_code) { c->close(); });
+    });
 }
 
 // Where a connection goes when the response it carries is finished: the transport, which pools or

@@ -13,6 +13,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
@@ -349,12 +350,20 @@ void dial::on_connected(std::size_t index, error_code ec)
     finish(stop_.stopped() ? outcome({}) : first_error_, nullptr);
 }
 
-// The next hop is reached: a tunnel through it when there is a proxy (an HTTP proxy takes http
-// requests as they are), then TLS for https.
+// The next hop is reached. An https:// proxy is spoken to over TLS: its handshake comes first.
 void dial::connected(std::unique_ptr<connection> conn)
 {
     conn->key = key_;
-    if (route_ && (tls_ || route_->via->kind != proxy::protocol::http))
+    if (route_ && route_->tls)
+        return handshake(std::move(conn));
+    hop_ready(std::move(conn));
+}
+
+// The next hop can be spoken to: a tunnel through it when there is a proxy (an HTTP proxy takes http
+// requests as they are), then TLS with the server for https.
+void dial::hop_ready(std::unique_ptr<connection> conn)
+{
+    if (route_ && (tls_ || is_socks(*route_->via)))
         return open_tunnel(std::move(conn));
     if (tls_)
         return handshake(std::move(conn));
@@ -364,8 +373,10 @@ void dial::connected(std::unique_ptr<connection> conn)
 // Runs the user's connect step; its socket comes back through on_step.
 void dial::run_connect_step()
 {
-    if (done_ || stop_.stopped())
-        return; // stopped while this was queued: abort_all() has finished the dial
+    if (done_)
+        return;
+    if (stop_.stopped()) // stopped while this was queued, with nothing in progress for abort_all() to end
+        return finish(outcome({}), nullptr);
     sink_.emit(conn_id_, [&] { return connect_start{{}, {}}; });
     connect_started_.push_back(clock::now());
     stepping_ = true;
@@ -417,8 +428,11 @@ void dial::on_step(error_code ec, stream_socket socket)
         size = sizeof protocol;
         ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PROTOCOL, &protocol, &size);
         const auto fd = socket.release(ec);
-        if (!ec)
+        if (!ec) {
             stream->socket().assign(asio::generic::stream_protocol(family, protocol), fd, ec);
+            if (ec)
+                ::close(fd); // released: nobody else owns it now
+        }
     }
     error_code ignored;
     const auto peer = ec ? timed_stream::socket_type::endpoint_type() : stream->socket().remote_endpoint(ignored);
@@ -448,7 +462,7 @@ void dial::open_tunnel(std::unique_ptr<connection> conn)
     tunnel_started_ = clock::now();
     conn->stream.expires_at(dial_deadline_);
     tunneling_ = std::move(conn);
-    if (route_->via->kind == proxy::protocol::http)
+    if (!is_socks(*route_->via))
         return send_connect(target);
     asio::co_spawn(strand_, socks5::handshake(tunneling_->stream, *route_->via, tunnel_host_, origin_port_),
                    asio::bind_executor(strand_, [self = shared_from_this()](std::exception_ptr e, socks5::outcome o) {
@@ -458,7 +472,8 @@ void dial::open_tunnel(std::unique_ptr<connection> conn)
                    }));
 }
 
-// An HTTP proxy's tunnel: CONNECT host:port, with the proxy's credentials.
+// An HTTP proxy's tunnel: CONNECT host:port, with the proxy's credentials; through the proxy's TLS
+// for an https:// one.
 void dial::send_connect(std::string target)
 {
     tunnel_ = std::make_unique<tunnel_exchange>();
@@ -470,16 +485,25 @@ void dial::send_connect(std::string target)
     x.request.append("\r\n");
     x.answer.skip(true); // a 2xx to CONNECT has no body; the tunnel's bytes follow the head
     x.answer.header_limit(16 * 1024);
-    asio::async_write(tunneling_->stream, asio::buffer(x.request),
-                      asio::bind_executor(strand_, [self = shared_from_this()](error_code ec, std::size_t) {
+    if (tunneling_->tls)
+        exchange_connect(*tunneling_->tls);
+    else
+        exchange_connect(tunneling_->stream);
+}
+
+// Writes the CONNECT request on `s` and reads the answer's head. `s` belongs to tunneling_.
+template <class Stream>
+void dial::exchange_connect(Stream& s)
+{
+    asio::async_write(s, asio::buffer(tunnel_->request),
+                      asio::bind_executor(strand_, [self = shared_from_this(), &s](error_code ec, std::size_t) {
                           if (ec || self->stop_.stopped()) // stopped as the write finished: no read to cancel
                               return self->on_connect_answer(ec);
                           auto& x = *self->tunnel_;
-                          boost::beast::http::async_read(
-                              self->tunneling_->stream, x.in, x.answer,
-                              asio::bind_executor(self->strand_, [self](error_code ec, std::size_t) {
-                                  self->on_connect_answer(ec);
-                              }));
+                          boost::beast::http::async_read(s, x.in, x.answer,
+                                                         asio::bind_executor(self->strand_, [self](error_code ec, std::size_t) {
+                                                             self->on_connect_answer(ec);
+                                                         }));
                       }));
 }
 
@@ -487,8 +511,11 @@ void dial::on_connect_answer(error_code ec)
 {
     std::unique_ptr<tunnel_exchange> x = std::move(tunnel_);
     unsigned status = 0;
-    if (ec && ec.category() == boost::beast::http::make_error_code(boost::beast::http::error::end_of_stream).category())
-        ec = error::proxy_error; // not an HTTP answer, or the proxy closed the connection instead of answering
+    // Not an HTTP answer, or the proxy closed the connection instead of answering (an https:// one
+    // without its close_notify: truncated).
+    if (ec && (ec.category() == boost::beast::http::make_error_code(boost::beast::http::error::end_of_stream).category()
+               || ec == asio::ssl::error::stream_truncated))
+        ec = error::proxy_error;
     else if (!ec) {
         status = x->answer.get().result_int();
         // Anything but 2xx is a refusal (407: credentials, 403: not allowed there, 502: the server
@@ -515,20 +542,36 @@ void dial::on_tunnel(error_code ec, unsigned status)
     finish({}, std::move(conn));
 }
 
+// TLS with an https:// proxy, verified against the proxy's name, when that is not up yet; else TLS
+// with the server: directly on the socket, or inside the proxy's TLS.
 void dial::handshake(std::unique_ptr<connection> conn)
 {
     expiry_.cancel(); // connecting is over; the handshake has a timeout of its own
-    conn->tls_config = tls_;
-    auto& tls = conn->tls.emplace(conn->stream, tls_->native());
-    tls_->prepare(tls.native_handle(), origin_host_, origin_is_ip_, conn->key);
-    sink_.emit(conn_id_, [&] { return tls_handshake_start{origin_is_ip_ ? std::string_view() : origin_host_}; });
+    with_proxy_ = route_ && route_->tls && !conn->tls;
+    const std::shared_ptr<tls_context>& config = with_proxy_ ? route_->tls : tls_;
+    const std::string& name = with_proxy_ ? host_ : origin_host_;
+    const bool name_is_ip = with_proxy_ ? host_is_ip_ : origin_is_ip_;
+    SSL* ssl = nullptr;
+    if (conn->tls) {
+        conn->tunneled_tls_config = config;
+        ssl = conn->tunneled_tls.emplace(*conn->tls, config->native()).native_handle();
+    } else {
+        conn->tls_config = config;
+        ssl = conn->tls.emplace(conn->stream, config->native()).native_handle();
+    }
+    // The proxy's sessions are kept under its URL, the server's under the pool key.
+    if (with_proxy_)
+        conn->proxy_session_key = route_->where;
+    config->prepare(ssl, name, name_is_ip, with_proxy_ ? conn->proxy_session_key : conn->key);
+    sink_.emit(conn_id_, [&] { return tls_handshake_start{name_is_ip ? std::string_view() : name}; });
     handshake_started_ = clock::now();
-    conn->stream.expires_at(bounded(tls_->options().handshake_timeout, call_deadline_));
+    conn->stream.expires_at(bounded(config->options().handshake_timeout, call_deadline_));
     handshaking_ = std::move(conn);
-    handshaking_->tls->async_handshake(asio::ssl::stream_base::client,
-                                       asio::bind_executor(strand_, [self = shared_from_this()](error_code ec) {
-                                           self->on_handshake(ec);
-                                       }));
+    auto done = asio::bind_executor(strand_, [self = shared_from_this()](error_code ec) { self->on_handshake(ec); });
+    if (handshaking_->tunneled_tls)
+        handshaking_->tunneled_tls->async_handshake(asio::ssl::stream_base::client, std::move(done));
+    else
+        handshaking_->tls->async_handshake(asio::ssl::stream_base::client, std::move(done));
 }
 
 namespace {
@@ -558,7 +601,7 @@ void dial::on_handshake(error_code ec)
 {
     std::unique_ptr<connection> conn = std::move(handshaking_);
     conn->stream.expires_never();
-    SSL* ssl = conn->tls->native_handle();
+    SSL* ssl = conn->http_tls(); // the one just set up
     if (stop_.canceled())
         ec = error::canceled;
     else if (ec == boost::beast::error::timeout)
@@ -596,6 +639,8 @@ void dial::on_handshake(error_code ec)
                                   {},
                                   clock::now() - handshake_started_};
     });
+    if (with_proxy_)
+        return hop_ready(std::move(conn));
     finish({}, std::move(conn));
 }
 

@@ -3,9 +3,9 @@
 // pinned, cached, or looked up, through the transport's lookup group), then connects to them in
 // order, starting the next one when the current one has not answered within the fallback delay
 // (RFC 8305), and keeps the first that succeeds; addresses from the cache that all fail are looked
-// up once more. Through a proxy, it connects to the proxy instead, and for https asks it for a
-// tunnel to the server (CONNECT). For https it then runs the TLS handshake with the server, so that a
-// connection is ready for HTTP whoever ends up using it.
+// up once more. Through a proxy, it connects to the proxy instead (over TLS for an https:// one), and
+// for https asks it for a tunnel to the server (CONNECT, or SOCKS5's). For https it then runs the TLS
+// handshake with the server, so that a connection is ready for HTTP whoever ends up using it.
 #pragma once
 
 #include "connection.hpp"
@@ -62,8 +62,11 @@ private:
     void run_connect_step();
     void on_step(error_code ec, stream_socket socket);
     void connected(std::unique_ptr<connection> conn);
+    void hop_ready(std::unique_ptr<connection> conn);
     void open_tunnel(std::unique_ptr<connection> conn);
     void send_connect(std::string target);
+    template <class Stream>
+    void exchange_connect(Stream& s);
     void on_connect_answer(error_code ec);
     void on_tunnel(error_code ec, unsigned status);
     void handshake(std::unique_ptr<connection> conn);
@@ -120,6 +123,7 @@ private:
     std::shared_ptr<tls_context> tls_;
     std::string key_;
     std::unique_ptr<connection> handshaking_; // connected, its TLS handshake in progress
+    bool with_proxy_ = false; // the handshake in progress (or last) is with an https:// proxy
     std::unique_ptr<connection> tunneling_;   // connected to the proxy, its CONNECT in progress
     struct tunnel_exchange;
     std::unique_ptr<tunnel_exchange> tunnel_;

@@ -153,8 +153,8 @@ std::optional<not_pooled_reason> refusal_after_body(connection& c, bool close_af
         return not_pooled_reason::connection_close;
     if (c.buffer.size() > 0) // bytes after the response cannot be the next response
         return not_pooled_reason::protocol_error;
-    if (c.tls)
-        return tls_leftover(c.tls->native_handle());
+    if (SSL* ssl = c.http_tls())
+        return tls_leftover(ssl);
     return std::nullopt;
 }
 

@@ -95,6 +95,8 @@ error_code proxy::parse(std::string_view url, proxy& out)
     proxy p;
     if (const std::string scheme = ascii_lower(u.scheme()); scheme == "http")
         p.kind = proxy::protocol::http;
+    else if (scheme == "https")
+        p.kind = proxy::protocol::https;
     else if (scheme == "socks5")
         p.kind = proxy::protocol::socks5;
     else if (scheme == "socks5h")
@@ -112,7 +114,7 @@ error_code proxy::parse(std::string_view url, proxy& out)
             return error::invalid_port;
         p.port = u.port_number();
     } else {
-        p.port = 1080; // curl's default for every proxy scheme
+        p.port = p.kind == proxy::protocol::https ? 443 : 1080; // curl's defaults
     }
     if (u.has_userinfo()) {
         p.username = u.user();
@@ -124,7 +126,13 @@ error_code proxy::parse(std::string_view url, proxy& out)
 
 std::string proxy::where() const
 {
-    const char* scheme = kind == protocol::socks5 ? "socks5://" : kind == protocol::socks5h ? "socks5h://" : "http://";
+    const char* scheme = "http://";
+    switch (kind) {
+    case protocol::http: break;
+    case protocol::https: scheme = "https://"; break;
+    case protocol::socks5: scheme = "socks5://"; break;
+    case protocol::socks5h: scheme = "socks5h://"; break;
+    }
     return scheme + detail::bracketed(host) + ":" + std::to_string(port);
 }
 
@@ -245,13 +253,13 @@ std::string base64(std::string_view in)
 
 } // namespace
 
-proxy_route::proxy_route(std::shared_ptr<const proxy> p, std::uint64_t credentials)
-    : via(std::move(p)), where(via->where())
+proxy_route::proxy_route(std::shared_ptr<const proxy> p, std::uint64_t credentials, std::shared_ptr<tls_context> proxy_tls)
+    : via(std::move(p)), where(via->where()), tls(std::move(proxy_tls))
 {
     key_suffix = "#proxy=" + where;
     if (!via->username.empty() || !via->password.empty()) {
         key_suffix.append("#auth").append(std::to_string(credentials));
-        if (via->kind == proxy::protocol::http)
+        if (!is_socks(*via))
             authorization = "Basic " + base64(via->username + ":" + via->password);
     }
 }

@@ -326,15 +326,8 @@ private:
         if (t.tls && req.tls)
             a.tls = tls_access::context(*req.tls);
         else if (t.tls) {
-            error_code unusable;
-            try {
-                if (!tls_)
-                    tls_ = std::make_shared<tls_context>(options_.tls);
-            } catch (const boost::system::system_error& e) {
-                unusable = e.code();
-            }
-            if (unusable) {
-                r.error = unusable;
+            if (auto ec = make_tls()) {
+                r.error = ec;
                 co_return;
             }
             a.tls = tls_;
@@ -704,7 +697,8 @@ private:
                 conn->stream.socket().cancel(); // nothing but TLS records came: stop reading
         });
         char byte;
-        auto [ec, n] = co_await c->tls->async_read_some(asio::buffer(&byte, 1), use_tuple);
+        auto [ec, n] = c->tunneled_tls ? co_await c->tunneled_tls->async_read_some(asio::buffer(&byte, 1), use_tuple)
+                                       : co_await c->tls->async_read_some(asio::buffer(&byte, 1), use_tuple);
         enough.cancel();
         if (n > 0)
             co_return close_reason::stray_bytes_idle;
@@ -717,6 +711,19 @@ private:
 
     // Events of connections no call owns go to the client's observers only.
     event_sink pool_sink() const { return event_sink(&observers_, nullptr, 0, 0); }
+
+    // Makes the transport's TLS configuration (tls_) unless it exists: at the first https attempt, or
+    // the first through an https:// proxy. Settings that do not load fail the attempt.
+    error_code make_tls()
+    {
+        try {
+            if (!tls_)
+                tls_ = std::make_shared<tls_context>(options_.tls);
+        } catch (const boost::system::system_error& e) {
+            return e.code();
+        }
+        return {};
+    }
 
     // The pool key of `t`, shared with the previous round trip when it is the same (building one
     // allocates).
@@ -760,7 +767,7 @@ private:
     }
 
     // Asks the proxy selector about `t` and routes it: through the proxy chosen (an http URL then
-    // goes to an HTTP proxy in absolute form, through a SOCKS5 one in a tunnel), or directly. A route is made once per proxy the selector hands out.
+    // goes to an HTTP(S) proxy in absolute form, through a SOCKS5 one in a tunnel), or directly. A route is made once per proxy the selector hands out.
     error_code route(target& t)
     {
         proxy_choice chosen = proxy_(t.scheme(), t.host, t.port);
@@ -770,16 +777,24 @@ private:
             return {};
         if (chosen.via->host.empty() || chosen.via->port == 0) // a proxy built in code, not parsed
             return error::invalid_config;
-        const bool socks = chosen.via->kind != proxy::protocol::http;
-        if (socks && (chosen.via->username.size() > 255 || chosen.via->password.size() > 255)) // RFC 1929's bytes
+        const bool socks = is_socks(*chosen.via);
+        if (socks && (chosen.via->username.size() > 255 || chosen.via->password.size() > 255 // RFC 1929's bytes
+                      || (chosen.via->username.empty() && !chosen.via->password.empty()))) // its ULEN is 1 to 255
             return error::invalid_config;
         if (chosen.via->kind == proxy::protocol::socks5h && t.host.size() > 255) // the name's length is one byte
             return error::invalid_url;
         if (!last_route_ || last_route_->via != chosen.via) {
-            std::uint64_t& credentials = credential_ids_[chosen.via->username + ":" + chosen.via->password];
+            // Length-prefixed: "a:b" + "c" and "a" + "b:c" are other credentials.
+            std::uint64_t& credentials = credential_ids_[std::to_string(chosen.via->username.size()) + ":"
+                                                         + chosen.via->username + chosen.via->password];
             if (credentials == 0)
                 credentials = credential_ids_.size();
-            last_route_ = std::make_shared<const proxy_route>(std::move(chosen.via), credentials);
+            const bool over_tls = chosen.via->kind == proxy::protocol::https;
+            if (over_tls)
+                if (auto ec = make_tls())
+                    return ec;
+            last_route_ = std::make_shared<const proxy_route>(std::move(chosen.via), credentials,
+                                                              over_tls ? tls_ : nullptr);
         }
         t.route = last_route_;
         if (!t.tls && !socks) { // http through an HTTP proxy: it gets the whole URL, without user info or fragment
@@ -810,8 +825,8 @@ private:
     std::shared_ptr<lookup_group> names_; // pins, the DNS cache and shared lookups, for the dials
     proxy_selector proxy_;                // null: no proxy, at no cost per request
     std::shared_ptr<const proxy_route> last_route_; // route()'s memory
-    std::map<std::string, std::uint64_t> credential_ids_; // "user:password" -> its number in pool keys
-    std::shared_ptr<tls_context> tls_; // from options_.tls: made at construction, or at the first https attempt
+    std::map<std::string, std::uint64_t> credential_ids_; // "<user's length>:<user><password>" -> its number in pool keys
+    std::shared_ptr<tls_context> tls_; // from options_.tls: made at construction, or by make_tls()
     conn_broker<transport_impl> broker_;
     // Only touched on the strand:
     asio::steady_timer sweep_;      // closes idle connections as they expire

@@ -1,9 +1,11 @@
 // Proxies: proxy URLs and curl's environment and NO_PROXY rules; http URLs in absolute form and https
-// URLs through CONNECT tunnels, against a proxy of our own and against Debian's tinyproxy; credentials
-// that never show in pool keys; refusals as proxy_error with the proxy's status.
+// URLs through CONNECT tunnels, against a proxy of our own (also behind TLS: an https:// proxy) and
+// against Debian's tinyproxy; credentials that never show in pool keys; refusals as proxy_error with
+// the proxy's status.
 #include "forward_proxy.hpp"
 #include "local_daemon.hpp"
 #include "pool_keys.hpp"
+#include "tls_front.hpp"
 
 #include <roundtrip/client.hpp>
 #include <roundtrip/error.hpp>
@@ -98,8 +100,12 @@ TEST_CASE("a proxy URL parses as curl takes it")
     CHECK(p.where() == "socks5h://proxy.example:1080");
     CHECK(parsed("socks5://127.0.0.1:9050").kind == proxy::protocol::socks5);
 
+    p = parsed("HTTPS://proxy.example");
+    CHECK(p.kind == proxy::protocol::https);
+    CHECK(p.port == 443); // curl's default for an https:// proxy
+    CHECK(p.where() == "https://proxy.example:443");
+
     proxy out;
-    CHECK(proxy::parse("https://proxy:443", out) == error::unsupported_scheme);
     CHECK(proxy::parse("socks4://proxy:1080", out) == error::unsupported_scheme);
     CHECK(proxy::parse("http://proxy:1080/path", out) == error::invalid_url);
     CHECK(proxy::parse("http://:1080", out) == error::invalid_url);
@@ -220,6 +226,61 @@ TEST_CASE("an https URL goes through a CONNECT tunnel, TLS with the server insid
     client wrong(through(parsed(fwd.url())));
     result r = wrong.round_trip(request("GET", "https://127.0.0.2:" + std::to_string(elsewhere.port()) + "/"));
     CHECK(r.error == error::tls_hostname_mismatch);
+}
+
+TEST_CASE("an https:// proxy: TLS with the proxy, verified against its name; http URLs in absolute form inside it")
+{
+    testing::forward_proxy fwd({.require_authorization = "Basic dTpw"});
+    testing::tls_front front(fwd.port(), testing::pki().server);
+    const std::string where = "https://localhost:" + std::to_string(front.port());
+    auto events = std::make_shared<testing::recorder>();
+    client c(through(parsed("https://u:p@localhost:" + std::to_string(front.port())), events));
+    response r = c.send(request("GET", "http://origin.test/a"));
+    CHECK(r.status == 200);
+    CHECK(r.body == "GET http://origin.test/a HTTP/1.1|Basic dTpw");
+    CHECK(c.send(request("GET", "http://origin.test/b")).status == 200);
+    CHECK(front.handshakes() == 1); // kept alive with its TLS, and reused
+    CHECK(fwd.connections() == 1);
+    CHECK(events->describe_first("tls_handshake_start") == "tls_handshake_start server_name=localhost");
+    CHECK(testing::has_key_containing(c.stats(), "http://origin.test:80#proxy=" + where + "#auth"));
+
+    // A proxy whose certificate does not name it is refused before anything is sent to it.
+    testing::tls_front impostor(fwd.port(), testing::pki().wrong_host);
+    client wrong(through(parsed("https://localhost:" + std::to_string(impostor.port()))));
+    CHECK(wrong.round_trip(request("GET", "http://origin.test/")).error == error::tls_hostname_mismatch);
+    CHECK(fwd.connections() == 1);
+}
+
+TEST_CASE("an https URL through an https:// proxy: the server's TLS inside the proxy's, each verified against its own name")
+{
+    testing::test_server server(testing::reply_ok(), serving_tls());
+    testing::forward_proxy fwd;
+    testing::tls_front front(fwd.port(), testing::pki().server);
+    auto events = std::make_shared<testing::recorder>();
+    client c(through(parsed("https://localhost:" + std::to_string(front.port())), events));
+    const std::string url = "https://localhost:" + std::to_string(server.port()) + "/";
+    CHECK(c.send(request("GET", url)).status == 200);
+    CHECK(c.send(request("GET", url)).status == 200);
+    CHECK(front.handshakes() == 1);
+    CHECK(fwd.tunnels() == 1);
+    CHECK(server.handshakes() == 1);
+    CHECK(events->names().find("connect_done tls_handshake_start tls_handshake_done proxy_connect_start "
+                               "proxy_connect_done tls_handshake_start tls_handshake_done got_conn")
+          != std::string::npos);
+    CHECK(events->first<proxy_connect_done>()->status == 200);
+
+    // The server's certificate is checked against the server's name inside the tunnel: good for the
+    // proxy's name, not for 127.0.0.2.
+    testing::test_server elsewhere(testing::reply_ok(), serving_tls(), "127.0.0.2");
+    client wrong(through(parsed("https://localhost:" + std::to_string(front.port()))));
+    result r = wrong.round_trip(request("GET", "https://127.0.0.2:" + std::to_string(elsewhere.port()) + "/"));
+    CHECK(r.error == error::tls_hostname_mismatch);
+    CHECK(front.handshakes() == 2); // the proxy's TLS was fine, and its tunnel opened: the server's failed
+    CHECK(fwd.tunnels() == 2);
+
+    // A proxy that hangs up instead of answering CONNECT (it cannot reach the server) is a proxy_error
+    // behind TLS too, though its TLS ends without a close_notify.
+    CHECK(wrong.round_trip(request("GET", "https://127.0.0.2:1/")).error == error::proxy_error);
 }
 
 TEST_CASE("a proxy that cannot reach the server, or closes the tunnel unanswered, is a proxy_error")

@@ -196,6 +196,9 @@ TEST_CASE("through Debian's microsocks, with credentials: socks5h for http, sock
     auto events = std::make_shared<testing::recorder>();
     client local(pinned(through("socks5://" + at, events), "localhost"));
     CHECK(local.send(request("GET", localhost_url("https", secure))).status == 200);
-    CHECK(events->first<proxy_connect_done>()->status == 0);
+    const auto* tunnel = events->first<proxy_connect_done>();
+    REQUIRE(tunnel);
+    CHECK_FALSE(tunnel->error);
+    CHECK(tunnel->status == 0); // REP 0: succeeded
     CHECK(secure.handshakes() == 1);
 }

@@ -48,13 +48,15 @@ using connect_handler = asio::any_completion_handler<void(error_code, stream_soc
 /// the proxy if there is one and runs TLS for https, verified against the server's name.
 ///
 /// It runs on the transport's executor and must not block. The handler's cancellation slot is
-/// signalled (`cancellation_type::terminal`) when the dial's deadline passes or its attempt is
-/// cancelled: stop, and complete with an error. The dial does not wait for that: it fails at once,
+/// signalled (`cancellation_type::terminal`), on the transport's executor, when the dial's deadline
+/// passes or its attempt is cancelled: stop, and complete with an error. (Asio's slots are not
+/// thread-safe: a step whose operations run on another executor must pass the signal on there.) The dial does not wait for that: it fails at once,
 /// and a socket handed over later is closed. `dial_options` that shape sockets and name lookups
 /// (`tcp_no_delay`, `keep_alive`, `local_address`, `prepare_socket`, `unix_socket`, `fallback_delay`,
 /// `resolver`, `dns_cache`, `pins`) are the default step's: a step of your own sets up its sockets
 /// itself. Its events are one `connect_start` before it runs and one `connect_done` after, with the
-/// address the socket is connected to; no `dns_*`.
+/// address the socket is connected to; no `dns_*`, except for the server's name through a
+/// `socks5://` proxy, which is resolved here before the step runs.
 using connect_step = std::function<void(const connect_target& target, connect_handler done)>;
 
 } // namespace roundtrip

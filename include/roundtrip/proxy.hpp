@@ -15,26 +15,29 @@ namespace roundtrip {
 /// `http://` URLs go to it in absolute form (`GET http://host/path`) and `https://` URLs through a
 /// tunnel it opens (`CONNECT host:443`). A SOCKS5 proxy (RFC 1928) opens a tunnel for both. TLS to
 /// the server runs inside the tunnel, so that the server's certificate is verified against the
-/// server's name, never the proxy's.
+/// server's name, never the proxy's. An `https://` proxy is an HTTP proxy reached over TLS of its
+/// own, verified against the proxy's name with the transport's TLS settings: the server's TLS then
+/// runs inside the proxy's.
 struct proxy {
     /// How roundtrip speaks to the proxy: the scheme of its URL.
     enum class protocol : std::uint8_t {
         http,    ///< `http://`: an HTTP proxy.
+        https,   ///< `https://`: an HTTP proxy spoken to over TLS.
         socks5,  ///< `socks5://`: SOCKS5; roundtrip resolves the server's name and sends an address.
         socks5h, ///< `socks5h://`: SOCKS5; the proxy is sent the name and resolves it.
     };
     protocol kind = protocol::http;
     std::string host;      ///< A name or an IP literal, without brackets.
     std::uint16_t port = 0;
-    /// Credentials: Basic in `Proxy-Authorization` for HTTP, RFC 1929 for SOCKS5 (at most 255 bytes
+    /// Credentials: Basic in `Proxy-Authorization` for HTTP(S), RFC 1929 for SOCKS5 (at most 255 bytes
     /// each); empty: none.
     std::string username;
     std::string password;
 
     /// Parses a proxy URL as curl takes it: `scheme://[user[:password]@]host[:port]`, the scheme
-    /// `http`, `socks5` or `socks5h` (missing: `http`), a missing port 1080; user and password are
-    /// percent-decoded. Returns `invalid_url` for what does not parse, `unsupported_scheme` for
-    /// another scheme (`https` proxies are not supported yet).
+    /// `http`, `https`, `socks5` or `socks5h` (missing: `http`), a missing port 443 for `https` and
+    /// 1080 for the others; user and password are percent-decoded. Returns `invalid_url` for what does
+    /// not parse, `unsupported_scheme` for another scheme.
     static error_code parse(std::string_view url, proxy& out);
 
     /// Returns `scheme://host:port`: the proxy as logs and errors may show it, without credentials.

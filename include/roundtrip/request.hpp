@@ -53,8 +53,9 @@ public:
     bool stream_response = false;
     /// Replaces the transport's limits for this request.
     std::optional<roundtrip::limits> limits;
-    /// Replaces the transport's TLS configuration for this request (https only): its connections
-    /// are made, pooled and reused apart from those of other configs.
+    /// Replaces the transport's TLS configuration for this request's server (https only; TLS with
+    /// an `https://` proxy keeps the transport's): its connections are made, pooled and reused
+    /// apart from those of other configs.
     std::optional<tls_config> tls;
     /// How long the whole call may take; 0 means the client's default (`client_options::timeout`).
     /// Read by the client when the call starts; afterwards, read `deadline()`.

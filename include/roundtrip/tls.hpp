@@ -19,7 +19,8 @@ struct tls_access;
 /// The lowest TLS version a connection may use.
 enum class tls_version { tls1_2, tls1_3 };
 
-/// `tls_options` configure every HTTPS connection of a transport. The defaults verify the server
+/// `tls_options` configure every HTTPS connection of a transport, and its TLS with an `https://`
+/// proxy (verified against the proxy's name). The defaults verify the server
 /// against the system's trust store (OpenSSL's default paths) and the URL's host name, send SNI for
 /// host names (never for IP literals, RFC 6066), require TLS 1.2 or later, offer ALPN `http/1.1`,
 /// and resume TLS sessions on new connections to the same host.

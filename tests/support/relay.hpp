@@ -1,5 +1,5 @@
-// Copies bytes from one socket to the other until either end closes, then passes the close on: the
-// half of a tunnel, for the test proxies.
+// Copies bytes from one stream to the other until either end closes, then passes the close on: the
+// half of a tunnel, for the test proxies. A stream is a TCP socket, or a TLS stream over one.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -10,8 +10,8 @@
 
 namespace roundtrip::testing {
 
-inline boost::asio::awaitable<void> relay(std::shared_ptr<boost::asio::ip::tcp::socket> from,
-                                          std::shared_ptr<boost::asio::ip::tcp::socket> to)
+template <class From, class To>
+boost::asio::awaitable<void> relay(std::shared_ptr<From> from, std::shared_ptr<To> to)
 {
     namespace asio = boost::asio;
     char data[16 * 1024];
@@ -23,7 +23,7 @@ inline boost::asio::awaitable<void> relay(std::shared_ptr<boost::asio::ip::tcp::
     } catch (const std::exception&) {
     }
     boost::system::error_code ignored;
-    to->shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    to->lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
 }
 
 } // namespace roundtrip::testing

@@ -2,6 +2,7 @@
 // error classes, run against the loopback server. The program's path comes from ROUNDTRIP_CLI.
 #include "forward_proxy.hpp"
 #include "socks5_server.hpp"
+#include "tls_front.hpp"
 #include "unix_server.hpp"
 
 #include <roundtrip/testing/test_certs.hpp>
@@ -755,6 +756,17 @@ TEST_CASE("-x sends through a proxy, --proxy-user gives its credentials, --nopro
     CHECK(has(r.err, "roundtrip: proxy_error: "));
     CHECK(has(r.err, "(CONNECT answered 407)"));
     CHECK_FALSE(has(r.err, "wrong"));
+
+    // An https:// proxy: TLS to it, verified with --cacert like the server's.
+    testing::tls_front front(fwd.port(), testing::pki().server);
+    const std::string ca = testing::write_temp_file("proxy-ca.pem", testing::pki().ca_cert);
+    const std::string secure_proxy = "https://localhost:" + std::to_string(front.port());
+    r = cli("-x " + secure_proxy + " --proxy-user u:p --cacert " + ca + " " + origin);
+    CHECK(r.status == 0);
+    CHECK(r.out == "GET " + origin + " HTTP/1.1|Basic dTpw");
+    r = cli("-x " + secure_proxy + " " + origin);
+    CHECK(r.status == 1);
+    CHECK(has(r.err, "roundtrip: tls_verify_failed: "));
 
     r = cli("-x socks4://old:1080 " + origin);
     CHECK(r.status == 2);

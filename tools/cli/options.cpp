@@ -109,7 +109,7 @@ options parse(int argc, char** argv)
             const std::string_view url = value();
             proxy p;
             if (proxy::parse(url, p))
-                throw usage_error{std::string(a) + " takes a proxy URL: [http|socks5|socks5h://][user:password@]host[:port]"};
+                throw usage_error{std::string(a) + " takes a proxy URL: [http|https|socks5|socks5h://][user:password@]host[:port]"};
             o.proxy = std::move(p);
         }
         else if (a == "--proxy-user") proxy_user = std::string(value());
@@ -174,13 +174,15 @@ Connecting:
                             PORT 0: every port)
   --unix-socket PATH        connect through the Unix-domain socket at PATH instead of TCP
   -x, --proxy URL           use the proxy at URL ([SCHEME://][user:password@]host[:port]; SCHEME
-                            http, socks5 (names resolved here) or socks5h (by the proxy));
-                            without it, http_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY apply
-  --proxy-user USER:PASS    the proxy's credentials (Basic for HTTP, RFC 1929 for SOCKS5)
+                            http, https (TLS to the proxy), socks5 (names resolved here) or
+                            socks5h (by the proxy)); without it, http_proxy, HTTPS_PROXY,
+                            ALL_PROXY and NO_PROXY apply
+  --proxy-user USER:PASS    the proxy's credentials (Basic for HTTP(S), RFC 1929 for SOCKS5)
   --noproxy LIST            hosts to reach directly, as NO_PROXY ('*': all)
 TLS:
-  --insecure                do not verify the server's certificate
-  --cacert FILE             trust the CA certificates in FILE (must be readable)
+  --insecure                do not verify certificates (the server's, an https:// proxy's)
+  --cacert FILE             trust the CA certificates in FILE (must be readable), for the server
+                            and an https:// proxy
 Output:
   -o FILE                   write the response body to FILE
   -i                        include the response status line and headers
