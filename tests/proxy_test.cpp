@@ -5,6 +5,7 @@
 #include "forward_proxy.hpp"
 #include "local_daemon.hpp"
 #include "pool_keys.hpp"
+#include "proxy_clients.hpp"
 #include "tls_front.hpp"
 
 #include <roundtrip/client.hpp>
@@ -21,32 +22,11 @@
 
 using namespace roundtrip;
 using namespace std::chrono_literals;
+using testing::parsed;
+using testing::serving_tls;
+using testing::through;
 
 namespace {
-
-proxy parsed(std::string_view url)
-{
-    proxy p;
-    REQUIRE_FALSE(proxy::parse(url, p));
-    return p;
-}
-
-client_options through(const proxy& p, std::shared_ptr<testing::recorder> events = nullptr)
-{
-    client_options o;
-    if (events)
-        o.observers.push_back(events);
-    o.transport.dial.proxy = proxy_for_all(p);
-    o.transport.tls.ca_pem = testing::pki().ca_cert;
-    return o;
-}
-
-testing::tls_options serving_tls()
-{
-    testing::tls_options o;
-    o.identity = testing::pki().server;
-    return o;
-}
 
 // Sets environment variables for one scope, and puts back what was there.
 class environment {

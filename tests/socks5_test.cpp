@@ -4,6 +4,7 @@
 // microsocks.
 #include "local_daemon.hpp"
 #include "pool_keys.hpp"
+#include "proxy_clients.hpp"
 #include "socks5.hpp"
 #include "socks5_server.hpp"
 
@@ -19,27 +20,10 @@
 using namespace roundtrip;
 using namespace std::chrono_literals;
 namespace socks5 = roundtrip::detail::socks5;
+using testing::serving_tls;
+using testing::through;
 
 namespace {
-
-client_options through(std::string_view proxy_url, std::shared_ptr<testing::recorder> events = nullptr)
-{
-    proxy p;
-    REQUIRE_FALSE(proxy::parse(proxy_url, p));
-    client_options o;
-    if (events)
-        o.observers.push_back(events);
-    o.transport.dial.proxy = proxy_for_all(std::move(p));
-    o.transport.tls.ca_pem = testing::pki().ca_cert;
-    return o;
-}
-
-testing::tls_options serving_tls()
-{
-    testing::tls_options o;
-    o.identity = testing::pki().server;
-    return o;
-}
 
 // Pins `host` to 127.0.0.1, so that socks5:// (which resolves here) sends the address the test servers
 // listen on, whatever the system resolver puts first for localhost.

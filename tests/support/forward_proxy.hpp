@@ -5,24 +5,18 @@
 // and refuse tunnels with a status of the test's choosing. One thread; counts what it served.
 #pragma once
 
+#include "loopback_service.hpp"
 #include "relay.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
 #include <atomic>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
-#include <thread>
-#include <vector>
 
 namespace roundtrip::testing {
 
@@ -37,22 +31,11 @@ class forward_proxy {
 public:
     using settings = forward_proxy_settings;
 
-    explicit forward_proxy(settings s = {}) : settings_(std::move(s))
-    {
-        using tcp = boost::asio::ip::tcp;
-        acceptor_.emplace(io_, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-        boost::asio::co_spawn(io_, accept(), boost::asio::detached);
-        thread_ = std::thread([this] { io_.run(); });
-    }
-    ~forward_proxy()
-    {
-        io_.stop();
-        thread_.join();
-    }
+    explicit forward_proxy(settings s = {}) : settings_(std::move(s)) {}
 
-    std::uint16_t port() const { return acceptor_->local_endpoint().port(); }
+    std::uint16_t port() const { return service_.port(); }
     std::string url() const { return "http://127.0.0.1:" + std::to_string(port()); }
-    std::size_t connections() const noexcept { return connections_; }
+    std::size_t connections() const noexcept { return service_.connections(); }
     std::size_t tunnels() const noexcept { return tunnels_; }
     // The request line of the last request or CONNECT the proxy read.
     std::string last_request_line() const
@@ -63,15 +46,6 @@ public:
 
 private:
     using tcp = boost::asio::ip::tcp;
-
-    boost::asio::awaitable<void> accept()
-    {
-        for (;;) {
-            tcp::socket peer = co_await acceptor_->async_accept(boost::asio::use_awaitable);
-            ++connections_;
-            boost::asio::co_spawn(io_, serve(std::move(peer)), boost::asio::detached);
-        }
-    }
 
     static std::string field(const std::string& head, std::string_view name)
     {
@@ -117,8 +91,9 @@ private:
     boost::asio::awaitable<void> tunnel(tcp::socket client, std::string target)
     {
         namespace asio = boost::asio;
-        if (settings_.ignore_connect) {
-            held_.push_back(std::move(client)); // open, unanswered, until the proxy stops
+        if (settings_.ignore_connect) { // the connection stays open, unanswered, until the proxy stops
+            asio::steady_timer never(service_.io(), asio::steady_timer::time_point::max());
+            co_await never.async_wait(asio::use_awaitable);
             co_return;
         }
         if (settings_.refuse_connect) {
@@ -130,26 +105,22 @@ private:
         std::string host = target.substr(0, colon);
         if (host.size() > 2 && host.front() == '[')
             host = host.substr(1, host.size() - 2);
-        tcp::resolver names(io_);
+        tcp::resolver names(service_.io());
         auto found = co_await names.async_resolve(host, target.substr(colon + 1), asio::use_awaitable);
-        auto server = std::make_shared<tcp::socket>(io_);
+        auto server = std::make_shared<tcp::socket>(service_.io());
         co_await asio::async_connect(*server, found, asio::use_awaitable);
         ++tunnels_;
         const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n" + settings_.after_established;
         co_await asio::async_write(client, asio::buffer(ok), asio::use_awaitable);
         auto shared_client = std::make_shared<tcp::socket>(std::move(client));
-        asio::co_spawn(io_, relay(shared_client, server), asio::detached);
-        asio::co_spawn(io_, relay(server, shared_client), asio::detached);
+        relay_both_ways(service_.io(), shared_client, server);
     }
 
     settings settings_;
-    boost::asio::io_context io_;
-    std::optional<tcp::acceptor> acceptor_;
-    std::thread thread_;
-    std::atomic<std::size_t> connections_{0}, tunnels_{0};
-    std::vector<tcp::socket> held_; // ignored CONNECTs; only touched on the proxy's thread
+    std::atomic<std::size_t> tunnels_{0};
     mutable std::mutex mutex_;
     std::string last_line_;
+    loopback_service service_{[this](tcp::socket peer) { return serve(std::move(peer)); }}; // last
 };
 
 } // namespace roundtrip::testing

@@ -1,7 +1,9 @@
-// Copies bytes from one stream to the other until either end closes, then passes the close on: the
-// half of a tunnel, for the test proxies. A stream is a TCP socket, or a TLS stream over one.
+// Copies bytes between two streams until either end closes, then passes the close on: a tunnel, for
+// the test proxies. A stream is a TCP socket, or a TLS stream over one.
 #pragma once
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -10,6 +12,7 @@
 
 namespace roundtrip::testing {
 
+// One direction of a tunnel.
 template <class From, class To>
 boost::asio::awaitable<void> relay(std::shared_ptr<From> from, std::shared_ptr<To> to)
 {
@@ -24,6 +27,14 @@ boost::asio::awaitable<void> relay(std::shared_ptr<From> from, std::shared_ptr<T
     }
     boost::system::error_code ignored;
     to->lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+// Both directions, each a coroutine on `io` that keeps its streams alive.
+template <class A, class B>
+void relay_both_ways(boost::asio::io_context& io, std::shared_ptr<A> a, std::shared_ptr<B> b)
+{
+    boost::asio::co_spawn(io, relay(a, b), boost::asio::detached);
+    boost::asio::co_spawn(io, relay(b, a), boost::asio::detached);
 }
 
 } // namespace roundtrip::testing

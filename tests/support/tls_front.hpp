@@ -3,23 +3,17 @@
 // https:// proxy. One thread; counts the handshakes that succeeded.
 #pragma once
 
+#include "loopback_service.hpp"
 #include "relay.hpp"
 
 #include <roundtrip/testing/test_certs.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
 #include <memory>
 #include <optional>
-#include <string>
-#include <thread>
 
 namespace roundtrip::testing {
 
@@ -28,55 +22,33 @@ public:
     // Serves TLS as `identity` and relays to 127.0.0.1:`backend_port`.
     tls_front(std::uint16_t backend_port, const pem_identity& identity) : backend_port_(backend_port)
     {
-        using tcp = boost::asio::ip::tcp;
         context_.use_certificate_chain(boost::asio::buffer(identity.cert));
         context_.use_private_key(boost::asio::buffer(identity.key), boost::asio::ssl::context::pem);
-        acceptor_.emplace(io_, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-        boost::asio::co_spawn(io_, accept(), boost::asio::detached);
-        thread_ = std::thread([this] { io_.run(); });
+        service_.emplace([this](tcp::socket peer) { return serve(std::move(peer)); });
     }
-    ~tls_front()
-    {
-        io_.stop();
-        thread_.join();
-    }
-    tls_front(const tls_front&) = delete;
-    tls_front& operator=(const tls_front&) = delete;
 
-    std::uint16_t port() const { return acceptor_->local_endpoint().port(); }
+    std::uint16_t port() const { return service_->port(); }
     std::size_t handshakes() const noexcept { return handshakes_; }
 
 private:
     using tcp = boost::asio::ip::tcp;
-    using tls_stream = boost::asio::ssl::stream<tcp::socket>;
-
-    boost::asio::awaitable<void> accept()
-    {
-        for (;;) {
-            tcp::socket peer = co_await acceptor_->async_accept(boost::asio::use_awaitable);
-            boost::asio::co_spawn(io_, serve(std::move(peer)), boost::asio::detached);
-        }
-    }
 
     boost::asio::awaitable<void> serve(tcp::socket peer)
     {
         namespace asio = boost::asio;
-        auto client = std::make_shared<tls_stream>(std::move(peer), context_);
+        auto client = std::make_shared<asio::ssl::stream<tcp::socket>>(std::move(peer), context_);
         co_await client->async_handshake(asio::ssl::stream_base::server, asio::use_awaitable);
         ++handshakes_;
-        auto backend = std::make_shared<tcp::socket>(io_);
+        auto backend = std::make_shared<tcp::socket>(service_->io());
         co_await backend->async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), backend_port_),
                                         asio::use_awaitable);
-        asio::co_spawn(io_, relay(client, backend), asio::detached);
-        asio::co_spawn(io_, relay(backend, client), asio::detached);
+        relay_both_ways(service_->io(), client, backend);
     }
 
     std::uint16_t backend_port_;
-    boost::asio::io_context io_;
     boost::asio::ssl::context context_{boost::asio::ssl::context::tls_server};
-    std::optional<tcp::acceptor> acceptor_;
-    std::thread thread_;
     std::atomic<std::size_t> handshakes_{0};
+    std::optional<loopback_service> service_; // last: see loopback_service; started once context_ is ready
 };
 
 } // namespace roundtrip::testing
