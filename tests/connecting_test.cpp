@@ -229,6 +229,8 @@ TEST_CASE("a connect step's error fails the dial, and so does an exception; a so
 
 TEST_CASE("a connect step that does not answer in time is told to stop, the dial fails at once, and a late socket is closed")
 {
+    // The late socket's own context: it outlives the client, whose thread closes that socket.
+    asio::io_context io;
     client_options options;
     options.transport.timeouts.connect = 100ms;
     auto told = std::make_shared<std::atomic<bool>>(false);
@@ -246,7 +248,6 @@ TEST_CASE("a connect step that does not answer in time is told to stop, the dial
     // Handed over after the dial gave up, from another thread: closed (its peer sees the end), never pooled.
     int pair[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
-    asio::io_context io;
     stream_socket handed(io, asio::generic::stream_protocol(AF_UNIX, 0), pair[0]);
     std::thread([&] { std::move(**late)(error_code(), std::move(handed)); }).join();
     CHECK(testing::eventually([&] {
