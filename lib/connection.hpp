@@ -67,6 +67,18 @@ inline endpoint ip_endpoint_of(const asio::generic::stream_protocol::endpoint& e
     return ip;
 }
 
+// What a connection through an https:// proxy adds to it: on the heap, so that other connections
+// do not carry its room.
+struct proxy_tls_layer {
+    // The key the proxy's TLS sessions are kept under (its URL), which OpenSSL's new-session callback
+    // reads through a pointer, as the pool key for the server's.
+    std::string session_key;
+    std::shared_ptr<tls_context> tunneled_config; // what `tunneled` was made with; outlives it
+    // TLS with the server inside the tunnel the proxy opened, over the connection's `tls` (the
+    // proxy's); for https URLs.
+    std::optional<asio::ssl::stream<asio::ssl::stream<timed_stream&>&>> tunneled;
+};
+
 struct connection {
     // Takes the stream by pointer: the dial made it, and its address must not change (operations
     // and the watchdog refer to it).
@@ -117,28 +129,24 @@ struct connection {
     template <class F>
     decltype(auto) on_stream(F&& f)
     {
-        return tunneled_tls ? f(*tunneled_tls) : tls ? f(*tls) : f(stream);
+        return via_tls && via_tls->tunneled ? f(*via_tls->tunneled) : tls ? f(*tls) : f(stream);
     }
 
     // The TLS session HTTP travels in, or null.
     SSL* http_tls() noexcept
     {
-        return tunneled_tls ? tunneled_tls->native_handle() : tls ? tls->native_handle() : nullptr;
+        return via_tls && via_tls->tunneled ? via_tls->tunneled->native_handle()
+               : tls                        ? tls->native_handle()
+                                            : nullptr;
     }
 
     timed_stream& stream;
     std::unique_ptr<timed_stream> owned_stream;
-    // What `tls` and `tunneled_tls` were made with; they outlive the streams (declared first).
-    std::shared_ptr<tls_context> tls_config;
-    std::shared_ptr<tls_context> tunneled_tls_config;
-    // The key an https:// proxy's TLS sessions are kept under (its URL). OpenSSL's new-session
-    // callback reads it through a pointer, as `key` for the server's: it lives with the connection.
-    std::string proxy_session_key;
+    std::shared_ptr<tls_context> tls_config; // what `tls` was made with; outlives it (declared first)
     // Over `stream`: TLS with the server for https, or with an https:// proxy.
     std::optional<asio::ssl::stream<timed_stream&>> tls;
-    // Over `tls`: TLS with the server, inside the tunnel an https:// proxy opened (declared after
-    // `tls`, so destroyed before it).
-    std::optional<asio::ssl::stream<asio::ssl::stream<timed_stream&>&>> tunneled_tls;
+    // Through an https:// proxy (declared after `tls`, whose stream its own runs over).
+    std::unique_ptr<proxy_tls_layer> via_tls;
     std::string tls_peer; // the subject of the certificate the last handshake met, for its event
     boost::beast::flat_buffer buffer; // bytes read and not yet parsed
     response_in in;                   // while an exchange or a streamed body reads a response
@@ -171,9 +179,9 @@ inline void shut_down(conn_ptr c)
         return c->close();
     c->stream.expires_after(close_notify_wait);
     auto& tls = *c->tls;
-    if (!c->tunneled_tls)
+    if (!c->via_tls || !c->via_tls->tunneled)
         return tls.async_shutdown([c = std::move(c)](error_code) { c->close(); });
-    auto& tunneled = *c->tunneled_tls;
+    auto& tunneled = *c->via_tls->tunneled;
     tunneled.async_shutdown([c = std::move(c)](error_code) mutable {
         c->stream.expires_after(close_notify_wait); // the proxy's close_notify is sent even when the server did not answer
         auto& tls = *c->tls;

@@ -552,24 +552,26 @@ void dial::handshake(std::unique_ptr<connection> conn)
     const std::string& name = with_proxy_ ? host_ : origin_host_;
     const bool name_is_ip = with_proxy_ ? host_is_ip_ : origin_is_ip_;
     SSL* ssl = nullptr;
-    if (conn->tls) {
-        conn->tunneled_tls_config = config;
-        ssl = conn->tunneled_tls.emplace(*conn->tls, config->native()).native_handle();
+    if (conn->tls) { // the proxy's: the server's runs inside it
+        conn->via_tls->tunneled_config = config;
+        ssl = conn->via_tls->tunneled.emplace(*conn->tls, config->native()).native_handle();
     } else {
         conn->tls_config = config;
         ssl = conn->tls.emplace(conn->stream, config->native()).native_handle();
     }
     // The proxy's sessions are kept under its URL, the server's under the pool key.
-    if (with_proxy_)
-        conn->proxy_session_key = route_->where;
-    config->prepare(ssl, name, name_is_ip, with_proxy_ ? conn->proxy_session_key : conn->key);
+    if (with_proxy_) {
+        conn->via_tls = std::make_unique<proxy_tls_layer>();
+        conn->via_tls->session_key = route_->where;
+    }
+    config->prepare(ssl, name, name_is_ip, with_proxy_ ? conn->via_tls->session_key : conn->key);
     sink_.emit(conn_id_, [&] { return tls_handshake_start{name_is_ip ? std::string_view() : name}; });
     handshake_started_ = clock::now();
     conn->stream.expires_at(bounded(config->options().handshake_timeout, call_deadline_));
     handshaking_ = std::move(conn);
     auto done = asio::bind_executor(strand_, [self = shared_from_this()](error_code ec) { self->on_handshake(ec); });
-    if (handshaking_->tunneled_tls)
-        handshaking_->tunneled_tls->async_handshake(asio::ssl::stream_base::client, std::move(done));
+    if (handshaking_->via_tls && handshaking_->via_tls->tunneled)
+        handshaking_->via_tls->tunneled->async_handshake(asio::ssl::stream_base::client, std::move(done));
     else
         handshaking_->tls->async_handshake(asio::ssl::stream_base::client, std::move(done));
 }

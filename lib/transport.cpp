@@ -697,8 +697,9 @@ private:
                 conn->stream.socket().cancel(); // nothing but TLS records came: stop reading
         });
         char byte;
-        auto [ec, n] = c->tunneled_tls ? co_await c->tunneled_tls->async_read_some(asio::buffer(&byte, 1), use_tuple)
-                                       : co_await c->tls->async_read_some(asio::buffer(&byte, 1), use_tuple);
+        auto* tunneled = c->via_tls && c->via_tls->tunneled ? &*c->via_tls->tunneled : nullptr; // the server's TLS inside a proxy's
+        auto [ec, n] = tunneled ? co_await tunneled->async_read_some(asio::buffer(&byte, 1), use_tuple)
+                                : co_await c->tls->async_read_some(asio::buffer(&byte, 1), use_tuple);
         enough.cancel();
         if (n > 0)
             co_return close_reason::stray_bytes_idle;

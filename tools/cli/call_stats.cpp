@@ -12,8 +12,9 @@ void call_stats::on_event(const event& e) noexcept
     } else if (const auto* decoded = event_cast<content_decoded>(e)) {
         decoded_from.assign(decoded->coding);
     } else if (std::holds_alternative<get_conn>(e.data)) { // a new attempt: its phases replace the last one's
-        dns = connect = tls = idle = queued_ = {};
-        first_byte = connect_start_ = got_connection_at = {};
+        dns = connect = proxy = tls = idle = queued_ = {};
+        first_byte = connect_start_ = connected_at_ = got_connection_at = {};
+        proxy_status = 0;
         attempt_start = e.at;
         reused = was_idle = got_connection = false;
     } else if (got_connection && !std::holds_alternative<got_first_response_byte>(e.data)) {
@@ -28,12 +29,14 @@ void call_stats::on_event(const event& e) noexcept
             connect_start_ = e.at; // the race's first address: connect time covers the fallback too
     } else if (auto c = std::get_if<connect_done>(&e.data); c && !c->error && connect_start_ != clock::time_point{}) {
         connect = e.at - connect_start_;
-    } else if (std::holds_alternative<get_conn>(e.data)) {
-        proxy_status = 0; // the final attempt's tunnel, if it had one
+        connected_at_ = e.at;
     } else if (auto p = std::get_if<proxy_connect_start>(&e.data)) {
         proxy_socks = p->proxy.starts_with("socks");
     } else if (auto p = std::get_if<proxy_connect_done>(&e.data)) {
         proxy_status = p->status;
+        if (connected_at_ != clock::time_point{})
+            proxy = e.at - connected_at_; // an https:// proxy's TLS handshake included
+        tls = {}; // what came before the tunnel was the proxy's
     } else if (auto t = std::get_if<tls_handshake_done>(&e.data)) {
         tls = t->took;
         if (!t->verify_error.empty()) {
@@ -44,7 +47,7 @@ void call_stats::on_event(const event& e) noexcept
         got_connection = true;
         got_connection_at = e.at;
         if (g->reused)
-            dns = connect = tls = {}; // a dial of its own that lost the race: not this connection's phases
+            dns = connect = proxy = tls = {}; // a dial of its own that lost the race: not this connection's phases
         reused = g->reused;
         was_idle = g->was_idle;
         idle = g->idle_time;

@@ -12,7 +12,10 @@ class call_stats : public observer {
 public:
     void on_event(const event& e) noexcept override;
 
-    clock::duration dns{}, connect{}, tls{};   // of the final attempt; zero when they did not happen
+    // Of the final attempt; zero when they did not happen. `proxy`: from the connect to the proxy's
+    // answer to the tunnel asked for (an https:// proxy's TLS included); `tls`: the server's handshake
+    // (or an https:// proxy's, for an http URL that needs no tunnel).
+    clock::duration dns{}, connect{}, proxy{}, tls{};
     clock::time_point attempt_start{};         // the final attempt's get_conn
     clock::time_point got_connection_at{};     // the final attempt's got_conn
     clock::time_point first_byte{};            // of the final attempt
@@ -34,6 +37,7 @@ public:
 
 private:
     clock::time_point connect_start_{}; // the first address's: connect time covers the fallback too
+    clock::time_point connected_at_{};  // the final attempt's connect_done, where a tunnel's time starts
     clock::duration queued_{}; // at the host's connection limit (wait_for_conn_start to _done)
 };
 

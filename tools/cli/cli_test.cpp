@@ -174,7 +174,7 @@ TEST_CASE("--json: one line per request, then the summary; the second request re
     CHECK(has(lines[0], "\"method\":\"GET\",\"url\":\"" + server.url("/a") + "\",\"status\":200,\"attempts\":1,\"error\":null"));
     CHECK(has(lines[0], "\"conn\":{\"reused\":false,\"was_idle\":false,\"handed_over\":false,\"idle_us\":0}"));
     CHECK(has(lines[1], "\"conn\":{\"reused\":true,\"was_idle\":true,\"handed_over\":false,"));
-    CHECK(has(lines[1], "\"timings_us\":{\"conn_wait\":0,\"dns\":0,\"connect\":0,\"tls\":0,"));
+    CHECK(has(lines[1], "\"timings_us\":{\"conn_wait\":0,\"dns\":0,\"connect\":0,\"proxy\":0,\"tls\":0,"));
     CHECK(lines[2] == "{\"summary\":true,\"requests\":2,\"errors\":0,\"conns_opened\":1}");
     CHECK(r.err.empty());
 }
@@ -764,6 +764,22 @@ TEST_CASE("-x sends through a proxy, --proxy-user gives its credentials, --nopro
     r = cli("-x " + secure_proxy + " --proxy-user u:p --cacert " + ca + " " + origin);
     CHECK(r.status == 0);
     CHECK(r.out == "GET " + origin + " HTTP/1.1|Basic dTpw");
+    // The tunnel's time is a phase of its own, the proxy's TLS included.
+    testing::test_server secure(testing::reply_ok(), [] {
+        testing::tls_options o;
+        o.identity = testing::pki().server;
+        return o;
+    }());
+    r = cli("-x " + secure_proxy + " --proxy-user u:p --cacert " + ca + " --json https://localhost:"
+            + std::to_string(secure.port()) + "/");
+    CHECK(r.status == 0);
+    CHECK(has(r.out, "\"status\":200"));
+    CHECK_FALSE(has(r.out, "\"proxy\":0,"));
+    r = cli("-x " + secure_proxy + " --proxy-user u:p --cacert " + ca + " --timeline https://localhost:"
+            + std::to_string(secure.port()) + "/");
+    CHECK(has(r.out, "\n  Proxy tunnel  |"));
+    CHECK_FALSE(has(cli("--timeline " + origin).out, "Proxy tunnel"));
+
     r = cli("-x " + secure_proxy + " " + origin);
     CHECK(r.status == 1);
     CHECK(has(r.err, "roundtrip: tls_verify_failed: "));

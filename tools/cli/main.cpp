@@ -346,7 +346,7 @@ private:
                          "{\"method\":%s,\"url\":%s,\"status\":%s,\"attempts\":%u,\"error\":%s,"
                          "\"redirects\":%u,\"final_url\":%s,"
                          "\"conn\":{\"reused\":%s,\"was_idle\":%s,\"handed_over\":%s,\"idle_us\":%llu},"
-                         "\"timings_us\":{\"conn_wait\":%llu,\"dns\":%llu,\"connect\":%llu,\"tls\":%llu,"
+                         "\"timings_us\":{\"conn_wait\":%llu,\"dns\":%llu,\"connect\":%llu,\"proxy\":%llu,\"tls\":%llu,"
                          "\"server_wait\":%llu,\"ttfb\":%llu,\"total\":%llu}}\n",
                          json_string(method_).c_str(), json_string(url).c_str(),
                          r.error ? "null" : std::to_string(r.response.status).c_str(), r.attempt.attempts,
@@ -356,7 +356,7 @@ private:
                          static_cast<unsigned long long>(s.was_idle ? us(s.idle) : 0),
                          static_cast<unsigned long long>(us(s.connection_wait())),
                          static_cast<unsigned long long>(us(s.dns)), static_cast<unsigned long long>(us(s.connect)),
-                         static_cast<unsigned long long>(us(s.tls)), static_cast<unsigned long long>(us(server_wait)),
+                         static_cast<unsigned long long>(us(s.proxy)), static_cast<unsigned long long>(us(s.tls)), static_cast<unsigned long long>(us(server_wait)),
                          static_cast<unsigned long long>(us(ttfb)), static_cast<unsigned long long>(us(total)));
             return;
         }

@@ -30,18 +30,20 @@ std::string timeline(std::string_view title, const call_stats& s, clock::time_po
     // Before the final attempt: the middleware's work, earlier attempts and their backoff.
     const auto before = s.attempt_start == clock::time_point{} ? clock::duration{} : s.attempt_start - start;
     const auto waited = s.connection_wait();
-    const auto setup = before + waited + s.dns + s.connect + s.tls;
+    const auto setup = before + waited + s.dns + s.connect + s.proxy + s.tls;
     const auto first_byte = s.first_byte == clock::time_point{} ? setup : s.first_byte - start;
     struct phase {
         const char* label;
         clock::duration start, length;
+        bool only_when_taken = false; // a row for requests through a proxy's tunnel only
     };
     const phase phases[] = {
         {"Before try", {}, before},
         {"Conn wait", before, waited},
         {"DNS lookup", before + waited, s.dns},
         {"TCP connect", before + waited + s.dns, s.connect},
-        {"TLS handshake", before + waited + s.dns + s.connect, s.tls},
+        {"Proxy tunnel", before + waited + s.dns + s.connect, s.proxy, true},
+        {"TLS handshake", before + waited + s.dns + s.connect + s.proxy, s.tls},
         {"Server wait", setup, std::max(clock::duration{}, first_byte - setup)},
         {"Transfer", first_byte, std::max(clock::duration{}, total - first_byte)},
     };
@@ -58,6 +60,8 @@ std::string timeline(std::string_view title, const call_stats& s, clock::time_po
     out += "\n";
     const double scale = total.count() > 0 ? static_cast<double>(width) / static_cast<double>(total.count()) : 0;
     for (const auto& p : phases) {
+        if (p.only_when_taken && p.length.count() == 0)
+            continue;
         const int from = std::min(width, static_cast<int>(static_cast<double>(p.start.count()) * scale));
         int len = static_cast<int>(static_cast<double>(p.length.count()) * scale + 0.5);
         if (p.length.count() > 0)
