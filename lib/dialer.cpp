@@ -516,7 +516,7 @@ void dial::on_connect_answer(error_code ec)
     if (ec && (ec.category() == boost::beast::http::make_error_code(boost::beast::http::error::end_of_stream).category()
                || ec == asio::ssl::error::stream_truncated))
         ec = error::proxy_error;
-    else if (!ec) {
+    else if (!ec && x->answer.is_header_done()) { // (not done: stopped before the read; on_tunnel says so)
         status = x->answer.get().result_int();
         // Anything but 2xx is a refusal (407: credentials, 403: not allowed there, 502: the server
         // could not be reached). Bytes after a 2xx head, before our TLS hello, are not the server's.
@@ -641,8 +641,13 @@ void dial::on_handshake(error_code ec)
                                   {},
                                   clock::now() - handshake_started_};
     });
-    if (with_proxy_)
+    if (with_proxy_) {
+        // The proxy's handshake had a timeout of its own: the connect timeout, which bounds the
+        // CONNECT that follows, does not count it.
+        if (dial_deadline_ != clock::time_point::max())
+            dial_deadline_ = std::min(dial_deadline_ + (clock::now() - handshake_started_), call_deadline_);
         return hop_ready(std::move(conn));
+    }
     finish({}, std::move(conn));
 }
 

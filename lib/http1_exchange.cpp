@@ -153,6 +153,13 @@ std::optional<not_pooled_reason> refusal_after_body(connection& c, bool close_af
         return not_pooled_reason::connection_close;
     if (c.buffer.size() > 0) // bytes after the response cannot be the next response
         return not_pooled_reason::protocol_error;
+    if (c.via_tls && c.via_tls->tunneled) {
+        // The server's records may still sit in the proxy's TLS, where a peek of the server's cannot
+        // reach them, and what they hold cannot be told without reading them: not reused.
+        SSL* outer = c.tls->native_handle();
+        if (SSL_has_pending(outer) || BIO_ctrl_pending(SSL_get_rbio(outer)) > 0)
+            return not_pooled_reason::protocol_error;
+    }
     if (SSL* ssl = c.http_tls())
         return tls_leftover(ssl);
     return std::nullopt;
