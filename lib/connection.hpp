@@ -70,13 +70,14 @@ inline endpoint ip_endpoint_of(const asio::generic::stream_protocol::endpoint& e
 // What a connection through an https:// proxy adds to it: on the heap, so that other connections
 // do not carry its room.
 struct proxy_tls_layer {
+    using tunneled_stream = asio::ssl::stream<asio::ssl::stream<timed_stream&>&>;
     // The key the proxy's TLS sessions are kept under (its URL), which OpenSSL's new-session callback
     // reads through a pointer, as the pool key for the server's.
     std::string session_key;
     std::shared_ptr<tls_context> tunneled_config; // what `tunneled` was made with; outlives it
     // TLS with the server inside the tunnel the proxy opened, over the connection's `tls` (the
     // proxy's); for https URLs.
-    std::optional<asio::ssl::stream<asio::ssl::stream<timed_stream&>&>> tunneled;
+    std::optional<tunneled_stream> tunneled;
 };
 
 struct connection {
@@ -129,15 +130,23 @@ struct connection {
     template <class F>
     decltype(auto) on_stream(F&& f)
     {
-        return via_tls && via_tls->tunneled ? f(*via_tls->tunneled) : tls ? f(*tls) : f(stream);
+        if (auto* inner = tunneled_tls())
+            return f(*inner);
+        return tls ? f(*tls) : f(stream);
     }
 
     // The TLS session HTTP travels in, or null.
     SSL* http_tls() noexcept
     {
-        return via_tls && via_tls->tunneled ? via_tls->tunneled->native_handle()
-               : tls                        ? tls->native_handle()
-                                            : nullptr;
+        if (auto* inner = tunneled_tls())
+            return inner->native_handle();
+        return tls ? tls->native_handle() : nullptr;
+    }
+
+    // TLS with the server inside an https:// proxy's, or null.
+    proxy_tls_layer::tunneled_stream* tunneled_tls() noexcept
+    {
+        return via_tls && via_tls->tunneled ? &*via_tls->tunneled : nullptr;
     }
 
     timed_stream& stream;
@@ -179,10 +188,10 @@ inline void shut_down(conn_ptr c)
         return c->close();
     c->stream.expires_after(close_notify_wait);
     auto& tls = *c->tls;
-    if (!c->via_tls || !c->via_tls->tunneled)
+    auto* tunneled = c->tunneled_tls();
+    if (!tunneled)
         return tls.async_shutdown([c = std::move(c)](error_code) { c->close(); });
-    auto& tunneled = *c->via_tls->tunneled;
-    tunneled.async_shutdown([c = std::move(c)](error_code) mutable {
+    tunneled->async_shutdown([c = std::move(c)](error_code) mutable {
         c->stream.expires_after(close_notify_wait); // the proxy's close_notify is sent even when the server did not answer
         auto& tls = *c->tls;
         tls.async_shutdown([c = std::move(c)](error_code) { c->close(); });

@@ -547,12 +547,13 @@ void dial::on_tunnel(error_code ec, unsigned status)
 void dial::handshake(std::unique_ptr<connection> conn)
 {
     expiry_.cancel(); // connecting is over; the handshake has a timeout of its own
-    with_proxy_ = route_ && route_->tls && !conn->tls;
-    const std::shared_ptr<tls_context>& config = with_proxy_ ? route_->tls : tls_;
-    const std::string& name = with_proxy_ ? host_ : origin_host_;
-    const bool name_is_ip = with_proxy_ ? host_is_ip_ : origin_is_ip_;
+    const bool nested = conn->tls.has_value(); // the proxy's is up: the server's runs inside it
+    const bool with_proxy = route_ && route_->tls && !nested;
+    const std::shared_ptr<tls_context>& config = with_proxy ? route_->tls : tls_;
+    const std::string& name = with_proxy ? host_ : origin_host_;
+    const bool name_is_ip = with_proxy ? host_is_ip_ : origin_is_ip_;
     SSL* ssl = nullptr;
-    if (conn->tls) { // the proxy's: the server's runs inside it
+    if (nested) {
         conn->via_tls->tunneled_config = config;
         ssl = conn->via_tls->tunneled.emplace(*conn->tls, config->native()).native_handle();
     } else {
@@ -560,17 +561,17 @@ void dial::handshake(std::unique_ptr<connection> conn)
         ssl = conn->tls.emplace(conn->stream, config->native()).native_handle();
     }
     // The proxy's sessions are kept under its URL, the server's under the pool key.
-    if (with_proxy_) {
+    if (with_proxy) {
         conn->via_tls = std::make_unique<proxy_tls_layer>();
         conn->via_tls->session_key = route_->where;
     }
-    config->prepare(ssl, name, name_is_ip, with_proxy_ ? conn->via_tls->session_key : conn->key);
+    config->prepare(ssl, name, name_is_ip, with_proxy ? conn->via_tls->session_key : conn->key);
     sink_.emit(conn_id_, [&] { return tls_handshake_start{name_is_ip ? std::string_view() : name}; });
     handshake_started_ = clock::now();
     conn->stream.expires_at(bounded(config->options().handshake_timeout, call_deadline_));
     handshaking_ = std::move(conn);
     auto done = asio::bind_executor(strand_, [self = shared_from_this()](error_code ec) { self->on_handshake(ec); });
-    if (handshaking_->via_tls && handshaking_->via_tls->tunneled)
+    if (nested)
         handshaking_->via_tls->tunneled->async_handshake(asio::ssl::stream_base::client, std::move(done));
     else
         handshaking_->tls->async_handshake(asio::ssl::stream_base::client, std::move(done));
@@ -641,7 +642,7 @@ void dial::on_handshake(error_code ec)
                                   {},
                                   clock::now() - handshake_started_};
     });
-    if (with_proxy_) {
+    if (conn->via_tls && !conn->tunneled_tls()) { // the proxy's handshake, not yet the server's
         // The proxy's handshake had a timeout of its own: the connect timeout, which bounds the
         // CONNECT that follows, does not count it.
         if (dial_deadline_ != clock::time_point::max())

@@ -123,7 +123,6 @@ private:
     std::shared_ptr<tls_context> tls_;
     std::string key_;
     std::unique_ptr<connection> handshaking_; // connected, its TLS handshake in progress
-    bool with_proxy_ = false; // the handshake in progress (or last) is with an https:// proxy
     std::unique_ptr<connection> tunneling_;   // connected to the proxy, its CONNECT in progress
     struct tunnel_exchange;
     std::unique_ptr<tunnel_exchange> tunnel_;

@@ -153,7 +153,7 @@ std::optional<not_pooled_reason> refusal_after_body(connection& c, bool close_af
         return not_pooled_reason::connection_close;
     if (c.buffer.size() > 0) // bytes after the response cannot be the next response
         return not_pooled_reason::protocol_error;
-    if (c.via_tls && c.via_tls->tunneled) {
+    if (c.tunneled_tls()) {
         // The server's records may still sit in the proxy's TLS, where a peek of the server's cannot
         // reach them, and what they hold cannot be told without reading them: not reused.
         SSL* outer = c.tls->native_handle();

@@ -697,7 +697,7 @@ private:
                 conn->stream.socket().cancel(); // nothing but TLS records came: stop reading
         });
         char byte;
-        auto* tunneled = c->via_tls && c->via_tls->tunneled ? &*c->via_tls->tunneled : nullptr; // the server's TLS inside a proxy's
+        auto* tunneled = c->tunneled_tls();
         auto [ec, n] = tunneled ? co_await tunneled->async_read_some(asio::buffer(&byte, 1), use_tuple)
                                 : co_await c->tls->async_read_some(asio::buffer(&byte, 1), use_tuple);
         enough.cancel();
